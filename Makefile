@@ -1,0 +1,69 @@
+# Every target sets up what it needs: a fresh machine needs only Python 3.11, Node and npm.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+NODE_STAMP := node_modules/.installed-stamp
+ENVS := dev staging prod
+ROWS ?= 5000
+SEED ?= 7
+WORKDIR ?= .run/dev
+
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export SAGEMAKER_SUPPRESS_V2_WARNING := 1
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: help setup run definitions synth test lint format bench clean
+
+help:  ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip==26.3
+	$(BIN)/python -m pip install -q -r requirements-dev.txt -c constraints.txt
+	@touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+setup: $(STAMP) $(NODE_STAMP)  ## Create or update .venv and node_modules
+
+chromium:  # the report test renders the page in headless Chromium (Debian's package)
+	@command -v chromium >/dev/null || { \
+	  echo "installing Debian's chromium for the report rendering test"; \
+	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -qq; \
+	  DEBIAN_FRONTEND=noninteractive $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -qq chromium >/dev/null; }
+
+definitions: $(STAMP)  ## Write each environment's pipeline definition to cdk.out/definitions/
+	@for env in $(ENVS); do $(BIN)/python -m pipeline_def definition --env $$env --out cdk.out/definitions/$$env.json; done
+
+synth: setup  ## Synthesize every environment into cdk.out/ (offline, no credentials)
+	npx cdk synth --quiet --all
+
+run: setup definitions synth  ## Local end-to-end run on synthetic data + synth of every environment
+
+test: setup chromium  ## Every test (lint included)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	rc=0; $(BIN)/python -m pytest -q || rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: that is a failure here"; exit 1; fi; exit $$rc
+
+lint: $(STAMP)  ## ruff check + format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)  ## Apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: setup  ## Benchmarks -> bench/RESULTS.md
+	$(BIN)/python bench/run_all.py
+
+clean:  ## Remove generated output (keeps .venv and node_modules)
+	rm -rf cdk.out .run .pytest_cache .ruff_cache

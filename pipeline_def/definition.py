@@ -1,0 +1,96 @@
+"""The pipeline definition as a CloudFormation ``Fn::Sub`` template.
+
+The SDK needs concrete values to build (a role ARN with ``/``, a valid bucket name), but the
+real values exist only after the stacks deploy. So the builder runs with sentinel values, and
+:func:`render` swaps each sentinel for a ``${Variable}`` after escaping any literal ``${`` as
+``${!``. CloudFormation fills the variables in; :func:`fill` does the same for the local run,
+so both execute byte-for-byte the same definition.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+from pipeline_def.pipeline import PREFIX, SCRIPT_NAMES, Deployment, get_pipeline, quiet_sdk
+from pipeline_def.settings import PipelineSettings
+
+SCRIPTS_DIR = Path(__file__).resolve().parent / "scripts"
+
+#: Fn::Sub variable -> the sentinel the builder sees in its place.
+SENTINELS: dict[str, str] = {
+    "PipelineRoleArn": "arn:aws:iam::000000000000:role/fraud-pipeline-role-sentinel",
+    "ArtifactBucket": "fraud-artifact-bucket-sentinel",
+    "KmsKeyArn": "arn:aws:kms:us-east-1:000000000000:key/fraud-kms-key-sentinel",
+}
+VARIABLES: tuple[str, ...] = tuple(SENTINELS)
+
+_SUB_TOKEN = re.compile(r"\$\{(!?)([^}]*)\}")
+
+
+class TemplateError(ValueError):
+    """A template names a variable nobody supplied, or a sentinel leaked into the output."""
+
+
+def scripts_digest(scripts_dir: Path = SCRIPTS_DIR) -> str:
+    """Content digest of the job scripts: part of their S3 key, so a change redeploys the pipeline."""
+    digest = hashlib.sha256()
+    for name in SCRIPT_NAMES:
+        digest.update(name.encode())
+        digest.update(b"\0")
+        digest.update((scripts_dir / name).read_bytes())
+        digest.update(b"\0")
+    return digest.hexdigest()[:16]
+
+
+def code_key_prefix(digest: str) -> str:
+    """S3 key prefix (inside the artifact bucket) that holds one version of the job scripts."""
+    return f"{PREFIX}/code/{digest}"
+
+
+def render(settings: PipelineSettings, *, digest: str | None = None) -> str:
+    """The definition with ``${Variable}`` placeholders: deterministic, ready for ``Fn::Sub``."""
+    digest = digest or scripts_digest()
+    deployment = Deployment(
+        role_arn=SENTINELS["PipelineRoleArn"],
+        artifact_bucket=SENTINELS["ArtifactBucket"],
+        kms_key_arn=SENTINELS["KmsKeyArn"],
+        code_uri=f"s3://{SENTINELS['ArtifactBucket']}/{code_key_prefix(digest)}",
+    )
+    pipeline = get_pipeline(settings, deployment, code_version=digest)
+    with quiet_sdk():
+        body = pipeline.definition()
+    text = json.dumps(json.loads(body), indent=2, sort_keys=True) + "\n"
+    text = text.replace("${", "${!")
+    for variable, sentinel in SENTINELS.items():
+        text = text.replace(sentinel, "${" + variable + "}")
+    _check_no_sentinels(text)
+    return text
+
+
+def _check_no_sentinels(text: str) -> None:
+    for fragment in ("000000000000", "-sentinel"):
+        if fragment in text:
+            raise TemplateError(f"a sentinel value ({fragment!r}) survived rendering; extend SENTINELS")
+
+
+def fill(template: str, values: Mapping[str, str]) -> str:
+    """Apply ``Fn::Sub`` semantics locally: ``${Name}`` -> value, ``${!Text}`` -> ``${Text}``."""
+
+    def substitute(match: re.Match[str]) -> str:
+        escaped, name = match.groups()
+        if escaped:
+            return "${" + name + "}"
+        if name not in values:
+            raise TemplateError(f"no value for ${{{name}}}; supplied: {', '.join(sorted(values))}")
+        return values[name]
+
+    return _SUB_TOKEN.sub(substitute, template)
+
+
+def variables_in(template: str) -> set[str]:
+    """Fn::Sub variables a template uses (escaped literals excluded)."""
+    return {name for escaped, name in _SUB_TOKEN.findall(template) if not escaped}

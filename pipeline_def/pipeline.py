@@ -1,0 +1,556 @@
+"""The fraud-detection SageMaker pipeline: nine steps, gated by model quality.
+
+::
+
+    FraudDataProcess ──▶ FraudHyperParameterTuning ──▶ FraudEvalBestModel ──▶ FraudCheckEvaluation
+     (Athena: latest        (built-in XGBoost,           (evaluation.json,       AUC ≥ MinAuc and
+      record per policy,     Bayesian, 5 ranges,          threshold chosen        recall ≥ MinRecall
+      join, stratified       validation:auc)              on validation)                │
+      split)                                                                  ┌─────────┴──────────┐
+                                                                           true                 false
+                                                                              │                    │
+      FraudCreateModel ─▶ FraudClarifyConfig ─▶ FraudTransform ─▶ FraudClarify ─▶ FraudRegisterModel
+      (best job's          (analysis_config:      (batch scores      (bias + SHAP)   (ModelMetrics,
+       artifact)            facet, threshold)      on test)                           PendingManualApproval)
+                                                                                   FraudModelBelowQualityBar
+                                                                                   (Fail, names the metrics)
+
+This is the only module that touches the SageMaker SDK (2.x), so a port to SDK 3 stays local.
+Building makes no AWS call: scripts are ``s3://`` URIs, every output path is explicit, the role
+is a literal ARN and the region is concrete. Deployment-specific values (role, bucket, KMS key)
+arrive as :class:`Deployment`; :mod:`pipeline_def.definition` builds with placeholders that
+CloudFormation's ``Fn::Sub`` fills in.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
+# The SDK logs "Not applying SDK defaults from location ..." at import unless a level is set.
+logging.getLogger("sagemaker.config").setLevel(logging.WARNING)
+
+import boto3  # noqa: E402
+from sagemaker import image_uris  # noqa: E402
+from sagemaker.estimator import Estimator  # noqa: E402
+from sagemaker.inputs import TrainingInput, TransformInput  # noqa: E402,F401
+from sagemaker.model import Model  # noqa: E402
+from sagemaker.model_metrics import MetricsSource, ModelMetrics  # noqa: E402
+from sagemaker.network import NetworkConfig  # noqa: E402
+from sagemaker.processing import (  # noqa: E402
+    ProcessingInput,
+    ProcessingOutput,
+    Processor,
+    ScriptProcessor,
+)
+from sagemaker.transformer import Transformer  # noqa: E402
+from sagemaker.tuner import ContinuousParameter, HyperparameterTuner, IntegerParameter  # noqa: E402
+from sagemaker.workflow.condition_step import ConditionStep  # noqa: E402
+from sagemaker.workflow.conditions import ConditionGreaterThanOrEqualTo  # noqa: E402
+from sagemaker.workflow.execution_variables import ExecutionVariables  # noqa: E402
+from sagemaker.workflow.fail_step import FailStep  # noqa: E402
+from sagemaker.workflow.functions import Join, JsonGet  # noqa: E402
+from sagemaker.workflow.model_step import ModelStep  # noqa: E402
+from sagemaker.workflow.parameters import ParameterFloat, ParameterInteger, ParameterString  # noqa: E402
+from sagemaker.workflow.pipeline import Pipeline  # noqa: E402
+from sagemaker.workflow.pipeline_context import PipelineSession  # noqa: E402
+from sagemaker.workflow.properties import PropertyFile  # noqa: E402
+from sagemaker.workflow.retry import (  # noqa: E402
+    SageMakerJobExceptionTypeEnum,
+    SageMakerJobStepRetryPolicy,
+    StepExceptionTypeEnum,
+    StepRetryPolicy,
+)
+from sagemaker.workflow.steps import CacheConfig, ProcessingStep, TransformStep, TuningStep  # noqa: E402
+
+from pipeline_def.schema import CLAIMS, CUSTOMERS, LABEL, SENSITIVE_FACET  # noqa: E402
+from pipeline_def.settings import PipelineSettings  # noqa: E402
+
+XGBOOST_VERSION = "1.7-1"
+PREFIX = "fraud-detection"
+GROUP_VARIABLE = "customer_education"
+
+# Step names are API: the local run, tests, dashboards and alarms refer to them.
+STEP_PROCESS = "FraudDataProcess"
+STEP_TUNING = "FraudHyperParameterTuning"
+STEP_EVAL = "FraudEvalBestModel"
+STEP_CREATE_MODEL = "FraudCreateModel"
+STEP_CLARIFY_CONFIG = "FraudClarifyConfig"
+STEP_TRANSFORM = "FraudTransform"
+STEP_CLARIFY = "FraudClarify"
+STEP_REGISTER = "FraudRegisterModel"
+STEP_CONDITION = "FraudCheckEvaluation"
+STEP_FAIL = "FraudModelBelowQualityBar"
+
+EVALUATION_PROPERTY_FILE = "EvaluationReport"
+AUC_PATH = "binary_classification_metrics.auc.value"
+RECALL_PATH = "binary_classification_metrics.recall.value"
+
+SCRIPT_NAMES = ("preprocess.py", "evaluate.py", "clarify_config.py")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Deployment:
+    """Values that only exist once the stacks are deployed (or a local run has made them up).
+
+    ``code_uri`` is the S3 prefix holding the job scripts; its key contains their content
+    digest so that a script change changes the definition and so redeploys the pipeline.
+    """
+
+    role_arn: str
+    artifact_bucket: str
+    kms_key_arn: str
+    code_uri: str
+
+
+@dataclass(frozen=True)
+class Parameters:
+    """Pipeline parameters: what a scheduled or manual execution may override."""
+
+    processing_instance_type: ParameterString
+    processing_instance_count: ParameterInteger
+    training_instance_type: ParameterString
+    transform_instance_type: ParameterString
+    clarify_instance_type: ParameterString
+    max_tuning_jobs: ParameterInteger
+    max_parallel_tuning_jobs: ParameterInteger
+    min_auc: ParameterFloat
+    min_recall: ParameterFloat
+    data_cutoff_time: ParameterString
+    validation_fraction: ParameterFloat
+    test_fraction: ParameterFloat
+    model_approval_status: ParameterString
+    code_version: ParameterString
+
+    @classmethod
+    def defaults_from(cls, settings: PipelineSettings, code_version: str) -> Parameters:
+        return cls(
+            processing_instance_type=ParameterString("ProcessingInstanceType", settings.processing_instance_type),
+            processing_instance_count=ParameterInteger("ProcessingInstanceCount", 1),
+            training_instance_type=ParameterString("TrainingInstanceType", settings.training_instance_type),
+            transform_instance_type=ParameterString("TransformInstanceType", settings.transform_instance_type),
+            clarify_instance_type=ParameterString("ClarifyInstanceType", settings.clarify_instance_type),
+            max_tuning_jobs=ParameterInteger("MaxTuningJobs", settings.max_tuning_jobs),
+            max_parallel_tuning_jobs=ParameterInteger("MaxParallelTuningJobs", settings.max_parallel_tuning_jobs),
+            min_auc=ParameterFloat("MinAuc", settings.min_auc),
+            min_recall=ParameterFloat("MinRecall", settings.min_recall),
+            data_cutoff_time=ParameterString("DataCutoffTime", "latest"),
+            validation_fraction=ParameterFloat("ValidationFraction", 0.15),
+            test_fraction=ParameterFloat("TestFraction", 0.15),
+            model_approval_status=ParameterString(
+                "ModelApprovalStatus", settings.model_approval_status,
+                enum_values=["PendingManualApproval", "Approved", "Rejected"],
+            ),
+            code_version=ParameterString("CodeVersion", code_version),
+        )
+
+    def as_list(self) -> list:
+        return list(vars(self).values())
+
+
+def _offline_boto_session(region: str) -> boto3.Session:
+    """A session that can never authenticate, so building cannot reach AWS by accident.
+
+    Without explicit credentials, creating the SDK's clients walks botocore's credential chain
+    and probes the EC2 instance-metadata endpoint: seconds of timeouts on every build.
+    """
+    return boto3.Session(
+        region_name=region,
+        aws_access_key_id="OFFLINE-PIPELINE-BUILD",
+        aws_secret_access_key="OFFLINE-PIPELINE-BUILD",  # noqa: S106 - deliberately unusable
+    )
+
+
+@contextmanager
+def _as_default_boto_session(session: boto3.Session) -> Iterator[None]:
+    """Make ``session`` boto3's default while building.
+
+    ``Estimator.__init__`` creates a TensorBoard helper with a bare ``boto3.client()``, which
+    would otherwise walk the credential chain (and the metadata endpoint) on the default session.
+    """
+    previous = boto3.DEFAULT_SESSION
+    boto3.DEFAULT_SESSION = session
+    try:
+        yield
+    finally:
+        boto3.DEFAULT_SESSION = previous
+
+
+@contextmanager
+def quiet_sdk() -> Iterator[None]:
+    """Hide the SDK's build-time chatter ("Popping out 'ProcessingJobName'...", "No Wait").
+
+    Those messages describe the SDK's normal pipeline behaviour and bury real output.
+    """
+    sdk_logger = logging.getLogger("sagemaker")
+    level = sdk_logger.level
+    sdk_logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Running within a PipelineSession", category=UserWarning)
+            yield
+    finally:
+        sdk_logger.setLevel(level)
+
+
+class _Builder:
+    """Holds what every step shares (session, role, encryption, network) while steps are made."""
+
+    def __init__(self, settings: PipelineSettings, deployment: Deployment, code_version: str) -> None:
+        self.settings = settings
+        self.deployment = deployment
+        self.params = Parameters.defaults_from(settings, code_version)
+        self.session = PipelineSession(
+            boto_session=_offline_boto_session(settings.region),
+            default_bucket=deployment.artifact_bucket,
+            sagemaker_config={"SchemaVersion": "1.0"},
+        )
+        # An empty config makes every SDK default lookup return None at once: a user's
+        # ~/.config/sagemaker/config.yaml cannot change the definition, and each lookup no
+        # longer re-validates the config against its JSON schema (0.2 s each, ~100 of them).
+        self.session.sagemaker_config = {}
+        self.xgboost_image = image_uris.retrieve("xgboost", settings.region, version=XGBOOST_VERSION)
+        self.clarify_image = image_uris.retrieve("clarify", settings.region)
+        self.network = (
+            NetworkConfig(
+                subnets=list(settings.subnet_ids),
+                security_group_ids=list(settings.security_group_ids),
+                encrypt_inter_container_traffic=True,
+            )
+            if settings.subnet_ids
+            else NetworkConfig(encrypt_inter_container_traffic=True)
+        )
+        # Model steps are API calls, not jobs: SageMaker allows only step-level retries there.
+        self.api_retry = [
+            StepRetryPolicy(
+                exception_types=[StepExceptionTypeEnum.SERVICE_FAULT, StepExceptionTypeEnum.THROTTLING],
+                interval_seconds=10, backoff_rate=2.0, max_attempts=5,
+            ),
+        ]
+        self.job_retry = [
+            *self.api_retry,
+            SageMakerJobStepRetryPolicy(
+                exception_types=[
+                    SageMakerJobExceptionTypeEnum.CAPACITY_ERROR,
+                    SageMakerJobExceptionTypeEnum.RESOURCE_LIMIT,
+                    SageMakerJobExceptionTypeEnum.INTERNAL_ERROR,
+                ],
+                interval_seconds=60, backoff_rate=2.0, max_attempts=4,
+            ),
+        ]
+        self.cache = CacheConfig(enable_caching=True, expire_after="P30D")
+
+    def s3(self, *parts: str) -> str:
+        return "/".join(("s3:/", self.deployment.artifact_bucket, PREFIX, *parts))
+
+    def run_s3(self, *parts: str) -> Join:
+        """An S3 URI scoped to the current execution, so concurrent runs never share outputs."""
+        return Join(on="/", values=[self.s3("runs"), ExecutionVariables.PIPELINE_EXECUTION_ID, *parts])
+
+    def code(self, script: str) -> str:
+        return f"{self.deployment.code_uri.rstrip('/')}/{script}"
+
+    def script_processor(self, job: str, instance_type=None) -> ScriptProcessor:
+        return ScriptProcessor(
+            image_uri=self.xgboost_image,
+            command=["python3"],
+            role=self.deployment.role_arn,
+            instance_type=instance_type or self.params.processing_instance_type,
+            instance_count=self.params.processing_instance_count if instance_type is None else 1,
+            base_job_name=f"{self.settings.prefix}-{job}",
+            volume_kms_key=self.deployment.kms_key_arn,
+            output_kms_key=self.deployment.kms_key_arn,
+            network_config=self.network,
+            sagemaker_session=self.session,
+            max_runtime_in_seconds=3600,
+        )
+
+
+def _data_process_step(b: _Builder) -> ProcessingStep:
+    out = "/opt/ml/processing/output"
+    outputs = [
+        ProcessingOutput(output_name=name, source=f"{out}/{name}", destination=b.run_s3("dataset", name))
+        for name in ("train", "validation", "test", "clarify", "metadata")
+    ]
+    args = b.script_processor("data-process").run(
+        code=b.code("preprocess.py"),
+        outputs=outputs,
+        arguments=[
+            "--region", b.settings.region,
+            "--workgroup", b.settings.athena_workgroup,
+            "--database", b.settings.glue_database,
+            "--claims-table", b.settings.offline_table(CLAIMS.name),
+            "--customers-table", b.settings.offline_table(CUSTOMERS.name),
+            "--cutoff-time", b.params.data_cutoff_time,
+            "--validation-fraction", b.params.validation_fraction.to_string(),
+            "--test-fraction", b.params.test_fraction.to_string(),
+            "--seed", "42",
+            "--output-dir", out,
+        ],
+    )
+    return ProcessingStep(
+        name=STEP_PROCESS, step_args=args, retry_policies=b.job_retry,
+        description="Latest feature record per policy from both groups, joined and split 70/15/15.",
+    )
+
+
+def _output_uri(step: ProcessingStep, name: str):
+    return step.properties.ProcessingOutputConfig.Outputs[name].S3Output.S3Uri
+
+
+def _tuning_step(b: _Builder, data: ProcessingStep) -> TuningStep:
+    estimator = Estimator(
+        image_uri=b.xgboost_image,
+        role=b.deployment.role_arn,
+        instance_count=1,
+        instance_type=b.params.training_instance_type,
+        output_path=b.s3("tuning"),
+        base_job_name=f"{b.settings.prefix}-train",
+        volume_kms_key=b.deployment.kms_key_arn,
+        output_kms_key=b.deployment.kms_key_arn,
+        use_spot_instances=b.settings.use_spot_training,
+        max_run=3600,
+        max_wait=7200 if b.settings.use_spot_training else None,
+        checkpoint_s3_uri=b.s3("checkpoints") if b.settings.use_spot_training else None,
+        subnets=list(b.settings.subnet_ids) or None,
+        security_group_ids=list(b.settings.security_group_ids) or None,
+        encrypt_inter_container_traffic=True,
+        enable_network_isolation=True,
+        sagemaker_session=b.session,
+        hyperparameters={
+            "objective": "binary:logistic",
+            "eval_metric": "auc",
+            "num_round": 300,
+            "early_stopping_rounds": 20,
+            "tree_method": "hist",
+        },
+    )
+    tuner = HyperparameterTuner(
+        estimator=estimator,
+        objective_metric_name="validation:auc",
+        objective_type="Maximize",
+        strategy="Bayesian",
+        hyperparameter_ranges={
+            "eta": ContinuousParameter(0.01, 0.3, scaling_type="Logarithmic"),
+            "max_depth": IntegerParameter(3, 8),
+            "min_child_weight": ContinuousParameter(1, 10),
+            "subsample": ContinuousParameter(0.5, 1.0),
+            "alpha": ContinuousParameter(0.0, 2.0),
+        },
+        max_jobs=b.params.max_tuning_jobs,
+        max_parallel_jobs=b.params.max_parallel_tuning_jobs,
+        early_stopping_type="Auto",
+        base_tuning_job_name="fraud-hpo",
+    )
+    args = tuner.fit(
+        inputs={
+            channel: TrainingInput(s3_data=_output_uri(data, channel), content_type="text/csv")
+            for channel in ("train", "validation")
+        }
+    )
+    return TuningStep(name=STEP_TUNING, step_args=args, retry_policies=b.job_retry)
+
+
+def _best_model_uri(b: _Builder, tuning: TuningStep) -> Join:
+    return tuning.get_top_model_s3_uri(top_k=0, s3_bucket=b.deployment.artifact_bucket, prefix=f"{PREFIX}/tuning")
+
+
+def _evaluation_step(b: _Builder, data: ProcessingStep, tuning: TuningStep, report: PropertyFile):
+    base = "/opt/ml/processing"
+    args = b.script_processor("evaluate").run(
+        code=b.code("evaluate.py"),
+        inputs=[
+            ProcessingInput(source=_best_model_uri(b, tuning), destination=f"{base}/model", input_name="model"),
+            ProcessingInput(source=_output_uri(data, "validation"), destination=f"{base}/validation",
+                            input_name="validation"),
+            ProcessingInput(source=_output_uri(data, "test"), destination=f"{base}/test", input_name="test"),
+        ],
+        outputs=[
+            ProcessingOutput(output_name="evaluation", source=f"{base}/evaluation",
+                             destination=b.run_s3("evaluation")),
+        ],
+        arguments=[
+            "--model-dir", f"{base}/model", "--validation-dir", f"{base}/validation",
+            "--test-dir", f"{base}/test", "--output-dir", f"{base}/evaluation",
+        ],
+    )
+    return ProcessingStep(
+        name=STEP_EVAL, step_args=args, property_files=[report], retry_policies=b.job_retry,
+        cache_config=b.cache,
+    )
+
+
+def _model(b: _Builder, tuning: TuningStep) -> Model:
+    return Model(
+        image_uri=b.xgboost_image,
+        model_data=_best_model_uri(b, tuning),
+        role=b.deployment.role_arn,
+        sagemaker_session=b.session,
+        enable_network_isolation=True,
+        vpc_config=(
+            {"Subnets": list(b.settings.subnet_ids), "SecurityGroupIds": list(b.settings.security_group_ids)}
+            if b.settings.subnet_ids else None
+        ),
+    )
+
+
+def _clarify_config_step(b: _Builder, data, evaluation, create_model: ModelStep) -> ProcessingStep:
+    base = "/opt/ml/processing"
+    args = b.script_processor("clarify-config").run(
+        code=b.code("clarify_config.py"),
+        inputs=[
+            ProcessingInput(source=_output_uri(data, "clarify"), destination=f"{base}/input/dataset",
+                            input_name="dataset"),
+            ProcessingInput(source=_output_uri(data, "train"), destination=f"{base}/input/train", input_name="train"),
+            ProcessingInput(source=_output_uri(evaluation, "evaluation"), destination=f"{base}/input/evaluation",
+                            input_name="evaluation"),
+        ],
+        outputs=[ProcessingOutput(output_name="config", source=f"{base}/output", destination=b.run_s3("clarify-config"))],
+        arguments=[
+            "--model-name", create_model.properties.ModelName,
+            "--instance-type", b.params.clarify_instance_type,
+            "--dataset-dir", f"{base}/input/dataset", "--train-dir", f"{base}/input/train",
+            "--evaluation-dir", f"{base}/input/evaluation", "--output-dir", f"{base}/output",
+            "--label", LABEL, "--favorable-label", "0", "--facet", SENSITIVE_FACET, "--facet-value", "1",
+            "--group-variable", GROUP_VARIABLE,
+        ],
+    )
+    return ProcessingStep(name=STEP_CLARIFY_CONFIG, step_args=args, retry_policies=b.job_retry, cache_config=b.cache)
+
+
+def _transform_step(b: _Builder, data: ProcessingStep, create_model: ModelStep) -> TransformStep:
+    transformer = Transformer(
+        model_name=create_model.properties.ModelName,
+        instance_type=b.params.transform_instance_type,
+        instance_count=1,
+        output_path=b.run_s3("transform"),
+        accept="text/csv",
+        assemble_with="Line",
+        strategy="MultiRecord",
+        max_payload=6,
+        output_kms_key=b.deployment.kms_key_arn,
+        volume_kms_key=b.deployment.kms_key_arn,
+        base_transform_job_name=f"{b.settings.prefix}-transform",
+        sagemaker_session=b.session,
+    )
+    args = transformer.transform(
+        data=_output_uri(data, "test"), content_type="text/csv", split_type="Line",
+        input_filter="$[1:]",
+    )
+    return TransformStep(name=STEP_TRANSFORM, step_args=args, retry_policies=b.job_retry)
+
+
+def _clarify_step(b: _Builder, data, config: ProcessingStep, transform: TransformStep) -> ProcessingStep:
+    processor = Processor(
+        image_uri=b.clarify_image,
+        role=b.deployment.role_arn,
+        instance_count=1,
+        instance_type=b.params.clarify_instance_type,
+        base_job_name=f"{b.settings.prefix}-clarify",
+        volume_kms_key=b.deployment.kms_key_arn,
+        output_kms_key=b.deployment.kms_key_arn,
+        network_config=b.network,
+        sagemaker_session=b.session,
+        max_runtime_in_seconds=3600,
+    )
+    args = processor.run(
+        inputs=[
+            ProcessingInput(source=_output_uri(config, "config"), destination="/opt/ml/processing/input/config",
+                            input_name="analysis_config"),
+            ProcessingInput(source=_output_uri(data, "clarify"), destination="/opt/ml/processing/input/data",
+                            input_name="dataset"),
+        ],
+        outputs=[ProcessingOutput(output_name="analysis_result", source="/opt/ml/processing/output",
+                                  destination=b.run_s3("clarify"))],
+    )
+    return ProcessingStep(name=STEP_CLARIFY, step_args=args, depends_on=[transform], retry_policies=b.job_retry)
+
+
+def _register_step(b: _Builder, tuning, evaluation, clarify: ProcessingStep) -> ModelStep:
+    analysis = Join(on="/", values=[_output_uri(clarify, "analysis_result"), "analysis.json"])
+    metrics = ModelMetrics(
+        model_statistics=MetricsSource(
+            content_type="application/json",
+            s3_uri=Join(on="/", values=[_output_uri(evaluation, "evaluation"), "evaluation.json"]),
+        ),
+        bias=MetricsSource(content_type="application/json", s3_uri=analysis),
+        explainability=MetricsSource(content_type="application/json", s3_uri=analysis),
+    )
+    args = _model(b, tuning).register(
+        content_types=["text/csv"],
+        response_types=["text/csv"],
+        inference_instances=["ml.m5.large", "ml.m5.xlarge", "ml.m5.2xlarge"],
+        transform_instances=["ml.m5.xlarge", "ml.m5.2xlarge"],
+        model_package_group_name=b.settings.model_package_group_name,
+        approval_status=b.params.model_approval_status,
+        model_metrics=metrics,
+        description="XGBoost auto-insurance claim fraud classifier (score = probability of fraud).",
+        domain="MACHINE_LEARNING",
+        task="CLASSIFICATION",
+        framework="XGBOOST",
+        framework_version=XGBOOST_VERSION.split("-")[0],
+        customer_metadata_properties={
+            "feature_groups": ",".join(b.settings.feature_group_names.values()),
+            "data_cutoff_time": b.params.data_cutoff_time,
+            "pipeline_execution_id": ExecutionVariables.PIPELINE_EXECUTION_ID,
+            "code_version": b.params.code_version,
+        },
+    )
+    return ModelStep(name=STEP_REGISTER, step_args=args, retry_policies=b.api_retry)
+
+
+def _condition_step(b: _Builder, evaluation, report: PropertyFile, if_steps: list) -> ConditionStep:
+    auc = JsonGet(step_name=evaluation.name, property_file=report, json_path=AUC_PATH)
+    recall = JsonGet(step_name=evaluation.name, property_file=report, json_path=RECALL_PATH)
+    fail = FailStep(
+        name=STEP_FAIL,
+        error_message=Join(on=" ", values=[
+            "Model below the quality bar: AUC", auc, "(MinAuc", b.params.min_auc, "), recall", recall,
+            "(MinRecall", b.params.min_recall, "). Nothing was registered.",
+        ]),
+    )
+    return ConditionStep(
+        name=STEP_CONDITION,
+        conditions=[
+            ConditionGreaterThanOrEqualTo(left=auc, right=b.params.min_auc),
+            ConditionGreaterThanOrEqualTo(left=recall, right=b.params.min_recall),
+        ],
+        if_steps=if_steps,
+        else_steps=[fail],
+    )
+
+
+def get_pipeline(settings: PipelineSettings, deployment: Deployment, *, code_version: str) -> Pipeline:
+    """Build the pipeline for one environment; no AWS call is made."""
+    with quiet_sdk():
+        b = _Builder(settings, deployment, code_version)
+        with _as_default_boto_session(b.session.boto_session):
+            return _assemble(b)
+
+
+def _assemble(b: _Builder) -> Pipeline:
+    report = PropertyFile(name=EVALUATION_PROPERTY_FILE, output_name="evaluation", path="evaluation.json")
+    data = _data_process_step(b)
+    tuning = _tuning_step(b, data)
+    evaluation = _evaluation_step(b, data, tuning, report)
+    create_model = ModelStep(
+        name=STEP_CREATE_MODEL,
+        step_args=_model(b, tuning).create(instance_type=b.params.transform_instance_type),
+        retry_policies=b.api_retry,
+    )
+    config = _clarify_config_step(b, data, evaluation, create_model)
+    transform = _transform_step(b, data, create_model)
+    clarify = _clarify_step(b, data, config, transform)
+    register = _register_step(b, tuning, evaluation, clarify)
+    condition = _condition_step(b, evaluation, report, [create_model, config, transform, clarify, register])
+    return Pipeline(
+        name=b.settings.pipeline_name,
+        parameters=b.params.as_list(),
+        steps=[data, tuning, evaluation, condition],
+        sagemaker_session=b.session,
+    )
