@@ -17,7 +17,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export SAGEMAKER_SUPPRESS_V2_WARNING := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup run definitions synth test lint format bench clean
+.PHONY: help setup chromium run definitions golden synth test lint format bench clean
 
 help:  ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -42,6 +42,9 @@ chromium:  # the report test renders the page in headless Chromium (Debian's pac
 
 definitions: $(STAMP)  ## Write each environment's pipeline definition to cdk.out/definitions/
 	@for env in $(ENVS); do $(BIN)/python -m pipeline_def definition --env $$env --out cdk.out/definitions/$$env.json; done
+
+golden: $(STAMP)  ## Accept the current pipeline definitions as the golden files the tests compare against
+	@for env in $(ENVS); do $(BIN)/python -m pipeline_def definition --env $$env --out tests/pipeline/golden/definition-$$env.json; done
 
 synth: setup  ## Synthesize every environment into cdk.out/ (offline, no credentials)
 	npx cdk synth --quiet --all

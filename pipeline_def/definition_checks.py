@@ -42,8 +42,12 @@ PROPERTY_OPERATIONS: dict[str, tuple[str, ...]] = {
 
 EXECUTION_VARIABLES = frozenset(
     {
-        "PipelineExecutionId", "PipelineExecutionArn", "PipelineName", "PipelineArn",
-        "StartDateTime", "CurrentDateTime",
+        "PipelineExecutionId",
+        "PipelineExecutionArn",
+        "PipelineName",
+        "PipelineArn",
+        "StartDateTime",
+        "CurrentDateTime",
     }
 )
 EXPRESSION_KEYS = frozenset({"Get", "Std:Join", "Std:JsonGet"})
@@ -55,7 +59,7 @@ class DefinitionError(ValueError):
 
 
 @cache
-def _service_model():
+def service_model():
     return botocore.session.get_session().get_service_model("sagemaker")
 
 
@@ -127,7 +131,7 @@ def concretize(value: Any, shape: Shape) -> Any:
 def request_errors(step: dict) -> list[str]:
     """botocore's verdict on one job step's request, with the execution-time names filled in."""
     operation, filled_later = REQUEST_OPERATIONS[step["Type"]]
-    shape = _service_model().operation_model(operation).input_shape
+    shape = service_model().operation_model(operation).input_shape
     params = concretize(dict(step["Arguments"]), shape)
     for name in filled_later:
         params.setdefault(name, "pipelines-filled-at-execution")
@@ -138,7 +142,12 @@ def request_errors(step: dict) -> list[str]:
 
 
 def check_requests(definition: dict) -> None:
-    errors = [e for step in iter_steps(definition) if step["Type"] in REQUEST_OPERATIONS for e in request_errors(step)]
+    errors = [
+        e
+        for step in iter_steps(definition)
+        if step["Type"] in REQUEST_OPERATIONS
+        for e in request_errors(step)
+    ]
     if errors:
         raise DefinitionError("invalid step requests:\n  " + "\n  ".join(errors))
 
@@ -151,7 +160,7 @@ def parse_path(path: str) -> list[str | int | tuple[str, str]]:
     tokens: list[str | int | tuple[str, str]] = []
     position = 0
     for match in _PATH_TOKEN.finditer(path):
-        if path[position:match.start()] not in ("", "."):
+        if path[position : match.start()] not in ("", "."):
             raise DefinitionError(f"cannot parse property path {path!r}")
         name, index, key = match.groups()
         tokens.append(name if name is not None else int(index) if index is not None else ("key", key))
@@ -163,7 +172,7 @@ def parse_path(path: str) -> list[str | int | tuple[str, str]]:
 
 def _property_shape(step_type: str, first: str) -> Shape | None:
     for operation in PROPERTY_OPERATIONS.get(step_type, ()):
-        shape = _service_model().operation_model(operation).output_shape
+        shape = service_model().operation_model(operation).output_shape
         if first in shape.members:
             return shape
     return None
@@ -192,7 +201,9 @@ def _check_step_property(step: dict, path: str) -> str | None:
             if not isinstance(shape, ListShape | MapShape):
                 return f"{path!r}: {'.'.join(walked)} is not a list or map"
             elements = _named_elements(step.get("Arguments"), walked)
-            if elements is not None and not any(token[1] in e.values() for e in elements if isinstance(e, dict)):
+            if elements is not None and not any(
+                token[1] in e.values() for e in elements if isinstance(e, dict)
+            ):
                 return f"{path!r}: step {step['Name']} has no {'.'.join(walked)} entry named {token[1]!r}"
             shape = shape.member if isinstance(shape, ListShape) else shape.value
         elif isinstance(token, int):
@@ -211,7 +222,11 @@ def reference_error(get: str, steps: dict[str, dict], parameters: set[str]) -> s
     """Why a ``Get`` path cannot resolve on SageMaker, or None when it can."""
     head, _, rest = get.partition(".")
     if head == "Parameters":
-        return None if rest in parameters else f"unknown parameter {rest!r} (known: {', '.join(sorted(parameters))})"
+        return (
+            None
+            if rest in parameters
+            else f"unknown parameter {rest!r} (known: {', '.join(sorted(parameters))})"
+        )
     if head == "Execution":
         return None if rest in EXECUTION_VARIABLES else f"unknown execution variable {rest!r}"
     if head != "Steps":

@@ -130,20 +130,27 @@ class Parameters:
     @classmethod
     def defaults_from(cls, settings: PipelineSettings, code_version: str) -> Parameters:
         return cls(
-            processing_instance_type=ParameterString("ProcessingInstanceType", settings.processing_instance_type),
+            processing_instance_type=ParameterString(
+                "ProcessingInstanceType", settings.processing_instance_type
+            ),
             processing_instance_count=ParameterInteger("ProcessingInstanceCount", 1),
             training_instance_type=ParameterString("TrainingInstanceType", settings.training_instance_type),
-            transform_instance_type=ParameterString("TransformInstanceType", settings.transform_instance_type),
+            transform_instance_type=ParameterString(
+                "TransformInstanceType", settings.transform_instance_type
+            ),
             clarify_instance_type=ParameterString("ClarifyInstanceType", settings.clarify_instance_type),
             max_tuning_jobs=ParameterInteger("MaxTuningJobs", settings.max_tuning_jobs),
-            max_parallel_tuning_jobs=ParameterInteger("MaxParallelTuningJobs", settings.max_parallel_tuning_jobs),
+            max_parallel_tuning_jobs=ParameterInteger(
+                "MaxParallelTuningJobs", settings.max_parallel_tuning_jobs
+            ),
             min_auc=ParameterFloat("MinAuc", settings.min_auc),
             min_recall=ParameterFloat("MinRecall", settings.min_recall),
             data_cutoff_time=ParameterString("DataCutoffTime", "latest"),
             validation_fraction=ParameterFloat("ValidationFraction", 0.15),
             test_fraction=ParameterFloat("TestFraction", 0.15),
             model_approval_status=ParameterString(
-                "ModelApprovalStatus", settings.model_approval_status,
+                "ModelApprovalStatus",
+                settings.model_approval_status,
                 enum_values=["PendingManualApproval", "Approved", "Rejected"],
             ),
             code_version=ParameterString("CodeVersion", code_version),
@@ -192,7 +199,9 @@ def quiet_sdk() -> Iterator[None]:
     sdk_logger.setLevel(logging.ERROR)
     try:
         with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="Running within a PipelineSession", category=UserWarning)
+            warnings.filterwarnings(
+                "ignore", message="Running within a PipelineSession", category=UserWarning
+            )
             yield
     finally:
         sdk_logger.setLevel(level)
@@ -229,7 +238,9 @@ class _Builder:
         self.api_retry = [
             StepRetryPolicy(
                 exception_types=[StepExceptionTypeEnum.SERVICE_FAULT, StepExceptionTypeEnum.THROTTLING],
-                interval_seconds=10, backoff_rate=2.0, max_attempts=5,
+                interval_seconds=10,
+                backoff_rate=2.0,
+                max_attempts=5,
             ),
         ]
         self.job_retry = [
@@ -240,7 +251,9 @@ class _Builder:
                     SageMakerJobExceptionTypeEnum.RESOURCE_LIMIT,
                     SageMakerJobExceptionTypeEnum.INTERNAL_ERROR,
                 ],
-                interval_seconds=60, backoff_rate=2.0, max_attempts=4,
+                interval_seconds=60,
+                backoff_rate=2.0,
+                max_attempts=4,
             ),
         ]
         self.cache = CacheConfig(enable_caching=True, expire_after="P30D")
@@ -281,20 +294,32 @@ def _data_process_step(b: _Builder) -> ProcessingStep:
         code=b.code("preprocess.py"),
         outputs=outputs,
         arguments=[
-            "--region", b.settings.region,
-            "--workgroup", b.settings.athena_workgroup,
-            "--database", b.settings.glue_database,
-            "--claims-table", b.settings.offline_table(CLAIMS.name),
-            "--customers-table", b.settings.offline_table(CUSTOMERS.name),
-            "--cutoff-time", b.params.data_cutoff_time,
-            "--validation-fraction", b.params.validation_fraction.to_string(),
-            "--test-fraction", b.params.test_fraction.to_string(),
-            "--seed", "42",
-            "--output-dir", out,
+            "--region",
+            b.settings.region,
+            "--workgroup",
+            b.settings.athena_workgroup,
+            "--database",
+            b.settings.glue_database,
+            "--claims-table",
+            b.settings.offline_table(CLAIMS.name),
+            "--customers-table",
+            b.settings.offline_table(CUSTOMERS.name),
+            "--cutoff-time",
+            b.params.data_cutoff_time,
+            "--validation-fraction",
+            b.params.validation_fraction.to_string(),
+            "--test-fraction",
+            b.params.test_fraction.to_string(),
+            "--seed",
+            "42",
+            "--output-dir",
+            out,
         ],
     )
     return ProcessingStep(
-        name=STEP_PROCESS, step_args=args, retry_policies=b.job_retry,
+        name=STEP_PROCESS,
+        step_args=args,
+        retry_policies=b.job_retry,
         description="Latest feature record per policy from both groups, joined and split 70/15/15.",
     )
 
@@ -357,7 +382,9 @@ def _tuning_step(b: _Builder, data: ProcessingStep) -> TuningStep:
 
 
 def _best_model_uri(b: _Builder, tuning: TuningStep) -> Join:
-    return tuning.get_top_model_s3_uri(top_k=0, s3_bucket=b.deployment.artifact_bucket, prefix=f"{PREFIX}/tuning")
+    return tuning.get_top_model_s3_uri(
+        top_k=0, s3_bucket=b.deployment.artifact_bucket, prefix=f"{PREFIX}/tuning"
+    )
 
 
 def _evaluation_step(b: _Builder, data: ProcessingStep, tuning: TuningStep, report: PropertyFile):
@@ -365,22 +392,37 @@ def _evaluation_step(b: _Builder, data: ProcessingStep, tuning: TuningStep, repo
     args = b.script_processor("evaluate").run(
         code=b.code("evaluate.py"),
         inputs=[
-            ProcessingInput(source=_best_model_uri(b, tuning), destination=f"{base}/model", input_name="model"),
-            ProcessingInput(source=_output_uri(data, "validation"), destination=f"{base}/validation",
-                            input_name="validation"),
+            ProcessingInput(
+                source=_best_model_uri(b, tuning), destination=f"{base}/model", input_name="model"
+            ),
+            ProcessingInput(
+                source=_output_uri(data, "validation"),
+                destination=f"{base}/validation",
+                input_name="validation",
+            ),
             ProcessingInput(source=_output_uri(data, "test"), destination=f"{base}/test", input_name="test"),
         ],
         outputs=[
-            ProcessingOutput(output_name="evaluation", source=f"{base}/evaluation",
-                             destination=b.run_s3("evaluation")),
+            ProcessingOutput(
+                output_name="evaluation", source=f"{base}/evaluation", destination=b.run_s3("evaluation")
+            ),
         ],
         arguments=[
-            "--model-dir", f"{base}/model", "--validation-dir", f"{base}/validation",
-            "--test-dir", f"{base}/test", "--output-dir", f"{base}/evaluation",
+            "--model-dir",
+            f"{base}/model",
+            "--validation-dir",
+            f"{base}/validation",
+            "--test-dir",
+            f"{base}/test",
+            "--output-dir",
+            f"{base}/evaluation",
         ],
     )
     return ProcessingStep(
-        name=STEP_EVAL, step_args=args, property_files=[report], retry_policies=b.job_retry,
+        name=STEP_EVAL,
+        step_args=args,
+        property_files=[report],
+        retry_policies=b.job_retry,
         cache_config=b.cache,
     )
 
@@ -394,7 +436,8 @@ def _model(b: _Builder, tuning: TuningStep) -> Model:
         enable_network_isolation=True,
         vpc_config=(
             {"Subnets": list(b.settings.subnet_ids), "SecurityGroupIds": list(b.settings.security_group_ids)}
-            if b.settings.subnet_ids else None
+            if b.settings.subnet_ids
+            else None
         ),
     )
 
@@ -404,23 +447,51 @@ def _clarify_config_step(b: _Builder, data, evaluation, create_model: ModelStep)
     args = b.script_processor("clarify-config").run(
         code=b.code("clarify_config.py"),
         inputs=[
-            ProcessingInput(source=_output_uri(data, "clarify"), destination=f"{base}/input/dataset",
-                            input_name="dataset"),
-            ProcessingInput(source=_output_uri(data, "train"), destination=f"{base}/input/train", input_name="train"),
-            ProcessingInput(source=_output_uri(evaluation, "evaluation"), destination=f"{base}/input/evaluation",
-                            input_name="evaluation"),
+            ProcessingInput(
+                source=_output_uri(data, "clarify"), destination=f"{base}/input/dataset", input_name="dataset"
+            ),
+            ProcessingInput(
+                source=_output_uri(data, "train"), destination=f"{base}/input/train", input_name="train"
+            ),
+            ProcessingInput(
+                source=_output_uri(evaluation, "evaluation"),
+                destination=f"{base}/input/evaluation",
+                input_name="evaluation",
+            ),
         ],
-        outputs=[ProcessingOutput(output_name="config", source=f"{base}/output", destination=b.run_s3("clarify-config"))],
+        outputs=[
+            ProcessingOutput(
+                output_name="config", source=f"{base}/output", destination=b.run_s3("clarify-config")
+            )
+        ],
         arguments=[
-            "--model-name", create_model.properties.ModelName,
-            "--instance-type", b.params.clarify_instance_type,
-            "--dataset-dir", f"{base}/input/dataset", "--train-dir", f"{base}/input/train",
-            "--evaluation-dir", f"{base}/input/evaluation", "--output-dir", f"{base}/output",
-            "--label", LABEL, "--favorable-label", "0", "--facet", SENSITIVE_FACET, "--facet-value", "1",
-            "--group-variable", GROUP_VARIABLE,
+            "--model-name",
+            create_model.properties.ModelName,
+            "--instance-type",
+            b.params.clarify_instance_type,
+            "--dataset-dir",
+            f"{base}/input/dataset",
+            "--train-dir",
+            f"{base}/input/train",
+            "--evaluation-dir",
+            f"{base}/input/evaluation",
+            "--output-dir",
+            f"{base}/output",
+            "--label",
+            LABEL,
+            "--favorable-label",
+            "0",
+            "--facet",
+            SENSITIVE_FACET,
+            "--facet-value",
+            "1",
+            "--group-variable",
+            GROUP_VARIABLE,
         ],
     )
-    return ProcessingStep(name=STEP_CLARIFY_CONFIG, step_args=args, retry_policies=b.job_retry, cache_config=b.cache)
+    return ProcessingStep(
+        name=STEP_CLARIFY_CONFIG, step_args=args, retry_policies=b.job_retry, cache_config=b.cache
+    )
 
 
 def _transform_step(b: _Builder, data: ProcessingStep, create_model: ModelStep) -> TransformStep:
@@ -439,7 +510,9 @@ def _transform_step(b: _Builder, data: ProcessingStep, create_model: ModelStep) 
         sagemaker_session=b.session,
     )
     args = transformer.transform(
-        data=_output_uri(data, "test"), content_type="text/csv", split_type="Line",
+        data=_output_uri(data, "test"),
+        content_type="text/csv",
+        split_type="Line",
         input_filter="$[1:]",
     )
     return TransformStep(name=STEP_TRANSFORM, step_args=args, retry_policies=b.job_retry)
@@ -460,15 +533,28 @@ def _clarify_step(b: _Builder, data, config: ProcessingStep, transform: Transfor
     )
     args = processor.run(
         inputs=[
-            ProcessingInput(source=_output_uri(config, "config"), destination="/opt/ml/processing/input/config",
-                            input_name="analysis_config"),
-            ProcessingInput(source=_output_uri(data, "clarify"), destination="/opt/ml/processing/input/data",
-                            input_name="dataset"),
+            ProcessingInput(
+                source=_output_uri(config, "config"),
+                destination="/opt/ml/processing/input/config",
+                input_name="analysis_config",
+            ),
+            ProcessingInput(
+                source=_output_uri(data, "clarify"),
+                destination="/opt/ml/processing/input/data",
+                input_name="dataset",
+            ),
         ],
-        outputs=[ProcessingOutput(output_name="analysis_result", source="/opt/ml/processing/output",
-                                  destination=b.run_s3("clarify"))],
+        outputs=[
+            ProcessingOutput(
+                output_name="analysis_result",
+                source="/opt/ml/processing/output",
+                destination=b.run_s3("clarify"),
+            )
+        ],
     )
-    return ProcessingStep(name=STEP_CLARIFY, step_args=args, depends_on=[transform], retry_policies=b.job_retry)
+    return ProcessingStep(
+        name=STEP_CLARIFY, step_args=args, depends_on=[transform], retry_policies=b.job_retry
+    )
 
 
 def _register_step(b: _Builder, tuning, evaluation, clarify: ProcessingStep) -> ModelStep:
@@ -509,10 +595,20 @@ def _condition_step(b: _Builder, evaluation, report: PropertyFile, if_steps: lis
     recall = JsonGet(step_name=evaluation.name, property_file=report, json_path=RECALL_PATH)
     fail = FailStep(
         name=STEP_FAIL,
-        error_message=Join(on=" ", values=[
-            "Model below the quality bar: AUC", auc, "(MinAuc", b.params.min_auc, "), recall", recall,
-            "(MinRecall", b.params.min_recall, "). Nothing was registered.",
-        ]),
+        error_message=Join(
+            on=" ",
+            values=[
+                "Model below the quality bar: AUC",
+                auc,
+                "(MinAuc",
+                b.params.min_auc,
+                "), recall",
+                recall,
+                "(MinRecall",
+                b.params.min_recall,
+                "). Nothing was registered.",
+            ],
+        ),
     )
     return ConditionStep(
         name=STEP_CONDITION,

@@ -9,7 +9,7 @@ The columns and dtypes are exactly those of the auto-insurance fraud data (seed 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 RECORD_ID = "policy_id"
 EVENT_TIME = "event_time"
@@ -20,7 +20,7 @@ SENSITIVE_FACET = "customer_gender_female"
 SYSTEM_COLUMNS: tuple[str, ...] = ("write_time", "api_invocation_time", "is_deleted")
 
 
-class FeatureType(str, Enum):
+class FeatureType(StrEnum):
     """Feature Store's feature types, with the pandas dtype each one is read as."""
 
     INTEGRAL = "Integral"

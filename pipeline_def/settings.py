@@ -51,8 +51,14 @@ class Reader:
     def child(self, key: str) -> Reader:
         return Reader(self._get(key, _REQUIRED), f"{self.path}.{key}")
 
-    def str(self, key: str, *, pattern: re.Pattern[str] | None = None, allowed: tuple[str, ...] = (),
-            default: Any = None) -> str:
+    def str(
+        self,
+        key: str,
+        *,
+        pattern: re.Pattern[str] | None = None,
+        allowed: tuple[str, ...] = (),
+        default: Any = None,
+    ) -> str:
         value = self._get(key, _REQUIRED if default is None else default)
         where = f"{self.path}.{key}"
         if not isinstance(value, str):
@@ -137,6 +143,10 @@ class PipelineSettings:
         return f"{self.prefix}-fraud-detection"
 
     @property
+    def endpoint_name(self) -> str:
+        return f"{self.prefix}-fraud-detection"
+
+    @property
     def claims_feature_group_name(self) -> str:
         return f"{self.prefix}-{CLAIMS.name}"
 
@@ -147,7 +157,10 @@ class PipelineSettings:
     @property
     def feature_group_names(self) -> dict[str, str]:
         """Schema name -> deployed feature group name."""
-        return {CLAIMS.name: self.claims_feature_group_name, CUSTOMERS.name: self.customers_feature_group_name}
+        return {
+            CLAIMS.name: self.claims_feature_group_name,
+            CUSTOMERS.name: self.customers_feature_group_name,
+        }
 
     @property
     def athena_workgroup(self) -> str:
@@ -195,6 +208,49 @@ class PipelineSettings:
         return settings
 
 
+@dataclass(frozen=True, kw_only=True)
+class ApprovalSettings:
+    """Gates of the approval function beyond the pipeline's own AUC/recall thresholds."""
+
+    auto_approve: bool
+    di_min: float
+    di_max: float
+    max_abs_dppl: float
+
+    @classmethod
+    def from_context(cls, env: Reader) -> ApprovalSettings:
+        block = env.child("approval")
+        settings = cls(
+            auto_approve=block.bool("autoApprove"),
+            di_min=block.float("diMin", low=0.0, high=1.0),
+            di_max=block.float("diMax", low=1.0, high=100.0),
+            max_abs_dppl=block.float("maxAbsDppl", low=0.0, high=1.0),
+        )
+        if settings.di_min <= 0.0:
+            raise ConfigError(
+                f"{block.path}.diMin: must be > 0 (disparate impact is a ratio); got {settings.di_min}"
+            )
+        return settings
+
+
+@dataclass(frozen=True, kw_only=True)
+class EndpointSettings:
+    """The real-time endpoint the deploy function creates for an approved model."""
+
+    instance_type: str
+    instance_count: int
+    data_capture_sampling_percentage: int
+
+    @classmethod
+    def from_context(cls, env: Reader) -> EndpointSettings:
+        block = env.child("endpoint")
+        return cls(
+            instance_type=block.str("instanceType", pattern=_INSTANCE_TYPE),
+            instance_count=block.int("instanceCount", low=1, high=100),
+            data_capture_sampling_percentage=block.int("dataCaptureSamplingPercentage", low=0, high=100),
+        )
+
+
 def read_context(cdk_json: Path = CDK_JSON) -> Reader:
     """The ``context`` object of cdk.json."""
     try:
@@ -213,8 +269,7 @@ def environment(context: Reader, env_name: str) -> Reader:
     environments = context.child("environments")
     if env_name not in environments.data:
         raise ConfigError(
-            f"{environments.path}: unknown environment {env_name!r}; "
-            f"allowed: {', '.join(environments.data)}"
+            f"{environments.path}: unknown environment {env_name!r}; allowed: {', '.join(environments.data)}"
         )
     return environments.child(env_name)
 

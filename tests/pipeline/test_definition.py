@@ -72,7 +72,9 @@ def test_two_builds_are_byte_identical(template):
 @pytest.mark.parametrize("env", ["dev", "staging", "prod"])
 def test_definition_equals_the_checked_in_golden_file(env):
     golden = GOLDEN / f"definition-{env}.json"
-    hint = f"if the change is intended: .venv/bin/python -m pipeline_def definition --env {env} --out {golden}"
+    hint = (
+        f"if the change is intended: .venv/bin/python -m pipeline_def definition --env {env} --out {golden}"
+    )
     assert render(load_settings(env)) == golden.read_text(encoding="utf-8"), hint
 
 
@@ -144,7 +146,9 @@ def test_gate_false_branch_fails_with_a_message_naming_auc_and_recall(definition
 
 def test_gate_requires_auc_and_recall_at_least_their_parameters(definition):
     conditions = _condition(definition)["Arguments"]["Conditions"]
-    observed = [(c["Type"], c["LeftValue"]["Std:JsonGet"]["Path"], c["RightValue"]["Get"]) for c in conditions]
+    observed = [
+        (c["Type"], c["LeftValue"]["Std:JsonGet"]["Path"], c["RightValue"]["Get"]) for c in conditions
+    ]
     assert observed == [
         ("GreaterThanOrEqualTo", p.AUC_PATH, "Parameters.MinAuc"),
         ("GreaterThanOrEqualTo", p.RECALL_PATH, "Parameters.MinRecall"),
@@ -197,12 +201,17 @@ def test_register_attaches_quality_bias_and_explainability_reports(definition):
     assert set(metrics) == {"ModelQuality", "Bias", "Explainability"}
     assert register["ModelApprovalStatus"] == {"Get": "Parameters.ModelApprovalStatus"}
     assert set(register["CustomerMetadataProperties"]) == {
-        "feature_groups", "data_cutoff_time", "pipeline_execution_id", "code_version",
+        "feature_groups",
+        "data_cutoff_time",
+        "pipeline_execution_id",
+        "code_version",
     }
 
 
 def test_scripts_run_from_the_content_addressed_code_prefix(definition):
-    processing = [s for s in iter_steps(definition) if s["Type"] == "Processing" and s["Name"] != p.STEP_CLARIFY]
+    processing = [
+        s for s in iter_steps(definition) if s["Type"] == "Processing" and s["Name"] != p.STEP_CLARIFY
+    ]
     for step in processing:
         code = [i for i in step["Arguments"]["ProcessingInputs"] if i["InputName"] == "code"]
         assert code[0]["S3Input"]["S3Uri"].startswith("s3://artifacts/fraud-detection/code/"), step["Name"]
@@ -221,7 +230,9 @@ def test_every_reference_names_an_existing_step_and_property(definition):
 
 def test_a_wrong_type_in_a_request_is_reported_with_the_step(definition):
     broken = copy.deepcopy(definition)
-    _steps(broken)[p.STEP_PROCESS]["Arguments"]["ProcessingResources"]["ClusterConfig"]["VolumeSizeInGB"] = "big"
+    _steps(broken)[p.STEP_PROCESS]["Arguments"]["ProcessingResources"]["ClusterConfig"]["VolumeSizeInGB"] = (
+        "big"
+    )
     with pytest.raises(DefinitionError, match=p.STEP_PROCESS):
         check_requests(broken)
 
@@ -229,9 +240,17 @@ def test_a_wrong_type_in_a_request_is_reported_with_the_step(definition):
 @pytest.mark.parametrize(
     ("old", "new", "reported"),
     [
-        ("Outputs['train']", "Outputs['training']", "no ProcessingOutputConfig.Outputs entry named 'training'"),
+        (
+            "Outputs['train']",
+            "Outputs['training']",
+            "no ProcessingOutputConfig.Outputs entry named 'training'",
+        ),
         ("Steps.FraudDataProcess.", "Steps.FraudDataProces.", "no step named 'FraudDataProces'"),
-        ("PropertyFiles.EvaluationReport", "PropertyFiles.Evaluation", "declares no property file 'Evaluation'"),
+        (
+            "PropertyFiles.EvaluationReport",
+            "PropertyFiles.Evaluation",
+            "declares no property file 'Evaluation'",
+        ),
         ("Parameters.MinAuc", "Parameters.MinimumAuc", "unknown parameter 'MinimumAuc'"),
         (".ModelName", ".ModelNam", "has no property 'ModelNam'"),
         (".S3Output.S3Uri", ".S3Output.S3Url", "has no member 'S3Url'"),

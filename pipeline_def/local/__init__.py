@@ -1,0 +1,1 @@
+"""Local, offline stand-ins for the SageMaker jobs of the pipeline (no Docker, no AWS account)."""

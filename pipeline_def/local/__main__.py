@@ -1,0 +1,102 @@
+"""``python -m pipeline_def.local run``: execute the deployed pipeline definition on this machine.
+
+Examples::
+
+    python -m pipeline_def.local run                       # dev, 5,000 synthetic policies
+    python -m pipeline_def.local run --rows 50000 --signal 0.5 --param MinAuc=0.9
+    python -m pipeline_def.local run --claims claims.csv --customers customers.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from pathlib import Path
+
+from pipeline_def.definition_checks import DefinitionError
+from pipeline_def.local.executor import ParameterError
+from pipeline_def.local.run import InputDataError, RunOptions, run
+from pipeline_def.settings import ConfigError
+from pipeline_def.validation import ValidationError
+
+
+def _override(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"expected Name=Value, got {text!r}")
+    return name, value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m pipeline_def.local", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    run_cmd = commands.add_parser("run", help="run the pipeline end to end, offline")
+    run_cmd.add_argument("--env", default="dev", help="environment in cdk.json (default: dev)")
+    run_cmd.add_argument("--rows", type=int, default=5000, help="synthetic policies (default: 5000)")
+    run_cmd.add_argument("--seed", type=int, default=7, help="synthetic data seed (default: 7)")
+    run_cmd.add_argument("--signal", type=float, default=1.0, help="0 = labels independent of features")
+    run_cmd.add_argument("--claims", type=Path, help="claims CSV/Parquet instead of synthetic data")
+    run_cmd.add_argument("--customers", type=Path, help="customers CSV/Parquet instead of synthetic data")
+    run_cmd.add_argument("--workdir", type=Path, default=Path(".run/dev"), help="output folder (replaced)")
+    run_cmd.add_argument(
+        "--param",
+        type=_override,
+        action="append",
+        default=[],
+        metavar="Name=Value",
+        help="override a pipeline parameter (repeatable)",
+    )
+    run_cmd.add_argument("--quiet", action="store_true", help="print only the final summary")
+    return parser
+
+
+def _print_summary(summary: dict) -> None:
+    approval = summary.get("approval") or {}
+    print(f"\nrun {summary['status'].lower()} in {summary['seconds']:.1f}s ({summary['environment']})")
+    if summary.get("failure_reason"):
+        print(f"  reason: {summary['failure_reason']}")
+    if approval:
+        print(f"  model package: {summary['model_package_arn']}")
+        print(
+            f"  decision: {approval['status']}"
+            + (f" ({approval['description']})" if approval["description"] else "")
+        )
+    print(f"  report: {summary['artifacts'].get('report')}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    # Progress lines are the output; library INFO logs (moto's HTTP server, botocore) are noise.
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", force=True)
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    if (args.claims is None) != (args.customers is None):
+        print("error: --claims and --customers go together", file=sys.stderr)
+        return 2
+    options = RunOptions(
+        env=args.env,
+        workdir=args.workdir,
+        rows=args.rows,
+        seed=args.seed,
+        signal=args.signal,
+        claims=args.claims,
+        customers=args.customers,
+        overrides=dict(args.param),
+    )
+    started = time.perf_counter()
+
+    def progress(line: str) -> None:
+        print(f"[{time.perf_counter() - started:6.1f}s] {line}", flush=True)
+
+    try:
+        summary = run(options, progress=None if args.quiet else progress)
+    except (ConfigError, ParameterError, DefinitionError, InputDataError, ValidationError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    _print_summary(summary)
+    return 0 if summary["status"] == "Succeeded" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,336 @@
+"""Local stand-ins for the SageMaker jobs a step starts, driven by the step's own request.
+
+Each runner receives the step's resolved ``Arguments`` (a CreateProcessingJob,
+CreateHyperParameterTuningJob, CreateModel or CreateTransformJob request) and returns the
+properties SageMaker's Describe* call would show afterwards, which later steps ``Get``.
+Only the container layer is replaced: the XGBoost image runs our job scripts in a subprocess
+with container paths mapped to folders; the Clarify image runs our Clarify stand-in; training
+is xgboost-cpu with the container's hyperparameter conventions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xgboost as xgb
+
+from pipeline_def.local.explain import load_booster
+from pipeline_def.local.expressions import ExecutionError
+from pipeline_def.local.model_artifact import predict, write_model_tar
+from pipeline_def.local.storage import LocalS3
+
+CONTAINER_ROOT = "/opt/ml/"
+GLUE_CATALOG_ENV = "FRAUD_LOCAL_GLUE_CATALOG"
+
+
+@dataclass
+class LocalSageMaker:
+    """The pieces of SageMaker the jobs touch: S3, created models, and where jobs keep files."""
+
+    s3: LocalS3
+    jobs_dir: Path
+    glue_catalog: Path | None = None
+    models: dict[str, dict] = field(default_factory=dict)
+    threads: int = field(default_factory=lambda: os.cpu_count() or 1)
+
+
+def _job_name(prefix: str, step: str, execution_id: str) -> str:
+    digest = hashlib.sha256(f"{execution_id}/{step}".encode()).hexdigest()[:12]
+    return f"{prefix}-{digest}"[:63]
+
+
+# --- processing ---------------------------------------------------------------------------------
+
+
+class _Container:
+    """A job's file system: container paths under /opt/ml map to a folder of the job."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path(self, container_path: str) -> Path:
+        return self.root / container_path.removeprefix(CONTAINER_ROOT)
+
+    def map_argument(self, value: str) -> str:
+        return str(self.path(value)) if value.startswith(CONTAINER_ROOT) else value
+
+
+def _stage_inputs(sm: LocalSageMaker, request: dict, container: _Container) -> None:
+    for channel in request.get("ProcessingInputs", []):
+        s3_input = channel["S3Input"]
+        sm.s3.download(s3_input["S3Uri"], container.path(s3_input["LocalPath"]))
+
+
+def _publish_outputs(sm: LocalSageMaker, request: dict, container: _Container) -> list[dict]:
+    outputs = request.get("ProcessingOutputConfig", {}).get("Outputs", [])
+    for output in outputs:
+        s3_output = output["S3Output"]
+        sm.s3.upload(container.path(s3_output["LocalPath"]), s3_output["S3Uri"])
+    return outputs
+
+
+def _run_script(sm: LocalSageMaker, step: str, request: dict, container: _Container) -> None:
+    app = request["AppSpecification"]
+    entrypoint = app.get("ContainerEntrypoint") or []
+    if len(entrypoint) != 2 or entrypoint[0] not in ("python3", "python"):
+        raise ExecutionError(
+            f"step {step}: the local run runs 'python3 <script>' entrypoints, got {entrypoint}"
+        )
+    command = [sys.executable, container.map_argument(entrypoint[1])]
+    command += [container.map_argument(str(a)) for a in app.get("ContainerArguments", [])]
+    env = {**os.environ, **request.get("Environment", {})}
+    if sm.glue_catalog is not None:
+        env[GLUE_CATALOG_ENV] = str(sm.glue_catalog)
+    log = container.root / "job.log"
+    with log.open("w", encoding="utf-8") as handle:
+        result = subprocess.run(command, stdout=handle, stderr=subprocess.STDOUT, env=env, check=False)
+    if result.returncode != 0:
+        tail = "".join(log.read_text(encoding="utf-8").splitlines(keepends=True)[-15:])
+        raise ExecutionError(f"step {step}: job script exited with {result.returncode}; last lines:\n{tail}")
+
+
+def _run_clarify(sm: LocalSageMaker, step: str, container: _Container) -> None:
+    """Clarify's container reads /opt/ml/processing/input/{config,data} and calls the model."""
+    from pipeline_def.local.clarify import run_clarify  # imported late: numpy-heavy
+
+    config_path = container.path("/opt/ml/processing/input/config/analysis_config.json")
+    dataset_path = _single_csv(container.path("/opt/ml/processing/input/data"), step)
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    model_name = config["predictor"]["model_name"]
+    model_path = _model_artifact(sm, step, model_name)
+    predictions = container.root / "shadow-endpoint-predictions.csv"
+    features = pd.read_csv(dataset_path).drop(columns=[config["label"]]).to_numpy(dtype=float)
+    np.savetxt(predictions, predict(load_booster(model_path), features), fmt="%.9g")
+    run_clarify(
+        config_path, dataset_path, predictions, model_path, container.path("/opt/ml/processing/output")
+    )
+
+
+def _single_csv(folder: Path, step: str) -> Path:
+    files = sorted(folder.rglob("*.csv"))
+    if not files:
+        raise ExecutionError(f"step {step}: no CSV under {folder}")
+    return files[0]
+
+
+def _model_artifact(sm: LocalSageMaker, step: str, model_name: str) -> Path:
+    model = sm.models.get(model_name)
+    if model is None:
+        raise ExecutionError(f"step {step}: no model named {model_name!r} (known: {', '.join(sm.models)})")
+    return sm.s3.path(model["PrimaryContainer"]["ModelDataUrl"])
+
+
+def run_processing(sm: LocalSageMaker, step: str, request: dict, execution_id: str) -> dict:
+    container = _Container(sm.jobs_dir / step)
+    container.root.mkdir(parents=True, exist_ok=True)
+    _stage_inputs(sm, request, container)
+    for output in request.get("ProcessingOutputConfig", {}).get("Outputs", []):
+        container.path(output["S3Output"]["LocalPath"]).mkdir(parents=True, exist_ok=True)
+    image = request["AppSpecification"]["ImageUri"]
+    if "sagemaker-clarify-processing" in image:
+        _run_clarify(sm, step, container)
+    elif "sagemaker-xgboost" in image:
+        _run_script(sm, step, request, container)
+    else:
+        raise ExecutionError(f"step {step}: the local run cannot emulate image {image}")
+    outputs = _publish_outputs(sm, request, container)
+    return {
+        "ProcessingJobName": _job_name("pipelines", step, execution_id),
+        "ProcessingJobStatus": "Completed",
+        "ProcessingOutputConfig": {"Outputs": outputs},
+    }
+
+
+# --- training and tuning ------------------------------------------------------------------------
+
+#: Hyperparameters the built-in container consumes itself instead of passing to xgboost.train.
+_CONTAINER_HYPERPARAMETERS = ("num_round", "early_stopping_rounds")
+
+
+def _read_channel(sm: LocalSageMaker, uri: str) -> tuple[np.ndarray, np.ndarray]:
+    """A CSV channel in the built-in algorithm's convention: label first, no header."""
+    files = [f for f in sm.s3.files(uri) if f.suffix == ".csv"]
+    if not files:
+        raise ExecutionError(f"no CSV objects under {uri}")
+    frame = pd.concat([pd.read_csv(f, header=None) for f in files], ignore_index=True)
+    values = frame.to_numpy(dtype=np.float32)
+    return values[:, 1:], values[:, 0]
+
+
+def _number(value: str) -> float | int:
+    number = float(value)
+    return int(number) if number.is_integer() and "." not in str(value) else number
+
+
+@dataclass(frozen=True)
+class TrainingResult:
+    name: str
+    hyperparameters: dict[str, str]
+    objective: float
+    model_uri: str
+
+
+def train_one(
+    sm: LocalSageMaker,
+    name: str,
+    hyperparameters: dict[str, str],
+    channels: dict[str, tuple],
+    output_path: str,
+) -> TrainingResult:
+    """One training job as the XGBoost container runs it: validation:auc with early stopping."""
+    params: dict[str, Any] = {
+        k: _number(v) if k not in ("objective", "eval_metric", "tree_method") else v
+        for k, v in hyperparameters.items()
+        if k not in _CONTAINER_HYPERPARAMETERS
+    }
+    params["nthread"] = sm.threads
+    params["seed"] = 0
+    train = xgb.DMatrix(*channels["train"])
+    validation = xgb.DMatrix(*channels["validation"])
+    booster = xgb.train(
+        params,
+        train,
+        num_boost_round=int(hyperparameters.get("num_round", 100)),
+        evals=[(validation, "validation")],
+        early_stopping_rounds=int(hyperparameters["early_stopping_rounds"])
+        if "early_stopping_rounds" in hyperparameters
+        else None,
+        verbose_eval=False,
+    )
+    if getattr(booster, "best_iteration", None) is not None:
+        booster = booster[: booster.best_iteration + 1]
+    objective = float(booster.eval(validation, "validation").split("validation-auc:")[1])
+    model_uri = f"{output_path.rstrip('/')}/{name}/output/model.tar.gz"
+    write_model_tar(booster, sm.s3.path(model_uri))
+    return TrainingResult(name, hyperparameters, objective, model_uri)
+
+
+def _sample_ranges(ranges: dict, count: int, seed: int) -> list[dict[str, str]]:
+    """Candidates over the definition's ranges and scaling (SageMaker's Bayesian search, emulated
+    by seeded random search: same space, same budget, reproducible)."""
+    rng = np.random.default_rng(seed)
+    candidates = []
+    for _ in range(count):
+        values: dict[str, str] = {}
+        for spec in ranges.get("ContinuousParameterRanges", []):
+            low, high = float(spec["MinValue"]), float(spec["MaxValue"])
+            if spec.get("ScalingType") == "Logarithmic":
+                value = math.exp(rng.uniform(math.log(low), math.log(high)))
+            else:
+                value = rng.uniform(low, high)
+            values[spec["Name"]] = f"{value:.6g}"
+        for spec in ranges.get("IntegerParameterRanges", []):
+            values[spec["Name"]] = str(int(rng.integers(int(spec["MinValue"]), int(spec["MaxValue"]) + 1)))
+        for spec in ranges.get("CategoricalParameterRanges", []):
+            values[spec["Name"]] = str(rng.choice(spec["Values"]))
+        candidates.append(values)
+    return candidates
+
+
+def run_tuning(sm: LocalSageMaker, step: str, request: dict, execution_id: str, progress=None) -> dict:
+    config = request["HyperParameterTuningJobConfig"]
+    definition = request["TrainingJobDefinition"]
+    objective = config["HyperParameterTuningJobObjective"]
+    if objective["MetricName"] != "validation:auc":
+        raise ExecutionError(
+            f"step {step}: the local run computes validation:auc, not {objective['MetricName']}"
+        )
+    channels = {
+        c["ChannelName"]: _read_channel(sm, c["DataSource"]["S3DataSource"]["S3Uri"])
+        for c in definition["InputDataConfig"]
+    }
+    budget = int(config["ResourceLimits"]["MaxNumberOfTrainingJobs"])
+    tuning_name = _job_name("fraud-hpo", step, execution_id)[:32]
+    results = []
+    for index, candidate in enumerate(
+        _sample_ranges(config["ParameterRanges"], budget, seed=index_seed(step))
+    ):
+        hyperparameters = {**definition.get("StaticHyperParameters", {}), **candidate}
+        name = f"{tuning_name}-{index + 1:03d}"
+        results.append(
+            train_one(sm, name, hyperparameters, channels, definition["OutputDataConfig"]["S3OutputPath"])
+        )
+        if progress:
+            progress(f"training job {index + 1}/{budget}: validation:auc {results[-1].objective:.4f}")
+    maximize = objective["Type"] == "Maximize"
+    ranked = sorted(results, key=lambda r: -r.objective if maximize else r.objective)
+    summaries = [_summary(r) for r in ranked]
+    return {
+        "HyperParameterTuningJobName": tuning_name,
+        "HyperParameterTuningJobStatus": "Completed",
+        "BestTrainingJob": summaries[0],
+        "TrainingJobSummaries": summaries,
+    }
+
+
+def index_seed(step: str) -> int:
+    return int(hashlib.sha256(step.encode()).hexdigest()[:8], 16)
+
+
+def _summary(result: TrainingResult) -> dict:
+    return {
+        "TrainingJobName": result.name,
+        "TrainingJobStatus": "Completed",
+        "TunedHyperParameters": result.hyperparameters,
+        "FinalHyperParameterTuningJobObjectiveMetric": {
+            "MetricName": "validation:auc",
+            "Value": result.objective,
+        },
+        "ModelArtifacts": {"S3ModelArtifacts": result.model_uri},
+    }
+
+
+# --- model and transform ------------------------------------------------------------------------
+
+
+def run_create_model(sm: LocalSageMaker, step: str, request: dict, execution_id: str) -> dict:
+    name = _job_name("pipelines", step, execution_id)
+    model_data = request["PrimaryContainer"]["ModelDataUrl"]
+    if not sm.s3.path(model_data).is_file():
+        raise ExecutionError(f"step {step}: model artifact {model_data} does not exist")
+    sm.models[name] = {**request, "ModelName": name}
+    return {"ModelName": name, "PrimaryContainer": request["PrimaryContainer"]}
+
+
+def _input_filter(frame: pd.DataFrame, expression: str | None, step: str) -> pd.DataFrame:
+    """The JSONPath subset CSV batch transform uses: ``$``, ``$[a:b]``, ``$[i,j]``."""
+    if expression in (None, "$"):
+        return frame
+    body = expression.removeprefix("$[").removesuffix("]")
+    if not expression.startswith("$[") or not body:
+        raise ExecutionError(f"step {step}: unsupported InputFilter {expression!r}")
+    if ":" in body:
+        start, _, stop = body.partition(":")
+        return frame.iloc[:, slice(int(start) if start else None, int(stop) if stop else None)]
+    return frame.iloc[:, [int(i) for i in body.split(",")]]
+
+
+def run_transform(sm: LocalSageMaker, step: str, request: dict, execution_id: str) -> dict:
+    processing = request.get("DataProcessing", {})
+    if processing.get("JoinSource", "None") != "None" or processing.get("OutputFilter", "$") != "$":
+        raise ExecutionError(f"step {step}: JoinSource/OutputFilter are not emulated locally")
+    booster = load_booster(_model_artifact(sm, step, request["ModelName"]))
+    source = request["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"]
+    output = request["TransformOutput"]["S3OutputPath"].rstrip("/")
+    for file in sm.s3.files(source):
+        frame = _input_filter(pd.read_csv(file, header=None), processing.get("InputFilter"), step)
+        scores = predict(booster, frame.to_numpy(dtype=np.float32))
+        target = sm.s3.path(f"{output}/{file.name}.out")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        np.savetxt(target, scores, fmt="%.9g")
+    return {
+        "TransformJobName": _job_name("pipelines", step, execution_id),
+        "TransformJobStatus": "Completed",
+        "ModelName": request["ModelName"],
+        "TransformOutput": request["TransformOutput"],
+    }

@@ -1,0 +1,246 @@
+"""The Model Registry and the approval/deploy Lambdas, run locally against a moto server.
+
+The run starts moto on 127.0.0.1 (a real HTTP endpoint), creates what the stacks would
+(model package group, idempotency table, notification topic, buckets), registers the package
+with the RegisterModel step's own CreateModelPackage request, and then hands the Lambda
+handlers the "SageMaker Model Package State Change" events EventBridge would deliver:
+PendingManualApproval to the approval function and, once approved, Approved to the deploy one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+from moto.server import ThreadedMotoServer
+
+from pipeline_def.local.expressions import ExecutionError
+from pipeline_def.local.storage import LocalS3
+
+LAMBDAS_DIR = Path(__file__).resolve().parents[2] / "lambdas"
+ACCOUNT = "123456789012"
+_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": "local"}
+
+
+@dataclass(frozen=True)
+class LambdaContext:
+    """What the Lambda runtime passes as ``context`` (Powertools reads these attributes)."""
+
+    function_name: str
+    aws_request_id: str
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = ""
+    log_group_name: str = "local"
+    log_stream_name: str = "local"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 300_000
+
+
+@dataclass
+class Invocation:
+    function: str
+    event: dict
+    result: dict | None = None
+    error: str | None = None
+
+
+@dataclass
+class RegistryOutcome:
+    model_package_arn: str
+    approval_status: str
+    approval_description: str
+    invocations: list[Invocation] = field(default_factory=list)
+    endpoint: dict | None = None
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def _environment(values: Mapping[str, str]) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items() if k != "ResponseMetadata"}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+class LocalCloud:
+    """A moto server for the AWS APIs the registry and the Lambdas use, started and stopped here."""
+
+    def __init__(self, region: str) -> None:
+        self.region = region
+        self.port = _free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+
+    def __enter__(self) -> LocalCloud:
+        self._server.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.stop()
+
+    @property
+    def environment(self) -> dict[str, str]:
+        return {**_CREDENTIALS, "AWS_DEFAULT_REGION": self.region, "AWS_ENDPOINT_URL": self.endpoint}
+
+    def client(self, service: str) -> Any:
+        return boto3.client(
+            service,
+            region_name=self.region,
+            endpoint_url=self.endpoint,
+            aws_access_key_id="local",
+            aws_secret_access_key="local",  # noqa: S106 - moto's
+        )
+
+
+@dataclass(frozen=True)
+class LambdaSetup:
+    """Environment of the two functions, as the approval stack configures them."""
+
+    approval: dict[str, str]
+    deploy: dict[str, str]
+
+
+class LocalRegistry:
+    """Registers packages in moto and plays EventBridge for the two Lambda functions."""
+
+    def __init__(self, cloud: LocalCloud, s3: LocalS3, group_name: str, lambdas: LambdaSetup) -> None:
+        self.cloud = cloud
+        self.s3 = s3
+        self.group_name = group_name
+        self.lambdas = lambdas
+        self.sagemaker = cloud.client("sagemaker")
+
+    def provision(self, *, buckets: list[str], table: str, topic: str) -> dict[str, str]:
+        """Create what the stacks would; returns the created ARNs by name."""
+        self.sagemaker.create_model_package_group(
+            ModelPackageGroupName=self.group_name,
+            ModelPackageGroupDescription="Fraud detection models (local run)",
+        )
+        s3 = self.cloud.client("s3")
+        for bucket in buckets:
+            s3.create_bucket(Bucket=bucket)
+        self.cloud.client("dynamodb").create_table(
+            TableName=table,
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        topic_arn = self.cloud.client("sns").create_topic(Name=topic)["TopicArn"]
+        return {"topic_arn": topic_arn}
+
+    def _mirror_evidence(self, request: dict) -> None:
+        """The approval function reads the metrics from S3, so put the local objects in moto's S3."""
+        s3 = self.cloud.client("s3")
+        for section in request.get("ModelMetrics", {}).values():
+            for source in section.values():
+                uri = source["S3Uri"]
+                bucket, _, key = uri.removeprefix("s3://").partition("/")
+                path = self.s3.path(uri)
+                if not path.is_file():
+                    raise ExecutionError(f"model metrics object {uri} does not exist")
+                s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())
+
+    def register(self, step: str, request: dict, execution_id: str) -> dict:
+        """The RegisterModel step: its resolved CreateModelPackage request, sent to the registry."""
+        self._mirror_evidence(request)
+        response = self.sagemaker.create_model_package(**request)
+        return {"ModelPackageArn": response["ModelPackageArn"]}
+
+    def state_change_event(self, arn: str) -> dict:
+        """What EventBridge delivers: the DescribeModelPackage view of the package as ``detail``."""
+        detail = _json_safe(self.sagemaker.describe_model_package(ModelPackageName=arn))
+        return {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "SageMaker Model Package State Change",
+            "source": "aws.sagemaker",
+            "account": ACCOUNT,
+            "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": self.cloud.region,
+            "resources": [arn],
+            "detail": detail,
+        }
+
+    def _invoke(self, function: str, handler_path: str, env: dict[str, str], event: dict) -> Invocation:
+        invocation = Invocation(function, event)
+        module_name, _, attribute = handler_path.rpartition(".")
+        with _environment(
+            {
+                **self.cloud.environment,
+                **env,
+                "POWERTOOLS_SERVICE_NAME": function,
+                "POWERTOOLS_LOG_LEVEL": "WARNING",
+            }
+        ):
+            handler = getattr(_import_lambda_module(module_name), attribute)
+            context = LambdaContext(function_name=function, aws_request_id=str(uuid.uuid4()))
+            invocation.result = handler(event, context)
+        return invocation
+
+    def review(self, arn: str) -> RegistryOutcome:
+        """Deliver the pending event to the approval function, and an approval to the deploy one."""
+        constants = _import_lambda_module("constants")
+        invocations = [
+            self._invoke(
+                "approval", constants.APPROVAL_HANDLER, self.lambdas.approval, self.state_change_event(arn)
+            )
+        ]
+        package = self.sagemaker.describe_model_package(ModelPackageName=arn)
+        outcome = RegistryOutcome(
+            arn, package["ModelApprovalStatus"], package.get("ApprovalDescription", ""), invocations
+        )
+        if outcome.approval_status == constants.STATUS_APPROVED:
+            event = self.state_change_event(arn)
+            invocations.append(self._invoke("deploy", constants.DEPLOY_HANDLER, self.lambdas.deploy, event))
+            name = self.lambdas.deploy[constants.ENV_ENDPOINT_NAME]
+            outcome.endpoint = _json_safe(self.sagemaker.describe_endpoint(EndpointName=name))
+        return outcome
+
+
+def _import_lambda_module(name: str) -> Any:
+    """Import a handler module the way the Lambda runtime does: with ``lambdas/`` as the root."""
+    if str(LAMBDAS_DIR) not in sys.path:
+        sys.path.insert(0, str(LAMBDAS_DIR))
+    __import__(name)
+    return sys.modules[name]
+
+
+def events_json(outcome: RegistryOutcome) -> str:
+    return json.dumps(
+        [{"function": i.function, "event": i.event, "result": i.result} for i in outcome.invocations],
+        indent=2,
+        default=str,
+    )

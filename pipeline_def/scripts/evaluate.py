@@ -1,0 +1,397 @@
+"""FraudEvalBestModel: pick the decision threshold on validation, measure the model on test.
+
+Reads the tuning job's best ``model.tar.gz`` (member ``xgboost-model``) and the validation and
+test CSVs (label first, no header), then writes ``<output-dir>/evaluation.json`` in Model
+Monitor's binary-classification layout. The pipeline's condition step reads
+``binary_classification_metrics.auc.value`` and ``binary_classification_metrics.recall.value``.
+
+Why a threshold at all: fraud is ~3.5 % of claims, so at 0.5 the model flags almost nothing. The
+threshold maximises F-beta (beta 2: a missed fraud costs more than a manual review) on the
+VALIDATION split; the test split is only measured, so its metrics stay an unbiased estimate.
+
+The file is shipped alone into the SageMaker XGBoost 1.7-1 container (Python 3.8, pandas 1.2,
+numpy 1.19, xgboost 1.7): it imports nothing from this repository.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import pickle
+import sys
+import tarfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xgboost
+
+LOG = logging.getLogger("evaluate")
+
+MODEL_ARCHIVE = "model.tar.gz"
+MODEL_MEMBER = "xgboost-model"
+EVALUATION_FILE = "evaluation.json"
+MAX_CURVE_POINTS = 201
+#: Point metrics reported with a bootstrap standard deviation, in Model Monitor's names.
+POINT_METRICS = (
+    "accuracy",
+    "auc",
+    "f0_5",
+    "f1",
+    "f2",
+    "false_negative_rate",
+    "false_positive_rate",
+    "pr_auc",
+    "precision",
+    "recall",
+    "true_negative_rate",
+    "true_positive_rate",
+)
+
+
+class EvaluationError(ValueError):
+    """The inputs cannot give a well-defined evaluation; the message says which input and why."""
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+def _csv_in(directory: Path, role: str) -> Path:
+    """The first CSV (by name) in a processing input folder."""
+    files = sorted(p for p in directory.glob("*.csv") if p.is_file()) if directory.is_dir() else []
+    if not files:
+        raise EvaluationError(f"--{role}-dir {directory}: no .csv file found")
+    return files[0]
+
+
+def read_split(directory: Path, role: str) -> tuple[np.ndarray, np.ndarray]:
+    """Labels (int 0/1) and features (float) of a header-less, label-first CSV."""
+    path = _csv_in(directory, role)
+    try:
+        frame = pd.read_csv(path, header=None)
+    except pd.errors.EmptyDataError as err:
+        raise EvaluationError(f"{path}: the file is empty") from err
+    if frame.shape[1] < 2 or frame.empty:
+        raise EvaluationError(f"{path}: expected a label column and at least one feature column with rows")
+    labels = frame.iloc[:, 0].to_numpy()
+    values = set(np.unique(labels).tolist())
+    if not values <= {0, 1}:
+        raise EvaluationError(f"{path}: labels must be 0 or 1, found {sorted(values)[:10]}")
+    values = {int(v) for v in values}  # a label written as 0.0 reads back as a float
+    if len(values) < 2:
+        raise EvaluationError(f"{path}: only label {values.pop()} present; AUC and recall need both classes")
+    try:
+        features = frame.iloc[:, 1:].to_numpy(dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise EvaluationError(f"{path}: every feature must be numeric ({err})") from err
+    return labels.astype(np.int64), features
+
+
+def _model_bytes(archive: Path) -> bytes:
+    """The ``xgboost-model`` member's bytes, read without extracting anything to disk."""
+    with tarfile.open(archive, "r:gz") as tar:
+        for member in tar.getmembers():
+            if member.isfile() and Path(member.name).name == MODEL_MEMBER:
+                handle = tar.extractfile(member)
+                if handle is not None:
+                    return handle.read()
+    raise EvaluationError(f"{archive}: no regular file named {MODEL_MEMBER!r} in the archive")
+
+
+def load_booster(model_dir: Path) -> xgboost.Booster:
+    """Load the container's artifact: native format first, pickle for older containers.
+
+    XGBoost containers up to 0.90 pickled the Booster; later ones use ``save_model``. Both
+    formats are tried in that order; the pickle comes from this pipeline's own training job.
+    """
+    archive = model_dir / MODEL_ARCHIVE
+    if not archive.is_file():
+        raise EvaluationError(f"--model-dir {model_dir}: no {MODEL_ARCHIVE}")
+    data = _model_bytes(archive)
+    booster = xgboost.Booster()
+    try:
+        # From memory: the buffer loader detects the format itself (no file-extension guessing).
+        booster.load_model(bytearray(data))
+        return booster
+    except xgboost.core.XGBoostError as native_error:
+        LOG.info("Not a native XGBoost model (%s); trying pickle", str(native_error).splitlines()[0])
+    try:
+        loaded = pickle.loads(data)  # noqa: S301 (artifact of this pipeline's own training job)
+    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError) as err:
+        raise EvaluationError(
+            f"{archive}: {MODEL_MEMBER} is neither an XGBoost model nor a pickle ({err})"
+        ) from err
+    if not isinstance(loaded, xgboost.Booster):
+        raise EvaluationError(
+            f"{archive}: the pickled {MODEL_MEMBER} is a {type(loaded).__name__}, not a Booster"
+        )
+    return loaded
+
+
+def predict(booster: xgboost.Booster, features: np.ndarray) -> np.ndarray:
+    expected = booster.num_features()
+    if features.shape[1] != expected:
+        raise EvaluationError(f"the model expects {expected} features, the CSV has {features.shape[1]}")
+    return np.asarray(booster.predict(xgboost.DMatrix(features)), dtype=np.float64)
+
+
+# --------------------------------------------------------------------------- metrics
+
+
+def auc(labels: np.ndarray, scores: np.ndarray) -> float:
+    """ROC AUC by the Mann-Whitney rank formula; tied scores get their average rank (count 1/2)."""
+    positives = int(np.sum(labels == 1))
+    negatives = len(labels) - positives
+    if positives == 0 or negatives == 0:
+        raise EvaluationError("AUC needs at least one positive and one negative example")
+    _, inverse, counts = np.unique(scores, return_inverse=True, return_counts=True)
+    starts = np.cumsum(counts) - counts  # 0-based rank of each distinct score's first element
+    average_rank = starts + (counts + 1) / 2.0  # 1-based average rank within the tie group
+    rank_sum = float(np.sum(average_rank[inverse.ravel()][labels == 1]))
+    return (rank_sum - positives * (positives + 1) / 2.0) / (positives * negatives)
+
+
+def _cumulative_counts(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct scores (descending) with TP and FP counts when flagging every score >= each one."""
+    order = np.argsort(-scores, kind="mergesort")
+    sorted_scores, sorted_labels = scores[order], labels[order]
+    last_of_group = np.r_[np.flatnonzero(np.diff(sorted_scores) != 0), len(sorted_scores) - 1]
+    true_positives = np.cumsum(sorted_labels == 1)[last_of_group]
+    false_positives = np.cumsum(sorted_labels == 0)[last_of_group]
+    return sorted_scores[last_of_group], true_positives, false_positives
+
+
+def f_beta(true_positives: Any, false_positives: Any, false_negatives: Any, beta: float) -> Any:
+    """F-beta from counts (scalars or arrays); 0 where nothing is predicted or present."""
+    weight = 1.0 + beta * beta
+    numerator = weight * np.asarray(true_positives, dtype=np.float64)
+    denominator = numerator + beta * beta * np.asarray(false_negatives) + np.asarray(false_positives)
+    return np.divide(numerator, denominator, out=np.zeros_like(numerator), where=denominator > 0)
+
+
+def choose_threshold(labels: np.ndarray, scores: np.ndarray, beta: float) -> float:
+    """The cut between distinct validation scores that maximises F-beta.
+
+    Rule: predict fraud when ``score > threshold``. Candidates are the midpoints between
+    consecutive distinct scores, so the validation labels are the same whether a consumer applies
+    ``>`` (Clarify) or ``>=``. Ties on F-beta go to the HIGHEST threshold: the same F-beta with
+    fewer claims sent to review.
+    """
+    distinct, true_positives, false_positives = _cumulative_counts(labels, scores)
+    if len(distinct) < 2:
+        raise EvaluationError("every validation score is identical; no threshold separates anything")
+    positives = int(np.sum(labels == 1))
+    # Candidate k flags the top k+1 distinct scores: cut between distinct[k] and distinct[k+1].
+    scores_f = f_beta(true_positives[:-1], false_positives[:-1], positives - true_positives[:-1], beta)
+    # Equal counts give bit-identical F-beta; the tolerance only absorbs rounding between
+    # mathematically equal values from different counts. First index = highest cut.
+    best = int(np.flatnonzero(scores_f >= scores_f.max() - 1e-12)[0])
+    return float((distinct[best] + distinct[best + 1]) / 2.0)
+
+
+def average_precision(labels: np.ndarray, scores: np.ndarray) -> float:
+    """Area under the step-wise precision-recall curve: sum of precision x recall increments."""
+    _, true_positives, false_positives = _cumulative_counts(labels, scores)
+    precision = true_positives / (true_positives + false_positives)
+    recall = true_positives / max(int(np.sum(labels == 1)), 1)
+    return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
+
+
+def _ratio(numerator: float, denominator: float) -> float:
+    """A rate that is 0 when its denominator is empty (e.g. precision when nothing is flagged)."""
+    return float(numerator) / float(denominator) if denominator else 0.0
+
+
+def confusion(labels: np.ndarray, predicted: np.ndarray) -> dict[str, int]:
+    return {
+        "tn": int(np.sum((labels == 0) & (predicted == 0))),
+        "fp": int(np.sum((labels == 0) & (predicted == 1))),
+        "fn": int(np.sum((labels == 1) & (predicted == 0))),
+        "tp": int(np.sum((labels == 1) & (predicted == 1))),
+    }
+
+
+def point_metrics(labels: np.ndarray, scores: np.ndarray, threshold: float) -> dict[str, float]:
+    """Every metric of :data:`POINT_METRICS` at ``score > threshold``."""
+    c = confusion(labels, (scores > threshold).astype(np.int64))
+    tp, fp, fn, tn = c["tp"], c["fp"], c["fn"], c["tn"]
+    return {
+        "accuracy": _ratio(tp + tn, len(labels)),
+        "auc": auc(labels, scores),
+        "f0_5": float(f_beta(tp, fp, fn, 0.5)),
+        "f1": float(f_beta(tp, fp, fn, 1.0)),
+        "f2": float(f_beta(tp, fp, fn, 2.0)),
+        "false_negative_rate": _ratio(fn, tp + fn),
+        "false_positive_rate": _ratio(fp, fp + tn),
+        "pr_auc": average_precision(labels, scores),
+        "precision": _ratio(tp, tp + fp),
+        "recall": _ratio(tp, tp + fn),
+        "true_negative_rate": _ratio(tn, fp + tn),
+        "true_positive_rate": _ratio(tp, tp + fn),
+    }
+
+
+def bootstrap_std(
+    labels: np.ndarray, scores: np.ndarray, threshold: float, resamples: int, seed: int
+) -> dict[str, float]:
+    """Standard deviation of each point metric over stratified bootstrap resamples of the test set.
+
+    Resampling within each class keeps both classes in every resample, so no resample has an
+    undefined AUC; ``RandomState(seed)`` makes the result identical run to run.
+    """
+    rng = np.random.RandomState(seed)
+    positives, negatives = np.flatnonzero(labels == 1), np.flatnonzero(labels == 0)
+    draws = {name: [] for name in POINT_METRICS}
+    for _ in range(resamples):
+        rows = np.r_[rng.choice(positives, len(positives)), rng.choice(negatives, len(negatives))]
+        for name, value in point_metrics(labels[rows], scores[rows], threshold).items():
+            draws[name].append(value)
+    return {name: float(np.std(values, ddof=1)) for name, values in draws.items()}
+
+
+def curve_points(count: int, limit: int = MAX_CURVE_POINTS) -> np.ndarray:
+    """Evenly spaced indices into a curve of ``count`` points, both ends kept, at most ``limit``."""
+    if count <= limit:
+        return np.arange(count)
+    return np.unique(np.round(np.linspace(0, count - 1, limit)).astype(np.int64))
+
+
+def curves(labels: np.ndarray, scores: np.ndarray) -> dict[str, dict[str, list[float]]]:
+    """ROC from (0, 0) to (1, 1) and precision-recall from recall 0 (precision 1), downsampled."""
+    _, true_positives, false_positives = _cumulative_counts(labels, scores)
+    positives, negatives = int(np.sum(labels == 1)), int(np.sum(labels == 0))
+    tpr = np.r_[0.0, true_positives / positives]
+    fpr = np.r_[0.0, false_positives / negatives]
+    precision = np.r_[1.0, true_positives / (true_positives + false_positives)]
+    roc_rows, pr_rows = curve_points(len(tpr)), curve_points(len(precision))
+
+    def rounded(values: np.ndarray) -> list[float]:
+        return [round(float(v), 6) for v in values]
+
+    return {
+        "receiver_operating_characteristic_curve": {
+            "false_positive_rates": rounded(fpr[roc_rows]),
+            "true_positive_rates": rounded(tpr[roc_rows]),
+        },
+        "precision_recall_curve": {
+            "precisions": rounded(precision[pr_rows]),
+            "recalls": rounded(tpr[pr_rows]),
+        },
+    }
+
+
+def build_report(
+    validation: tuple[np.ndarray, np.ndarray],
+    test: tuple[np.ndarray, np.ndarray],
+    *,
+    beta: float,
+    resamples: int,
+    seed: int,
+) -> dict[str, Any]:
+    """The ``evaluation.json`` document from (labels, scores) of the validation and test splits."""
+    threshold = choose_threshold(validation[0], validation[1], beta)
+    labels, scores = test
+    values = point_metrics(labels, scores, threshold)
+    spread = bootstrap_std(labels, scores, threshold, resamples, seed)
+    c = confusion(labels, (scores > threshold).astype(np.int64))
+    metrics: dict[str, Any] = {
+        name: {"value": values[name], "standard_deviation": spread[name]} for name in POINT_METRICS
+    }
+    metrics["confusion_matrix"] = {"0": {"0": c["tn"], "1": c["fp"]}, "1": {"0": c["fn"], "1": c["tp"]}}
+    metrics.update(curves(labels, scores))
+    report = {
+        "binary_classification_metrics": metrics,
+        "decision_threshold": {
+            "value": threshold,
+            "selected_on": "validation",
+            "rule": f"max F{beta:g} over cuts between distinct validation scores; fraud if score > value",
+        },
+        "dataset": {
+            "test_rows": len(labels),
+            "test_positive_rate": float(np.mean(labels)),
+            "validation_rows": len(validation[0]),
+            "validation_positive_rate": float(np.mean(validation[0])),
+        },
+    }
+    _check_finite(report, "evaluation")
+    return report
+
+
+def _check_finite(value: Any, path: str) -> None:
+    """JSON has no NaN/Infinity; a non-finite number here is a bug, never something to write."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _check_finite(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_finite(item, f"{path}[{index}]")
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise EvaluationError(f"{path} is {value}; refusing to write a non-finite metric")
+
+
+# --------------------------------------------------------------------------- main
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text} is not a positive number")
+    return value
+
+
+def _resamples(text: str) -> int:
+    value = int(text)
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"{text}: a standard deviation needs at least 2 resamples")
+    return value
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model-dir", type=Path, default=Path("/opt/ml/processing/model"))
+    parser.add_argument("--validation-dir", type=Path, default=Path("/opt/ml/processing/validation"))
+    parser.add_argument("--test-dir", type=Path, default=Path("/opt/ml/processing/test"))
+    parser.add_argument("--output-dir", type=Path, default=Path("/opt/ml/processing/evaluation"))
+    parser.add_argument("--beta", type=_positive_float, default=2.0, help="F-beta weight of recall")
+    parser.add_argument("--bootstrap", type=_resamples, default=200, help="bootstrap resamples")
+    parser.add_argument("--seed", type=int, default=42)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    args = parse_args(argv)
+    try:
+        booster = load_booster(args.model_dir)
+        validation_labels, validation_features = read_split(args.validation_dir, "validation")
+        test_labels, test_features = read_split(args.test_dir, "test")
+        report = build_report(
+            (validation_labels, predict(booster, validation_features)),
+            (test_labels, predict(booster, test_features)),
+            beta=args.beta,
+            resamples=args.bootstrap,
+            seed=args.seed,
+        )
+    except EvaluationError as err:
+        LOG.error("FraudEvalBestModel failed: %s", err)
+        return 1
+    args.output_dir.mkdir(parents=True, exist_ok=True)
+    path = args.output_dir / EVALUATION_FILE
+    path.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    metrics = report["binary_classification_metrics"]
+    LOG.info(
+        "threshold %.4f (validation); test AUC %.4f, recall %.4f, precision %.4f -> %s",
+        report["decision_threshold"]["value"],
+        metrics["auc"]["value"],
+        metrics["recall"]["value"],
+        metrics["precision"]["value"],
+        path,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,492 @@
+"""FraudDataProcess: build the training dataset from the Feature Store offline store.
+
+One point-in-time SQL query (latest record per ``policy_id`` in each feature group, on or before
+an optional cutoff, deletions honoured) joins the claims and customers groups; the result is
+checked, split stratified on ``fraud`` and written in the built-in XGBoost CSV convention::
+
+    <output-dir>/train/train.csv                 label first, no header, no index
+    <output-dir>/validation/validation.csv       "
+    <output-dir>/test/test.csv                   "
+    <output-dir>/clarify/test_with_header.csv    test.csv's rows, in order, with the header row
+    <output-dir>/metadata/dataset.json           row counts, fraud rates, cutoff, columns, query
+
+The query runs on Athena in SageMaker. The offline local run sets ``FRAUD_LOCAL_GLUE_CATALOG`` to a
+JSON file mapping ``"<database>.<table>"`` to a Parquet glob, and the same query text runs on
+DuckDB over those files instead.
+
+The file is shipped alone into the SageMaker XGBoost 1.7-1 container (Python 3.8, pandas 1.2,
+numpy 1.19): it imports nothing from this repository and only APIs common to old and new versions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import logging
+import math
+import os
+import re
+import sys
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Protocol
+
+import boto3
+import numpy as np
+import pandas as pd
+
+LOG = logging.getLogger("preprocess")
+
+LABEL = "fraud"
+RECORD_ID = "policy_id"
+EVENT_TIME = "event_time"
+#: Columns Feature Store adds to every offline-store table.
+SYSTEM_COLUMNS = ("write_time", "api_invocation_time", "is_deleted")
+#: Helper column of the point-in-time window; never part of the dataset.
+RANK_COLUMN = "fs_row_rank"
+LOCAL_CATALOG_ENV = "FRAUD_LOCAL_GLUE_CATALOG"
+#: Glue/Athena names are lower case letters, digits and underscores; the offline store's table
+#: names may also carry hyphens. Nothing else (no quotes, dots, spaces) can reach the SQL text.
+NAME_PATTERN = re.compile(r"^[a-z0-9_][a-z0-9_-]{0,254}$")
+SPLITS = ("train", "validation", "test")
+ATHENA_TIMEOUT_SECONDS = 3600.0
+ATHENA_MAX_POLL_SECONDS = 10.0
+
+
+class DatasetError(ValueError):
+    """The input data or arguments cannot produce a valid dataset; the message says why."""
+
+
+class QueryError(RuntimeError):
+    """The query engine failed; the message carries the engine's own reason."""
+
+
+# --------------------------------------------------------------------------- arguments
+
+
+def parse_cutoff(text: str) -> float | None:
+    """``latest`` -> no cutoff; an ISO-8601 timestamp -> epoch seconds.
+
+    A timestamp without a zone is read as UTC, because the Feature Store's ``event_time`` is
+    epoch seconds (UTC) and a local-time reading would shift the cutoff by the host's offset.
+    A trailing ``Z`` is accepted explicitly: Python 3.8's ``fromisoformat`` rejects it.
+    """
+    if text.strip().lower() == "latest":
+        return None
+    value = text.strip()
+    if value.endswith(("Z", "z")):
+        value = value[:-1] + "+00:00"
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as err:
+        raise DatasetError(
+            f"--cutoff-time: {text!r} is neither 'latest' nor an ISO-8601 timestamp "
+            "such as 2026-01-31T00:00:00Z"
+        ) from err
+    if moment.tzinfo is None:
+        # timezone.utc, not datetime.UTC: the container runs Python 3.8.
+        moment = moment.replace(tzinfo=timezone.utc)  # noqa: UP017
+    return moment.timestamp()
+
+
+def check_name(argument: str, value: str) -> str:
+    """Reject a database/table name that could break out of its quoted identifier."""
+    if not NAME_PATTERN.match(value):
+        raise DatasetError(
+            f"{argument}: {value!r} is not a valid Glue name (expected {NAME_PATTERN.pattern})"
+        )
+    return value
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"{text} is not a fraction in (0, 1)")
+    return value
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--region", required=True)
+    parser.add_argument("--workgroup", required=True, help="Athena workgroup (owns the result location)")
+    parser.add_argument("--database", required=True, help="Glue database of the offline stores")
+    parser.add_argument("--claims-table", required=True)
+    parser.add_argument("--customers-table", required=True)
+    parser.add_argument("--cutoff-time", default="latest", help="'latest' or an ISO-8601 timestamp")
+    parser.add_argument("--validation-fraction", type=_fraction, default=0.15)
+    parser.add_argument("--test-fraction", type=_fraction, default=0.15)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--output-dir", type=Path, default=Path("/opt/ml/processing/output"))
+    args = parser.parse_args(argv)
+    if args.validation_fraction + args.test_fraction >= 1.0:
+        parser.error("--validation-fraction + --test-fraction must leave rows for training")
+    return args
+
+
+# --------------------------------------------------------------------------- SQL
+
+
+def _latest_records(database: str, table: str, cutoff_epoch: float | None) -> str:
+    """Point-in-time view of one feature group: its latest record per policy.
+
+    Ranking runs over every version, tombstones included, and deleted records are removed only
+    afterwards: a policy whose latest version is a deletion disappears instead of resurfacing its
+    previous version. ``write_time`` is the last tie-breaker so equal timestamps still rank the same
+    way on every run.
+    """
+    cutoff = ""
+    if cutoff_epoch is not None:
+        cutoff = f"\n        WHERE {EVENT_TIME} <= CAST({float(cutoff_epoch)!r} AS DOUBLE)"
+    return f"""SELECT * FROM (
+        SELECT *, row_number() OVER (
+            PARTITION BY {RECORD_ID}
+            ORDER BY {EVENT_TIME} DESC, api_invocation_time DESC, write_time DESC
+        ) AS {RANK_COLUMN}
+        FROM "{database}"."{table}"{cutoff}
+    ) AS ranked
+    WHERE {RANK_COLUMN} = 1 AND NOT coalesce(is_deleted, false)"""  # noqa: S608 (names checked by build_query)
+
+
+def build_query(database: str, claims_table: str, customers_table: str, cutoff_epoch: float | None) -> str:
+    """The dataset query, valid for Athena (Trino) and DuckDB alike.
+
+    ``JOIN ... USING`` makes ``SELECT *`` return ``policy_id`` once, then the claims columns, then
+    the customers columns, each in table order. The per-table ``event_time``, system and rank
+    columns stay in the result (SQL without a column list cannot drop them on both engines);
+    :func:`select_dataset_columns` removes them right after the query. Rows are ordered by
+    ``policy_id`` because Athena returns them in no fixed order and the split must be reproducible.
+
+    Examples
+    --------
+    >>> "row_number() OVER" in build_query("db", "claims", "customers", None)
+    True
+    """
+    check_name("--database", database)
+    check_name("--claims-table", claims_table)
+    check_name("--customers-table", customers_table)
+    if cutoff_epoch is not None and not math.isfinite(cutoff_epoch):
+        raise DatasetError(f"--cutoff-time: {cutoff_epoch!r} is not a finite epoch time")
+    # Every interpolated name matched NAME_PATTERN above; the cutoff is a float's repr.
+    return f"""WITH claims AS (
+    {_latest_records(database, claims_table, cutoff_epoch)}
+), customers AS (
+    {_latest_records(database, customers_table, cutoff_epoch)}
+)
+SELECT *
+FROM claims
+JOIN customers USING ({RECORD_ID})
+ORDER BY {RECORD_ID}
+"""  # noqa: S608 (identifiers validated by check_name, no user text otherwise)
+
+
+# --------------------------------------------------------------------------- query engines
+
+
+class QueryEngine(Protocol):
+    """Runs one SQL query and returns its rows with the result's column names, duplicates kept."""
+
+    name: str
+
+    def run(self, query: str) -> pd.DataFrame: ...
+
+
+def read_result_csv(data: bytes) -> pd.DataFrame:
+    """Parse an Athena result CSV, keeping duplicate column names as they are.
+
+    ``read_csv`` would rename a repeated ``event_time`` to ``event_time.1``; reading the header
+    separately keeps the names exactly as the engine returned them, as the DuckDB engine does.
+    """
+    header_line, _, body = data.decode("utf-8").partition("\n")
+    columns = next(csv.reader([header_line.rstrip("\r")]))
+    if not body.strip():
+        return pd.DataFrame([], columns=columns)
+    frame = pd.read_csv(io.StringIO(body), header=None)
+    frame.columns = columns
+    return frame
+
+
+def split_s3_uri(uri: str) -> tuple[str, str]:
+    match = re.match(r"^s3://([^/]+)/(.+)$", uri)
+    if not match:
+        raise QueryError(f"Athena returned an output location that is not an S3 object: {uri!r}")
+    return match.group(1), match.group(2)
+
+
+class AthenaEngine:
+    """Athena through boto3: start, poll with exponential backoff, read the result CSV from S3."""
+
+    name = "athena"
+
+    def __init__(
+        self,
+        athena: Any,
+        s3: Any,
+        *,
+        workgroup: str,
+        database: str,
+        sleep: Callable[[float], None] = time.sleep,
+        timeout_seconds: float = ATHENA_TIMEOUT_SECONDS,
+    ) -> None:
+        self._athena = athena
+        self._s3 = s3
+        self._workgroup = workgroup
+        self._database = database
+        self._sleep = sleep
+        self._timeout_seconds = timeout_seconds
+
+    def run(self, query: str) -> pd.DataFrame:
+        started = self._athena.start_query_execution(
+            QueryString=query,
+            WorkGroup=self._workgroup,
+            QueryExecutionContext={"Database": self._database},
+        )
+        query_id = started["QueryExecutionId"]
+        LOG.info("Athena query %s started in workgroup %s", query_id, self._workgroup)
+        execution = self._wait(query_id)
+        bucket, key = split_s3_uri(execution["ResultConfiguration"]["OutputLocation"])
+        body = self._s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        return read_result_csv(body)
+
+    def _wait(self, query_id: str) -> dict[str, Any]:
+        """Poll until a final state; backoff doubles from 0.5 s up to 10 s between polls."""
+        delay, waited = 0.5, 0.0
+        while True:
+            execution = self._athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]
+            status = execution["Status"]
+            state = status["State"]
+            if state == "SUCCEEDED":
+                return execution
+            if state in ("FAILED", "CANCELLED"):
+                reason = status.get("StateChangeReason", "no reason given")
+                raise QueryError(f"Athena query {query_id} {state}: {reason}")
+            if waited >= self._timeout_seconds:
+                # Stop it so an abandoned query does not keep scanning (and billing).
+                self._athena.stop_query_execution(QueryExecutionId=query_id)
+                raise QueryError(f"Athena query {query_id} still {state} after {waited:.0f} s; stopped it")
+            self._sleep(delay)
+            waited += delay
+            delay = min(delay * 2, ATHENA_MAX_POLL_SECONDS)
+
+
+def load_local_catalog(path: Path) -> dict[tuple[str, str], str]:
+    """Read ``{"<database>.<table>": "<parquet glob>"}``; relative globs are relative to the file."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise QueryError(f"{LOCAL_CATALOG_ENV}={path}: cannot read the local catalog ({err})") from err
+    if not isinstance(raw, dict):
+        raise QueryError(f"{LOCAL_CATALOG_ENV}={path}: expected a JSON object of table -> glob")
+    catalog = {}
+    for qualified, glob in raw.items():
+        database, _, table = str(qualified).partition(".")
+        check_name(f"{path}: database of {qualified!r}", database)
+        check_name(f"{path}: table of {qualified!r}", table)
+        if not isinstance(glob, str) or not glob:
+            raise QueryError(f"{path}: {qualified!r} must map to a Parquet glob, got {glob!r}")
+        location = glob if os.path.isabs(glob) else str(path.parent / glob)
+        catalog[(database, table)] = location
+    return catalog
+
+
+class DuckDBEngine:
+    """Athena stand-in for the offline local run: one view per Glue table over its Parquet files."""
+
+    name = "duckdb"
+
+    def __init__(self, catalog: dict[tuple[str, str], str]) -> None:
+        import duckdb  # only here: the SageMaker container has no duckdb, and needs none
+
+        self._error = duckdb.Error
+        self._connection = duckdb.connect()
+        for (database, table), glob in sorted(catalog.items()):
+            try:
+                self._create_view(database, table, glob)
+            except self._error as err:
+                raise QueryError(f"local table {database}.{table} over {glob}: {err}") from err
+
+    def _create_view(self, database: str, table: str, glob: str) -> None:
+        literal = glob.replace("'", "''")
+        self._connection.execute(f'CREATE SCHEMA IF NOT EXISTS "{database}"')
+        # hive_partitioning off: the offline store's year=/month=/day=/hour= folders are not
+        # columns of its Glue table, so they must not become columns here either.
+        self._connection.execute(
+            f'CREATE VIEW "{database}"."{table}" AS '  # noqa: S608 (names validated, glob escaped)
+            f"SELECT * FROM read_parquet('{literal}', hive_partitioning = false)"
+        )
+
+    def run(self, query: str) -> pd.DataFrame:
+        try:
+            cursor = self._connection.execute(query)
+            names = [column[0] for column in cursor.description]
+            frame = cursor.fetchdf()
+        except self._error as err:
+            raise QueryError(f"DuckDB query failed: {err}") from err
+        frame.columns = names  # fetchdf renames duplicates (event_time_1); Athena does not
+        return frame
+
+
+def engine_from_environment(region: str, workgroup: str, database: str) -> QueryEngine:
+    """DuckDB when the local catalog variable is set, Athena otherwise."""
+    catalog_path = os.environ.get(LOCAL_CATALOG_ENV)
+    if catalog_path:
+        LOG.info("Using DuckDB over the local catalog %s", catalog_path)
+        return DuckDBEngine(load_local_catalog(Path(catalog_path)))
+    return AthenaEngine(
+        boto3.client("athena", region_name=region),
+        boto3.client("s3", region_name=region),
+        workgroup=workgroup,
+        database=database,
+    )
+
+
+# --------------------------------------------------------------------------- dataset
+
+
+def select_dataset_columns(result: pd.DataFrame) -> pd.DataFrame:
+    """Keep the model's columns: label first, then claims then customers features in query order.
+
+    The one place that drops the join key, the event times, the Feature Store system columns and
+    the rank helper (each possibly present twice, once per table).
+    """
+    dropped = {RECORD_ID, EVENT_TIME, RANK_COLUMN, *SYSTEM_COLUMNS}
+    if LABEL not in set(result.columns):
+        raise DatasetError(f"query result has no label column {LABEL!r}; columns: {list(result.columns)}")
+    positions = [i for i, name in enumerate(result.columns) if name not in dropped and name != LABEL]
+    features = result.iloc[:, positions]
+    duplicated = sorted({str(n) for n in features.columns[features.columns.duplicated()]})
+    if duplicated:
+        raise DatasetError(f"feature columns appear in both tables: {', '.join(duplicated)}")
+    label = result.loc[:, [LABEL]]
+    return pd.concat([label, features], axis=1).reset_index(drop=True)
+
+
+def validate_dataset(frame: pd.DataFrame) -> pd.DataFrame:
+    """Fail before training on what XGBoost would silently misread; return with an integer label."""
+    if frame.empty:
+        raise DatasetError("the query returned no rows: are the feature groups ingested, the cutoff right?")
+    not_numeric = [
+        str(name)
+        for name in frame.columns
+        if not pd.api.types.is_numeric_dtype(frame[name]) or pd.api.types.is_bool_dtype(frame[name])
+    ]
+    if not_numeric:
+        raise DatasetError(f"non-numeric columns: {', '.join(not_numeric)}")
+    missing = [str(name) for name in frame.columns if frame[name].isna().any()]
+    if missing:
+        raise DatasetError(f"columns with missing values: {', '.join(missing)}")
+    labels = set(np.unique(frame[LABEL].to_numpy()).tolist())
+    if not labels <= {0, 1}:
+        raise DatasetError(f"label {LABEL!r} must be 0 or 1; found {sorted(labels)}")
+    out = frame.copy()
+    out[LABEL] = out[LABEL].astype("int64")
+    return out
+
+
+def stratified_split(
+    labels: np.ndarray, validation_fraction: float, test_fraction: float, seed: int
+) -> dict[str, np.ndarray]:
+    """Row positions per split, drawn per class so every split keeps the fraud rate.
+
+    Each class is shuffled with ``RandomState(seed)`` (its stream is frozen across numpy
+    versions, so the container and this machine draw the same split) and cut into
+    ``round(n * test_fraction)`` test rows, ``round(n * validation_fraction)`` validation rows and
+    the rest for training. Positions are returned sorted, i.e. in query (``policy_id``) order.
+    """
+    rng = np.random.RandomState(seed)
+    parts: dict[str, list[np.ndarray]] = {name: [] for name in SPLITS}
+    for value in (0, 1):
+        members = rng.permutation(np.flatnonzero(labels == value))
+        n_test = round(len(members) * test_fraction)
+        n_validation = round(len(members) * validation_fraction)
+        parts["test"].append(members[:n_test])
+        parts["validation"].append(members[n_test : n_test + n_validation])
+        parts["train"].append(members[n_test + n_validation :])
+    splits = {name: np.sort(np.concatenate(chunks)) for name, chunks in parts.items()}
+    for name, positions in splits.items():
+        for value in (0, 1):
+            if not np.any(labels[positions] == value):
+                raise DatasetError(
+                    f"the {name} split has no rows with {LABEL}={value} "
+                    f"({int(np.sum(labels == value))} such rows in all): more data or larger fractions needed"
+                )
+    return splits
+
+
+def _write_csv(frame: pd.DataFrame, path: Path, *, header: bool) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(path, header=header, index=False)
+
+
+def write_outputs(
+    frame: pd.DataFrame, splits: dict[str, np.ndarray], output_dir: Path, metadata: dict[str, Any]
+) -> dict[str, Any]:
+    """Write the three split CSVs, the headered test copy for Clarify and ``dataset.json``."""
+    summary = {}
+    for name in SPLITS:
+        part = frame.iloc[splits[name]]
+        _write_csv(part, output_dir / name / f"{name}.csv", header=False)
+        summary[name] = {"rows": len(part), "fraud_rate": float(part[LABEL].mean())}
+    _write_csv(frame.iloc[splits["test"]], output_dir / "clarify" / "test_with_header.csv", header=True)
+    document = dict(metadata, splits=summary, columns=[str(c) for c in frame.columns], label=LABEL)
+    path = output_dir / "metadata" / "dataset.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return document
+
+
+# --------------------------------------------------------------------------- main
+
+
+def run(args: argparse.Namespace, engine: QueryEngine) -> dict[str, Any]:
+    """Query, check, split and write; returns the metadata document."""
+    cutoff_epoch = parse_cutoff(args.cutoff_time)
+    query = build_query(args.database, args.claims_table, args.customers_table, cutoff_epoch)
+    LOG.info("Querying %s (cutoff %s)", engine.name, args.cutoff_time)
+    dataset = validate_dataset(select_dataset_columns(engine.run(query)))
+    LOG.info(
+        "Dataset: %d rows, %d columns, fraud rate %.4f",
+        len(dataset),
+        dataset.shape[1],
+        float(dataset[LABEL].mean()),
+    )
+    splits = stratified_split(
+        dataset[LABEL].to_numpy(), args.validation_fraction, args.test_fraction, args.seed
+    )
+    metadata = {
+        "cutoff": {"argument": args.cutoff_time, "epoch_seconds": cutoff_epoch},
+        "engine": engine.name,
+        "query": query,
+        "seed": args.seed,
+        "validation_fraction": args.validation_fraction,
+        "test_fraction": args.test_fraction,
+    }
+    document = write_outputs(dataset, splits, args.output_dir, metadata)
+    for name in SPLITS:
+        LOG.info(
+            "%s: %d rows, fraud rate %.4f",
+            name,
+            document["splits"][name]["rows"],
+            document["splits"][name]["fraud_rate"],
+        )
+    return document
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    args = parse_args(argv)
+    try:
+        engine = engine_from_environment(args.region, args.workgroup, args.database)
+        run(args, engine)
+    except (DatasetError, QueryError) as err:
+        LOG.error("FraudDataProcess failed: %s", err)
+        return 1
+    LOG.info("Wrote the dataset under %s", args.output_dir)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,285 @@
+"""FraudEvalBestModel (``evaluate.py``): metrics, threshold choice, model loading, evaluation.json."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import math
+import pickle
+import tarfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from pipeline_def.scripts import evaluate
+from tests.pipeline.script_fixtures import (
+    classification_data,
+    native_model_bytes,
+    run_standalone,
+    train_booster,
+    write_model_archive,
+    write_split,
+)
+
+
+def _brute_force_auc(labels: np.ndarray, scores: np.ndarray) -> float:
+    """P(score of a positive > score of a negative), ties counting one half, over all pairs."""
+    positive, negative = scores[labels == 1], scores[labels == 0]
+    wins = sum(1.0 if p > n else 0.5 if p == n else 0.0 for p in positive for n in negative)
+    return wins / (len(positive) * len(negative))
+
+
+# --------------------------------------------------------------------------- AUC
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_auc_equals_pairwise_count_with_ties(seed: int) -> None:
+    rng = np.random.RandomState(seed)
+    labels = (rng.rand(120) < 0.3).astype(int)
+    scores = np.round(rng.rand(120) * 0.5 + 0.3 * labels, 1)  # one decimal: many ties
+    assert evaluate.auc(labels, scores) == pytest.approx(_brute_force_auc(labels, scores), abs=1e-12)
+
+
+def test_auc_of_constant_scores_is_one_half() -> None:
+    assert evaluate.auc(np.array([0, 1, 0, 1]), np.full(4, 0.3)) == 0.5
+
+
+def test_auc_with_a_single_class_is_an_error_not_nan() -> None:
+    with pytest.raises(evaluate.EvaluationError, match="positive and one negative"):
+        evaluate.auc(np.zeros(5, dtype=int), np.linspace(0, 1, 5))
+
+
+def test_average_precision_of_a_perfect_ranking_is_one() -> None:
+    assert evaluate.average_precision(np.array([0, 0, 1, 1]), np.array([0.1, 0.2, 0.8, 0.9])) == 1.0
+
+
+# --------------------------------------------------------------------------- threshold
+
+
+def test_threshold_is_the_midpoint_of_the_best_cut() -> None:
+    labels, scores = np.array([0, 0, 1, 1]), np.array([0.2, 0.4, 0.6, 0.8])
+    assert evaluate.choose_threshold(labels, scores, beta=2.0) == pytest.approx(0.5)
+
+
+def test_threshold_ties_go_to_the_highest_cut() -> None:
+    # Flagging only 0.9 (TP 1, FN 1) and flagging down to 0.7 (TP 2, FP 8) both give F2 = 5/9.
+    labels = np.array([1] + [0] * 8 + [1, 0])
+    scores = np.array([0.9] + [0.8] * 8 + [0.7, 0.1])
+    assert evaluate.choose_threshold(labels, scores, beta=2.0) == pytest.approx(0.85)
+
+
+def test_larger_beta_lowers_the_threshold_to_catch_more_fraud() -> None:
+    labels = np.array([1, 0, 0, 1, 0, 0, 0])
+    scores = np.array([0.9, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1])
+    assert evaluate.choose_threshold(labels, scores, 4.0) < evaluate.choose_threshold(labels, scores, 0.5)
+
+
+def test_identical_validation_scores_are_an_error() -> None:
+    with pytest.raises(evaluate.EvaluationError, match="identical"):
+        evaluate.choose_threshold(np.array([0, 1]), np.array([0.5, 0.5]), beta=2.0)
+
+
+def test_threshold_is_chosen_on_validation_not_test() -> None:
+    validation = (np.array([0, 0, 1, 1]), np.array([0.1, 0.2, 0.7, 0.8]))  # best cut 0.45
+    test = (np.array([0, 0, 1, 1]), np.array([0.1, 0.3, 0.35, 0.9]))  # best cut on test: 0.325
+    report = evaluate.build_report(validation, test, beta=2.0, resamples=5, seed=0)
+    chosen = report["decision_threshold"]["value"]
+    assert evaluate.choose_threshold(*test, beta=2.0) == pytest.approx(0.325)  # the data differ...
+    assert chosen == pytest.approx(0.45)  # ...and the report uses validation's cut
+
+
+# --------------------------------------------------------------------------- report
+
+
+@pytest.fixture(scope="module")
+def report() -> dict[str, Any]:
+    rng = np.random.RandomState(5)
+    validation_labels = (rng.rand(400) < 0.1).astype(int)
+    test_labels = (rng.rand(600) < 0.1).astype(int)
+    validation = (validation_labels, np.clip(rng.rand(400) * 0.6 + 0.4 * validation_labels, 0, 1))
+    test = (test_labels, np.clip(rng.rand(600) * 0.6 + 0.4 * test_labels, 0, 1))
+    return evaluate.build_report(validation, test, beta=2.0, resamples=50, seed=1)
+
+
+def test_confusion_matrix_counts_add_up_to_the_test_rows(report: dict[str, Any]) -> None:
+    matrix = report["binary_classification_metrics"]["confusion_matrix"]
+    assert sum(matrix[a][p] for a in "01" for p in "01") == report["dataset"]["test_rows"]
+
+
+def test_confusion_matrix_outer_key_is_the_actual_class(report: dict[str, Any]) -> None:
+    matrix = report["binary_classification_metrics"]["confusion_matrix"]
+    positive_rows = round(report["dataset"]["test_positive_rate"] * report["dataset"]["test_rows"])
+    assert matrix["1"]["0"] + matrix["1"]["1"] == positive_rows
+
+
+def test_recall_matches_the_confusion_matrix(report: dict[str, Any]) -> None:
+    metrics = report["binary_classification_metrics"]
+    matrix = metrics["confusion_matrix"]
+    assert metrics["recall"]["value"] == matrix["1"]["1"] / (matrix["1"]["0"] + matrix["1"]["1"])
+
+
+def test_curves_are_downsampled_and_span_the_unit_square(report: dict[str, Any]) -> None:
+    roc = report["binary_classification_metrics"]["receiver_operating_characteristic_curve"]
+    assert len(roc["true_positive_rates"]) <= 201
+    assert (roc["false_positive_rates"][0], roc["true_positive_rates"][0]) == (0.0, 0.0)
+    assert (roc["false_positive_rates"][-1], roc["true_positive_rates"][-1]) == (1.0, 1.0)
+
+
+def test_precision_recall_curve_ends_at_full_recall(report: dict[str, Any]) -> None:
+    curve = report["binary_classification_metrics"]["precision_recall_curve"]
+    assert len(curve["precisions"]) == len(curve["recalls"]) <= 201
+    assert curve["recalls"][-1] == 1.0
+
+
+def test_curve_points_keep_both_ends_and_stay_deterministic() -> None:
+    points = evaluate.curve_points(1000)
+    assert (len(points), points[0], points[-1]) == (201, 0, 999)
+    assert np.array_equal(points, evaluate.curve_points(1000))
+
+
+def test_bootstrap_spread_is_positive_and_reproducible() -> None:
+    labels, _ = classification_data(300, seed=3)
+    scores = np.random.RandomState(3).rand(300) * 0.5 + 0.3 * labels
+    first = evaluate.bootstrap_std(labels, scores, 0.5, resamples=30, seed=9)
+    assert first["auc"] > 0
+    assert first == evaluate.bootstrap_std(labels, scores, 0.5, resamples=30, seed=9)
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+def test_directory_without_csv_is_an_error_naming_it(tmp_path: Path) -> None:
+    with pytest.raises(evaluate.EvaluationError, match=f"--test-dir {tmp_path}: no .csv"):
+        evaluate.read_split(tmp_path, "test")
+
+
+def test_single_class_split_is_an_error(tmp_path: Path) -> None:
+    write_split(tmp_path, "test", np.zeros(5, dtype=int), np.ones((5, 2)))
+    with pytest.raises(evaluate.EvaluationError, match="only label 0 present"):
+        evaluate.read_split(tmp_path, "test")
+
+
+def test_model_dir_without_archive_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(evaluate.EvaluationError, match=f"--model-dir {tmp_path}: no model.tar.gz"):
+        evaluate.load_booster(tmp_path)
+
+
+def test_non_numeric_feature_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "test.csv").write_text("0,1.5\n1,abc\n", encoding="utf-8")
+    with pytest.raises(evaluate.EvaluationError, match="every feature must be numeric"):
+        evaluate.read_split(tmp_path, "test")
+
+
+def test_empty_csv_is_an_error_naming_the_file(tmp_path: Path) -> None:
+    (tmp_path / "test.csv").write_text("", encoding="utf-8")
+    with pytest.raises(evaluate.EvaluationError, match=r"test\.csv: the file is empty"):
+        evaluate.read_split(tmp_path, "test")
+
+
+def test_archive_without_xgboost_model_member_is_an_error(tmp_path: Path) -> None:
+    with tarfile.open(tmp_path / "model.tar.gz", "w:gz") as tar:
+        tar.addfile(tarfile.TarInfo("model.json"), io.BytesIO(b""))
+    with pytest.raises(evaluate.EvaluationError, match="no regular file named 'xgboost-model'"):
+        evaluate.load_booster(tmp_path)
+
+
+def test_pickled_booster_from_older_containers_loads(tmp_path: Path) -> None:
+    labels, features = classification_data(200, seed=1)
+    booster = train_booster(labels, features)
+    write_model_archive(tmp_path, pickle.dumps(booster))
+    loaded = evaluate.load_booster(tmp_path)
+    assert np.allclose(
+        evaluate.predict(loaded, features), booster.predict(evaluate.xgboost.DMatrix(features))
+    )
+
+
+def test_garbage_model_member_is_an_error(tmp_path: Path) -> None:
+    write_model_archive(tmp_path, b"not a model at all")
+    with pytest.raises(evaluate.EvaluationError, match="neither an XGBoost model nor a pickle"):
+        evaluate.load_booster(tmp_path)
+
+
+def test_feature_count_mismatch_is_an_error(tmp_path: Path) -> None:
+    labels, features = classification_data(100, seed=2)
+    booster = train_booster(labels, features)
+    with pytest.raises(evaluate.EvaluationError, match="expects 4 features, the CSV has 3"):
+        evaluate.predict(booster, features[:, :3])
+
+
+# --------------------------------------------------------------------------- main, end to end
+
+
+@pytest.fixture(scope="module")
+def evaluation(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    root = tmp_path_factory.mktemp("evaluate")
+    labels, features = classification_data(600, seed=11)
+    booster = train_booster(labels[:300], features[:300])
+    write_model_archive(root / "model", native_model_bytes(booster, root))
+    write_split(root / "validation", "validation", labels[300:450], features[300:450])
+    write_split(root / "test", "test", labels[450:], features[450:])
+    argv = [
+        "--model-dir", str(root / "model"), "--validation-dir", str(root / "validation"),
+        "--test-dir", str(root / "test"), "--output-dir", str(root / "evaluation"), "--bootstrap", "20",
+    ]  # fmt: skip
+    code = evaluate.main(argv)
+    assert code == 0
+    return json.loads((root / "evaluation" / "evaluation.json").read_text())
+
+
+@pytest.mark.parametrize("metric", ["auc", "recall"])
+def test_condition_step_paths_hold_floats_in_unit_interval(evaluation: dict[str, Any], metric: str) -> None:
+    value = evaluation["binary_classification_metrics"][metric]["value"]
+    assert isinstance(value, float)
+    assert 0.0 <= value <= 1.0
+
+
+def test_evaluation_has_the_model_monitor_top_level_layout(evaluation: dict[str, Any]) -> None:
+    assert set(evaluation) == {"binary_classification_metrics", "decision_threshold", "dataset"}
+
+
+def test_every_point_metric_has_value_and_standard_deviation(evaluation: dict[str, Any]) -> None:
+    metrics = evaluation["binary_classification_metrics"]
+    assert all(set(metrics[name]) == {"value", "standard_deviation"} for name in evaluate.POINT_METRICS)
+
+
+def test_decision_threshold_records_where_and_how_it_was_chosen(evaluation: dict[str, Any]) -> None:
+    threshold = evaluation["decision_threshold"]
+    assert threshold["selected_on"] == "validation"
+    assert threshold["rule"].startswith("max F2")
+    assert 0 < threshold["value"] < 1
+
+
+def test_dataset_block_counts_the_rows(evaluation: dict[str, Any]) -> None:
+    assert (evaluation["dataset"]["test_rows"], evaluation["dataset"]["validation_rows"]) == (150, 150)
+
+
+def test_trained_model_beats_chance(evaluation: dict[str, Any]) -> None:
+    assert evaluation["binary_classification_metrics"]["auc"]["value"] > 0.7
+
+
+def test_every_number_in_the_file_is_finite(evaluation: dict[str, Any]) -> None:
+    def numbers(value: Any) -> list[float]:
+        if isinstance(value, dict):
+            return [n for item in value.values() for n in numbers(item)]
+        if isinstance(value, list):
+            return [n for item in value for n in numbers(item)]
+        return [value] if isinstance(value, int | float) else []
+
+    assert all(math.isfinite(n) for n in numbers(evaluation))
+
+
+def test_main_without_model_fails_naming_the_directory(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.ERROR)
+    code = evaluate.main(["--model-dir", str(tmp_path / "model"), "--output-dir", str(tmp_path / "out")])
+    assert code == 1
+    assert f"--model-dir {tmp_path / 'model'}: no model.tar.gz" in caplog.text
+
+
+def test_script_runs_alone_without_this_repository(tmp_path: Path) -> None:
+    completed = run_standalone(Path(evaluate.__file__), tmp_path, "--help")
+    assert completed.returncode == 0, completed.stderr

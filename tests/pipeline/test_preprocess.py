@@ -1,0 +1,371 @@
+"""FraudDataProcess (``preprocess.py``): arguments, checks, split, Athena engine and outputs."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import numpy as np
+import pandas as pd
+import pytest
+from botocore.response import StreamingBody
+from botocore.stub import Stubber
+
+from pipeline_def.schema import LABEL, dataset_columns
+from pipeline_def.scripts import preprocess
+from tests.pipeline.script_fixtures import (
+    CLAIMS_TABLE,
+    CUSTOMERS_TABLE,
+    DATABASE,
+    run_standalone,
+    write_synthetic_store,
+)
+
+QUERY_ID = "3f9c6a52-0000-4000-8000-000000000001"
+RESULT_URI = f"s3://athena-results-bucket/fraud/{QUERY_ID}.csv"
+
+
+# --------------------------------------------------------------------------- cutoff
+
+
+def test_latest_cutoff_means_no_cutoff() -> None:
+    assert preprocess.parse_cutoff("latest") is None
+
+
+def test_iso_cutoff_with_z_is_epoch_seconds_utc() -> None:
+    assert preprocess.parse_cutoff("2026-01-31T00:00:00Z") == 1_769_817_600.0
+
+
+def test_iso_cutoff_without_zone_is_read_as_utc() -> None:
+    assert preprocess.parse_cutoff("2026-01-31T00:00:00") == preprocess.parse_cutoff(
+        "2026-01-31T00:00:00+00:00"
+    )
+
+
+def test_unparseable_cutoff_names_the_argument() -> None:
+    with pytest.raises(preprocess.DatasetError, match="--cutoff-time"):
+        preprocess.parse_cutoff("last tuesday")
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def _dataset(rows: int = 6) -> pd.DataFrame:
+    return pd.DataFrame(
+        {LABEL: [0, 1] * (rows // 2), "a": np.arange(rows, dtype=float), "b": np.arange(rows)}
+    )
+
+
+def test_valid_dataset_gets_an_integer_label() -> None:
+    frame = _dataset()
+    frame[LABEL] = frame[LABEL].astype(float)
+    assert preprocess.validate_dataset(frame)[LABEL].dtype == np.dtype("int64")
+
+
+def test_non_numeric_column_is_rejected_by_name() -> None:
+    frame = _dataset().assign(b=["x"] * 6)
+    with pytest.raises(preprocess.DatasetError, match="non-numeric columns: b"):
+        preprocess.validate_dataset(frame)
+
+
+def test_boolean_column_is_rejected_as_non_numeric() -> None:
+    frame = _dataset().assign(b=[True, False] * 3)
+    with pytest.raises(preprocess.DatasetError, match="non-numeric columns: b"):
+        preprocess.validate_dataset(frame)
+
+
+def test_missing_value_is_rejected_by_column() -> None:
+    frame = _dataset()
+    frame.loc[2, "a"] = np.nan
+    with pytest.raises(preprocess.DatasetError, match="missing values: a"):
+        preprocess.validate_dataset(frame)
+
+
+def test_label_outside_zero_one_is_rejected() -> None:
+    frame = _dataset().assign(**{LABEL: [0, 1, 2, 0, 1, 0]})
+    with pytest.raises(preprocess.DatasetError, match="must be 0 or 1"):
+        preprocess.validate_dataset(frame)
+
+
+def test_empty_query_result_is_rejected() -> None:
+    with pytest.raises(preprocess.DatasetError, match="no rows"):
+        preprocess.validate_dataset(_dataset().iloc[:0])
+
+
+def test_result_without_label_is_rejected() -> None:
+    with pytest.raises(preprocess.DatasetError, match="no label column"):
+        preprocess.select_dataset_columns(pd.DataFrame({"policy_id": [1], "a": [1.0]}))
+
+
+def test_duplicated_system_columns_from_both_tables_are_dropped() -> None:
+    result = pd.DataFrame([[1, 10.0, 0, 0.5, 1, 10.0, 3, 1]])
+    result.columns = ["policy_id", "event_time", LABEL, "a", "fs_row_rank", "event_time", "b", "fs_row_rank"]
+    assert list(preprocess.select_dataset_columns(result).columns) == [LABEL, "a", "b"]
+
+
+# --------------------------------------------------------------------------- split
+
+LABELS = np.array([1] * 40 + [0] * 960)
+
+
+def test_split_counts_per_class_are_rounded_fractions() -> None:
+    splits = preprocess.stratified_split(LABELS, 0.15, 0.15, seed=42)
+    positives = {name: int(LABELS[rows].sum()) for name, rows in splits.items()}
+    assert positives == {"train": 28, "validation": 6, "test": 6}
+
+
+def test_split_is_a_partition_of_all_rows() -> None:
+    splits = preprocess.stratified_split(LABELS, 0.15, 0.15, seed=42)
+    assert sorted(np.concatenate(list(splits.values())).tolist()) == list(range(len(LABELS)))
+
+
+def test_split_is_deterministic_for_a_seed() -> None:
+    first = preprocess.stratified_split(LABELS, 0.15, 0.15, seed=42)
+    second = preprocess.stratified_split(LABELS, 0.15, 0.15, seed=42)
+    assert all(np.array_equal(first[name], second[name]) for name in preprocess.SPLITS)
+
+
+def test_split_changes_with_the_seed() -> None:
+    first = preprocess.stratified_split(LABELS, 0.15, 0.15, seed=42)
+    other = preprocess.stratified_split(LABELS, 0.15, 0.15, seed=43)
+    assert not np.array_equal(first["test"], other["test"])
+
+
+def test_split_without_enough_positives_names_the_split() -> None:
+    labels = np.array([1] * 3 + [0] * 100)
+    with pytest.raises(preprocess.DatasetError, match=r"the validation split has no rows with fraud=1"):
+        preprocess.stratified_split(labels, 0.15, 0.15, seed=42)
+
+
+def test_fractions_leaving_nothing_to_train_are_rejected() -> None:
+    with pytest.raises(SystemExit):
+        preprocess.parse_args(
+            [
+                "--region",
+                "eu-west-1",
+                "--workgroup",
+                "w",
+                "--database",
+                "d",
+                "--claims-table",
+                "c",
+                "--customers-table",
+                "u",
+                "--validation-fraction",
+                "0.5",
+                "--test-fraction",
+                "0.5",
+            ]
+        )
+
+
+# --------------------------------------------------------------------------- Athena
+
+
+def _execution(state: str, reason: str | None = None) -> dict[str, Any]:
+    status: dict[str, Any] = {"State": state}
+    if reason is not None:
+        status["StateChangeReason"] = reason
+    return {
+        "QueryExecution": {
+            "QueryExecutionId": QUERY_ID,
+            "Status": status,
+            "ResultConfiguration": {"OutputLocation": RESULT_URI},
+        }
+    }
+
+
+class _Recorder:
+    """Stands in for ``time.sleep`` and remembers the delays."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.delays.append(seconds)
+
+
+@pytest.fixture
+def clients() -> Iterator[tuple[Any, Stubber, Any, Stubber]]:
+    athena = boto3.client("athena", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x")
+    s3 = boto3.client("s3", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x")
+    with Stubber(athena) as athena_stub, Stubber(s3) as s3_stub:
+        yield athena, athena_stub, s3, s3_stub
+
+
+def _engine(athena: Any, s3: Any, sleep: _Recorder, timeout: float = 60.0) -> preprocess.AthenaEngine:
+    return preprocess.AthenaEngine(
+        athena, s3, workgroup="fraud-wg", database=DATABASE, sleep=sleep, timeout_seconds=timeout
+    )
+
+
+def _stub_start(athena_stub: Stubber) -> None:
+    athena_stub.add_response(
+        "start_query_execution",
+        {"QueryExecutionId": QUERY_ID},
+        {"QueryString": "SELECT 1", "WorkGroup": "fraud-wg", "QueryExecutionContext": {"Database": DATABASE}},
+    )
+
+
+def _stub_result(s3_stub: Stubber, body: bytes) -> None:
+    s3_stub.add_response(
+        "get_object",
+        {"Body": StreamingBody(io.BytesIO(body), len(body))},
+        {"Bucket": "athena-results-bucket", "Key": f"fraud/{QUERY_ID}.csv"},
+    )
+
+
+def test_athena_query_runs_to_success_and_reads_the_s3_result(clients: Any) -> None:
+    athena, athena_stub, s3, s3_stub = clients
+    _stub_start(athena_stub)
+    for state in ("QUEUED", "RUNNING", "SUCCEEDED"):
+        athena_stub.add_response("get_query_execution", _execution(state), {"QueryExecutionId": QUERY_ID})
+    _stub_result(s3_stub, b'"policy_id","fraud","a"\n"1","0","0.5"\n"2","1","1.5"\n')
+    frame = _engine(athena, s3, _Recorder()).run("SELECT 1")
+    assert frame.to_dict("list") == {"policy_id": [1, 2], "fraud": [0, 1], "a": [0.5, 1.5]}
+
+
+def test_athena_polls_with_growing_delays(clients: Any) -> None:
+    athena, athena_stub, s3, s3_stub = clients
+    _stub_start(athena_stub)
+    for state in ("QUEUED", "RUNNING", "RUNNING", "SUCCEEDED"):
+        athena_stub.add_response("get_query_execution", _execution(state), {"QueryExecutionId": QUERY_ID})
+    _stub_result(s3_stub, b'"fraud"\n"1"\n')
+    sleep = _Recorder()
+    _engine(athena, s3, sleep).run("SELECT 1")
+    assert sleep.delays == [0.5, 1.0, 2.0]
+
+
+def test_failed_athena_query_raises_with_athenas_reason(clients: Any) -> None:
+    athena, athena_stub, s3, _ = clients
+    _stub_start(athena_stub)
+    athena_stub.add_response("get_query_execution", _execution("RUNNING"), {"QueryExecutionId": QUERY_ID})
+    reason = "COLUMN_NOT_FOUND: line 3:5: Column 'policy_id' cannot be resolved"
+    athena_stub.add_response(
+        "get_query_execution", _execution("FAILED", reason), {"QueryExecutionId": QUERY_ID}
+    )
+    with pytest.raises(preprocess.QueryError, match="FAILED: COLUMN_NOT_FOUND"):
+        _engine(athena, s3, _Recorder()).run("SELECT 1")
+
+
+def test_athena_query_past_the_timeout_is_stopped(clients: Any) -> None:
+    athena, athena_stub, s3, _ = clients
+    _stub_start(athena_stub)
+    for _ in range(3):
+        athena_stub.add_response("get_query_execution", _execution("RUNNING"), {"QueryExecutionId": QUERY_ID})
+    athena_stub.add_response("stop_query_execution", {}, {"QueryExecutionId": QUERY_ID})
+    with pytest.raises(preprocess.QueryError, match="stopped it"):
+        _engine(athena, s3, _Recorder(), timeout=1.0).run("SELECT 1")
+    athena_stub.assert_no_pending_responses()
+
+
+def test_athena_result_csv_keeps_duplicate_column_names() -> None:
+    frame = preprocess.read_result_csv(b'"policy_id","event_time","event_time"\n"1","2.0","3.0"\n')
+    assert list(frame.columns) == ["policy_id", "event_time", "event_time"]
+
+
+def test_without_local_catalog_the_engine_is_athena(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(preprocess.LOCAL_CATALOG_ENV, raising=False)
+    assert preprocess.engine_from_environment("eu-west-1", "wg", DATABASE).name == "athena"
+
+
+# --------------------------------------------------------------------------- main, end to end on DuckDB
+
+
+def _argv(output_dir: Path, cutoff: str = "latest") -> list[str]:
+    return [
+        "--region", "eu-west-1", "--workgroup", "fraud-wg", "--database", DATABASE,
+        "--claims-table", CLAIMS_TABLE, "--customers-table", CUSTOMERS_TABLE, "--cutoff-time", cutoff,
+        "--validation-fraction", "0.15", "--test-fraction", "0.15", "--seed", "42",
+        "--output-dir", str(output_dir),
+    ]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def run_output(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, Path]:
+    root = tmp_path_factory.mktemp("preprocess")
+    catalog = write_synthetic_store(root / "store")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(preprocess.LOCAL_CATALOG_ENV, str(catalog))
+        code = preprocess.main(_argv(root / "output"))
+    return code, root / "output"
+
+
+def _split(output: Path, name: str) -> pd.DataFrame:
+    return pd.read_csv(output / name / f"{name}.csv", header=None)
+
+
+def test_main_succeeds(run_output: tuple[int, Path]) -> None:
+    assert run_output[0] == 0
+
+
+def test_split_csvs_have_no_header_and_every_dataset_column(run_output: tuple[int, Path]) -> None:
+    train = _split(run_output[1], "train")
+    assert train.shape[1] == len(dataset_columns())
+    assert pd.api.types.is_numeric_dtype(train[0])  # a header row would make column 0 text
+
+
+def test_split_csvs_start_with_the_label(run_output: tuple[int, Path]) -> None:
+    test = _split(run_output[1], "test")
+    headered = pd.read_csv(run_output[1] / "clarify" / "test_with_header.csv")
+    assert test[0].tolist() == headered[LABEL].tolist()
+
+
+def test_clarify_copy_has_the_schema_header(run_output: tuple[int, Path]) -> None:
+    headered = pd.read_csv(run_output[1] / "clarify" / "test_with_header.csv")
+    assert tuple(headered.columns) == dataset_columns()
+
+
+def test_clarify_copy_holds_the_test_rows_in_order(run_output: tuple[int, Path]) -> None:
+    headered = pd.read_csv(run_output[1] / "clarify" / "test_with_header.csv")
+    assert np.array_equal(headered.to_numpy(), _split(run_output[1], "test").to_numpy())
+
+
+def test_metadata_row_counts_match_the_files(run_output: tuple[int, Path]) -> None:
+    metadata = json.loads((run_output[1] / "metadata" / "dataset.json").read_text())
+    counts = {name: len(_split(run_output[1], name)) for name in preprocess.SPLITS}
+    assert {name: metadata["splits"][name]["rows"] for name in preprocess.SPLITS} == counts
+
+
+def test_metadata_records_query_cutoff_and_columns(run_output: tuple[int, Path]) -> None:
+    metadata = json.loads((run_output[1] / "metadata" / "dataset.json").read_text())
+    assert metadata["cutoff"] == {"argument": "latest", "epoch_seconds": None}
+    assert metadata["columns"] == list(dataset_columns())
+    assert "row_number() OVER" in metadata["query"]
+
+
+def test_every_split_keeps_the_fraud_rate(run_output: tuple[int, Path]) -> None:
+    metadata = json.loads((run_output[1] / "metadata" / "dataset.json").read_text())
+    rates = [metadata["splits"][name]["fraud_rate"] for name in preprocess.SPLITS]
+    assert max(rates) - min(rates) < 0.02
+
+
+def test_cutoff_before_every_record_fails_with_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv(preprocess.LOCAL_CATALOG_ENV, str(write_synthetic_store(tmp_path / "store", rows=40)))
+    caplog.set_level(logging.ERROR)
+    code = preprocess.main(_argv(tmp_path / "output", cutoff="1970-01-01T00:00:00Z"))
+    assert code == 1
+    assert "the query returned no rows" in caplog.text
+
+
+def test_unreadable_local_catalog_fails_naming_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    missing = tmp_path / "nowhere.json"
+    monkeypatch.setenv(preprocess.LOCAL_CATALOG_ENV, str(missing))
+    caplog.set_level(logging.ERROR)
+    code = preprocess.main(_argv(tmp_path / "output"))
+    assert code == 1
+    assert f"{preprocess.LOCAL_CATALOG_ENV}={missing}: cannot read" in caplog.text
+
+
+def test_script_runs_alone_without_this_repository(tmp_path: Path) -> None:
+    completed = run_standalone(Path(preprocess.__file__), tmp_path, "--help")
+    assert completed.returncode == 0, completed.stderr
