@@ -13,6 +13,7 @@ import json
 import os
 import socket
 import sys
+import urllib.request
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -106,6 +107,12 @@ class LocalCloud:
 
     def __enter__(self) -> LocalCloud:
         self._server.start()
+        # moto's backends live in this process, shared by every server it starts: a fresh run
+        # must not see an earlier run's registry (tests, or a notebook calling run() twice).
+        reset = f"{self.endpoint}/moto-api/reset"
+        request = urllib.request.Request(reset, method="POST")  # noqa: S310 - http://127.0.0.1 only
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - same URL
+            response.read()
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -178,6 +185,13 @@ class LocalRegistry:
         self._mirror_evidence(request)
         response = self.sagemaker.create_model_package(**request)
         return {"ModelPackageArn": response["ModelPackageArn"]}
+
+    def package_count(self) -> int:
+        """Versions in the group: what a reviewer would see in the registry after the run."""
+        pages = self.sagemaker.get_paginator("list_model_packages").paginate(
+            ModelPackageGroupName=self.group_name
+        )
+        return sum(len(page["ModelPackageSummaryList"]) for page in pages)
 
     def state_change_event(self, arn: str) -> dict:
         """What EventBridge delivers: the DescribeModelPackage view of the package as ``detail``."""

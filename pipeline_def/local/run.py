@@ -203,7 +203,12 @@ class LocalRun:
                 self.progress("▶ registry event → approval function")
                 outcome = registry.review(package)
                 self.progress(f"✔ model package {outcome.approval_status}")
+            packages = registry.package_count()
         summary = self.summarise(result, outcome, time.perf_counter() - started)
+        summary["registry"] = {
+            "model_package_group": self.settings.model_package_group_name,
+            "packages_in_group": packages,
+        }
         (workdir / "run.json").write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
         return summary
 
@@ -279,7 +284,10 @@ def approval_summary(outcome: RegistryOutcome | None) -> dict[str, Any] | None:
         "status": outcome.approval_status,
         "description": outcome.approval_description,
         "reasons": result.get("failed_gates", []) + result.get("evidence_problems", []),
-        "gates": result.get("gates", []),
+        "gates": [
+            {"name": g["gate"], "value": g["value"], "bound": g["bound"], "passed": g["passed"]}
+            for g in result.get("gates", [])
+        ],
         "lambda_result": result,
         "endpoint": outcome.endpoint,
     }

@@ -1,0 +1,1 @@
+"""Approval function: gates a PendingManualApproval model package on its registered evidence."""

@@ -1,0 +1,137 @@
+"""The approval gates: pure checks of the evaluation and bias reports against the thresholds.
+
+Each gate yields a :class:`GateResult`; a value that is missing, not a number, NaN or infinite
+fails its gate with the reason, so broken evidence can never look like a pass. Documents:
+
+* evaluation.json (Model Monitor binary classification):
+  ``binary_classification_metrics.{auc,recall}.value``;
+* analysis.json (Clarify): for every facet and every facet value in
+  ``post_training_bias_metrics.facets``, the metrics named ``DI`` (disparate impact, must lie in
+  ``[di_min, di_max]``) and ``DPPL`` (difference in positive proportions of predicted labels,
+  ``|DPPL| <= max_abs_dppl``). No facet name is hard-coded: whatever the pipeline measured is
+  gated, and an empty facets map fails closed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from approval.models import GateResult, GateThresholds
+from shared.documents import dig
+from shared.text import printable
+
+#: A usable number, or the reason there is none.
+Reading = float | str
+
+
+def read_number(value: Any) -> Reading:
+    """Return ``value`` as a finite float, or a short reason why it is not one.
+
+    Booleans are rejected although Python treats them as ints: ``true`` in a report is a bug.
+
+    Examples
+    --------
+    >>> read_number(0.9)
+    0.9
+    >>> read_number(float("nan"))
+    'not a finite number (nan)'
+    """
+    if value is None:
+        return "missing"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return f"not a number ({type(value).__name__})"
+    try:
+        number = float(value)
+    except OverflowError:
+        return "not a finite number (too large)"
+    if not math.isfinite(number):
+        return f"not a finite number ({number})"
+    return number
+
+
+def _gate(name: str, reading: Reading, bound: str, passes: Callable[[float], bool]) -> GateResult:
+    if isinstance(reading, str):
+        return GateResult(name=name, value=None, bound=bound, passed=False, problem=reading)
+    return GateResult(name=name, value=reading, bound=bound, passed=passes(reading))
+
+
+def quality_gates(evaluation: Any, thresholds: GateThresholds) -> list[GateResult]:
+    """AUC and recall from evaluation.json, each at least its minimum."""
+    metrics = dig(evaluation, "binary_classification_metrics")
+    auc = read_number(dig(metrics, "auc", "value"))
+    recall = read_number(dig(metrics, "recall", "value"))
+    return [
+        _gate("AUC", auc, f">= {thresholds.min_auc:g}", lambda v: v >= thresholds.min_auc),
+        _gate("recall", recall, f">= {thresholds.min_recall:g}", lambda v: v >= thresholds.min_recall),
+    ]
+
+
+def _named_metric(metrics: Any, name: str) -> Reading:
+    """The value of the one metric called ``name`` in a Clarify ``metrics`` list.
+
+    Clarify writes ``"value": null`` plus an ``"error"`` text for a metric it could not compute
+    (an empty facet, say); that text is kept as the reason.
+    """
+    if not isinstance(metrics, list):
+        return "missing"
+    entries = [m for m in metrics if isinstance(m, Mapping) and m.get("name") == name]
+    if len(entries) > 1:
+        return f"ambiguous ({len(entries)} entries)"
+    if not entries:
+        return "missing"
+    value, error = entries[0].get("value"), entries[0].get("error")
+    if value is None and isinstance(error, str):
+        return f"not computed ({printable(error, 60)})"
+    return read_number(value)
+
+
+def _facet_value_gates(label: str, group: Any, thresholds: GateThresholds) -> list[GateResult]:
+    """DI and DPPL for one facet value, e.g. ``customer_gender_female=1``."""
+    value = dig(group, "value_or_threshold")
+    if value is not None:
+        label = f"{label}={printable(str(value), 20)}"
+    metrics = dig(group, "metrics")
+    di_bound = f"in [{thresholds.di_min:g}, {thresholds.di_max:g}]"
+    dppl_bound = f"|x| <= {thresholds.max_abs_dppl:g}"
+    return [
+        _gate(
+            f"DI[{label}]",
+            _named_metric(metrics, "DI"),
+            di_bound,
+            lambda v: thresholds.di_min <= v <= thresholds.di_max,
+        ),
+        _gate(
+            f"DPPL[{label}]",
+            _named_metric(metrics, "DPPL"),
+            dppl_bound,
+            lambda v: abs(v) <= thresholds.max_abs_dppl,
+        ),
+    ]
+
+
+def bias_gates(bias_report: Any, thresholds: GateThresholds) -> list[GateResult]:
+    """DI and DPPL gates for every facet value in the Clarify post-training bias report."""
+    facets = dig(bias_report, "post_training_bias_metrics", "facets")
+    if not isinstance(facets, Mapping) or not facets:
+        problem = "post_training_bias_metrics.facets missing or empty"
+        return [GateResult(name="bias facets", value=None, bound=">= 1 facet", passed=False, problem=problem)]
+    results: list[GateResult] = []
+    for facet, groups in facets.items():
+        label = printable(str(facet), 40)
+        if not isinstance(groups, list) or not groups:
+            results.append(
+                GateResult(
+                    name=f"bias[{label}]", value=None, bound=">= 1 value", passed=False, problem="no values"
+                )
+            )
+            continue
+        for group in groups:
+            results.extend(_facet_value_gates(label, group, thresholds))
+    return results
+
+
+def evaluate_gates(evaluation: Any, bias_report: Any, thresholds: GateThresholds) -> tuple[GateResult, ...]:
+    """Every gate, quality first; never empty, since both reports always contribute a gate."""
+    return (*quality_gates(evaluation, thresholds), *bias_gates(bias_report, thresholds))

@@ -1,0 +1,98 @@
+"""Lambda entry point of the approval function (``constants.APPROVAL_HANDLER``).
+
+Thin on purpose: parse the event, read the settings, drop events that are not ours, then run
+:func:`approval.logic.review_package` once per (package ARN, status) under Powertools
+idempotency. Importing this module builds no client and reads no setting, so tests and the local
+run can import it before the environment exists.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools.utilities.idempotency import (
+    BasePersistenceLayer,
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from approval.logic import review_package
+from approval.models import ApprovalSettings
+from constants import IDEMPOTENCY_EXPIRY_SECONDS, STATUS_PENDING
+from shared.dispatch import event_ignore_reason, idempotency_key, ignored, parse_or_raise
+from shared.notify import Notifier, SnsNotifier
+from shared.observability import logger
+from shared.registry import (
+    Boto3RegistryAdapter,
+    RegistryAdapter,
+    client_environment,
+    dynamodb_client_from_environment,
+)
+from shared.settings import load_settings
+
+IDEMPOTENCY_CONFIG = IdempotencyConfig(expires_after_seconds=IDEMPOTENCY_EXPIRY_SECONDS)
+
+
+@dataclass(frozen=True)
+class ApprovalDependencies:
+    """The AWS-facing objects the function needs; tests and the fuzz suite pass fakes."""
+
+    registry: RegistryAdapter
+    notifier: Notifier
+    persistence_store: BasePersistenceLayer
+
+
+@functools.cache
+def build_dependencies(idempotency_table: str, environment: tuple[str | None, ...]) -> ApprovalDependencies:
+    """Build the boto3-backed dependencies on first use and keep them for warm invocations.
+
+    boto3 picks the region, credentials and ``AWS_ENDPOINT_URL`` (moto in the local run) from
+    the environment at this point, which is why it happens lazily rather than at import.
+    ``environment`` (:func:`shared.registry.client_environment`) is only part of the cache key:
+    a process that switches endpoint gets new clients instead of stale ones.
+    """
+    return ApprovalDependencies(
+        registry=Boto3RegistryAdapter.from_environment(),
+        notifier=SnsNotifier.from_environment(),
+        persistence_store=DynamoDBPersistenceLayer(
+            table_name=idempotency_table, boto3_client=dynamodb_client_from_environment()
+        ),
+    )
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Gate a PendingManualApproval package of the configured group; ignore every other event.
+
+    Raises
+    ------
+    MalformedEventError
+        The event is not a Model Package State Change event; nothing was changed.
+    ConfigurationError
+        An environment variable is missing or invalid; nothing was changed.
+    """
+    request = parse_or_raise(event)
+    logger.append_keys(model_package_arn=request.package_arn)
+    settings = load_settings(ApprovalSettings)
+    reason = event_ignore_reason(request, group_name=settings.model_package_group_name, status=STATUS_PENDING)
+    if reason is not None:
+        return ignored(request.package_arn, reason)
+    dependencies = build_dependencies(settings.idempotency_table, client_environment())
+    IDEMPOTENCY_CONFIG.register_lambda_context(context)
+    # Wrapped per call, not with a decorator at import: the store only exists once settings are read.
+    review_once = idempotent_function(
+        review_package,
+        data_keyword_argument="request",
+        persistence_store=dependencies.persistence_store,
+        config=IDEMPOTENCY_CONFIG,
+    )
+    return review_once(
+        request=idempotency_key(request),
+        settings=settings,
+        registry=dependencies.registry,
+        notifier=dependencies.notifier,
+    )

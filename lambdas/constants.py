@@ -1,0 +1,117 @@
+"""Names shared by the Lambda runtime code and the CDK stack that deploys it.
+
+The stack imports this module (``from lambdas import constants``) to set environment variables,
+handler entry points and event-rule patterns, so a renamed variable breaks at synth time instead
+of at 3 a.m. in production. It must therefore import nothing beyond the standard library: no
+boto3, no Powertools, no pydantic, and never ``aws_cdk`` (the dependency points infra -> lambdas).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Final
+
+# --- Packaging -------------------------------------------------------------------------------
+#: Both functions are packaged from this folder; handlers import siblings as ``shared.x``.
+ASSET_ROOT: Final = Path(__file__).resolve().parent
+APPROVAL_HANDLER: Final = "approval.handler.handler"
+DEPLOY_HANDLER: Final = "deploy.handler.handler"
+#: Powertools is not in the Lambda runtime. The stack adds the public layer, which is built with
+#: ``aws-lambda-powertools[all]`` and therefore also ships pydantic v2. Pick the layer version
+#: that matches requirements.txt; the account 017000801446 publishes it in every commercial region.
+POWERTOOLS_LAYER_ARN_FORMAT: Final = (
+    "arn:aws:lambda:{region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python311-{arch}:{version}"
+)
+APPROVAL_SERVICE_NAME: Final = "model-approval"
+DEPLOY_SERVICE_NAME: Final = "model-deploy"
+
+# --- Registry events -------------------------------------------------------------------------
+EVENT_SOURCE: Final = "aws.sagemaker"
+EVENT_DETAIL_TYPE: Final = "SageMaker Model Package State Change"
+STATUS_PENDING: Final = "PendingManualApproval"
+STATUS_APPROVED: Final = "Approved"
+STATUS_REJECTED: Final = "Rejected"
+#: The rule for each function should also filter on these statuses, so the approval Lambda's own
+#: Approved/Rejected updates never reach it (the handlers ignore them too, as a second line).
+APPROVAL_TRIGGER_STATUS: Final = STATUS_PENDING
+DEPLOY_TRIGGER_STATUS: Final = STATUS_APPROVED
+
+# --- Environment variables: both functions ---------------------------------------------------
+ENV_MODEL_PACKAGE_GROUP_NAME: Final = "MODEL_PACKAGE_GROUP_NAME"
+ENV_IDEMPOTENCY_TABLE: Final = "IDEMPOTENCY_TABLE"
+
+# --- Environment variables: approval function ------------------------------------------------
+ENV_NOTIFY_TOPIC_ARN: Final = "NOTIFY_TOPIC_ARN"
+ENV_AUTO_APPROVE: Final = "AUTO_APPROVE"
+ENV_MIN_AUC: Final = "MIN_AUC"
+ENV_MIN_RECALL: Final = "MIN_RECALL"
+ENV_DI_MIN: Final = "DI_MIN"
+ENV_DI_MAX: Final = "DI_MAX"
+ENV_MAX_ABS_DPPL: Final = "MAX_ABS_DPPL"
+
+# --- Environment variables: deploy function --------------------------------------------------
+ENV_ENDPOINT_NAME: Final = "ENDPOINT_NAME"
+ENV_ENDPOINT_INSTANCE_TYPE: Final = "ENDPOINT_INSTANCE_TYPE"
+ENV_ENDPOINT_INSTANCE_COUNT: Final = "ENDPOINT_INSTANCE_COUNT"
+ENV_MODEL_EXECUTION_ROLE_ARN: Final = "MODEL_EXECUTION_ROLE_ARN"
+ENV_DATA_CAPTURE_S3_URI: Final = "DATA_CAPTURE_S3_URI"
+ENV_DATA_CAPTURE_SAMPLING_PERCENTAGE: Final = "DATA_CAPTURE_SAMPLING_PERCENTAGE"
+ENV_KMS_KEY_ARN: Final = "KMS_KEY_ARN"
+ENV_ROLLBACK_ALARM_NAMES: Final = "ROLLBACK_ALARM_NAMES"
+ENV_TRAFFIC_ROUTING: Final = "TRAFFIC_ROUTING"
+ENV_CANARY_SIZE_PERCENT: Final = "CANARY_SIZE_PERCENT"
+ENV_TRAFFIC_WAIT_SECONDS: Final = "TRAFFIC_WAIT_SECONDS"
+
+APPROVAL_REQUIRED_ENV: Final = (
+    ENV_MODEL_PACKAGE_GROUP_NAME,
+    ENV_IDEMPOTENCY_TABLE,
+    ENV_NOTIFY_TOPIC_ARN,
+    ENV_MIN_AUC,
+    ENV_MIN_RECALL,
+    ENV_MAX_ABS_DPPL,
+)
+APPROVAL_OPTIONAL_ENV: Final = (ENV_AUTO_APPROVE, ENV_DI_MIN, ENV_DI_MAX)
+DEPLOY_REQUIRED_ENV: Final = (
+    ENV_MODEL_PACKAGE_GROUP_NAME,
+    ENV_IDEMPOTENCY_TABLE,
+    ENV_ENDPOINT_NAME,
+    ENV_ENDPOINT_INSTANCE_TYPE,
+    ENV_ENDPOINT_INSTANCE_COUNT,
+    ENV_MODEL_EXECUTION_ROLE_ARN,
+    ENV_DATA_CAPTURE_S3_URI,
+    ENV_DATA_CAPTURE_SAMPLING_PERCENTAGE,
+    ENV_KMS_KEY_ARN,
+)
+DEPLOY_OPTIONAL_ENV: Final = (
+    ENV_ROLLBACK_ALARM_NAMES,
+    ENV_TRAFFIC_ROUTING,
+    ENV_CANARY_SIZE_PERCENT,
+    ENV_TRAFFIC_WAIT_SECONDS,
+)
+
+# --- Defaults for the optional variables -----------------------------------------------------
+#: Four-fifths rule: disparate impact between 0.8 and 1/0.8.
+DEFAULT_DI_MIN: Final = 0.8
+DEFAULT_DI_MAX: Final = 1.25
+#: Off unless an environment opts in: a human reviews every model by default.
+DEFAULT_AUTO_APPROVE: Final = False
+TRAFFIC_ALL_AT_ONCE: Final = "ALL_AT_ONCE"
+TRAFFIC_CANARY: Final = "CANARY"
+DEFAULT_TRAFFIC_ROUTING: Final = TRAFFIC_ALL_AT_ONCE
+DEFAULT_CANARY_SIZE_PERCENT: Final = 10
+#: Baking time of each traffic shift, during which the rollback alarms are watched.
+DEFAULT_TRAFFIC_WAIT_SECONDS: Final = 300
+#: Blue fleet is kept this long after the shift, so a late alarm can still roll back cheaply.
+TERMINATION_WAIT_SECONDS: Final = 300
+PRODUCTION_VARIANT_NAME: Final = "AllTraffic"
+
+# --- Idempotency table contract (the stack creates the table) ---------------------------------
+IDEMPOTENCY_PARTITION_KEY: Final = "id"
+IDEMPOTENCY_TTL_ATTRIBUTE: Final = "expiration"
+#: EventBridge retries delivery for up to 24 h, so a record must outlive every possible duplicate.
+IDEMPOTENCY_EXPIRY_SECONDS: Final = 24 * 60 * 60
+
+# --- Tags written on the model, endpoint config and endpoint ---------------------------------
+TAG_MODEL_PACKAGE_ARN: Final = "model-package-arn"
+TAG_MODEL_PACKAGE_VERSION: Final = "model-package-version"
+TAG_MODEL_PACKAGE_GROUP: Final = "model-package-group"

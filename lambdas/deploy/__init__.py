@@ -1,0 +1,1 @@
+"""Deploy function: puts an Approved model package behind the environment's endpoint."""

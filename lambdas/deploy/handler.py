@@ -1,0 +1,90 @@
+"""Lambda entry point of the deploy function (``constants.DEPLOY_HANDLER``).
+
+Parse the event, read the settings, drop events that are not Approved packages of the group,
+then run :func:`deploy.logic.deploy_package` once per (package ARN, status) under Powertools
+idempotency. Nothing is built or read at import time.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools.utilities.idempotency import (
+    BasePersistenceLayer,
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from constants import IDEMPOTENCY_EXPIRY_SECONDS, STATUS_APPROVED
+from deploy.logic import deploy_package
+from deploy.models import DeploySettings
+from shared.dispatch import event_ignore_reason, idempotency_key, ignored, parse_or_raise
+from shared.observability import logger
+from shared.registry import (
+    Boto3RegistryAdapter,
+    RegistryAdapter,
+    client_environment,
+    dynamodb_client_from_environment,
+)
+from shared.settings import load_settings
+
+IDEMPOTENCY_CONFIG = IdempotencyConfig(expires_after_seconds=IDEMPOTENCY_EXPIRY_SECONDS)
+
+
+@dataclass(frozen=True)
+class DeployDependencies:
+    """The AWS-facing objects the function needs; tests pass their own."""
+
+    registry: RegistryAdapter
+    persistence_store: BasePersistenceLayer
+
+
+@functools.cache
+def build_dependencies(idempotency_table: str, environment: tuple[str | None, ...]) -> DeployDependencies:
+    """Build the boto3-backed dependencies on first use and keep them for warm invocations.
+
+    Keyed like the approval function's: per table and per client environment.
+    """
+    return DeployDependencies(
+        registry=Boto3RegistryAdapter.from_environment(),
+        persistence_store=DynamoDBPersistenceLayer(
+            table_name=idempotency_table, boto3_client=dynamodb_client_from_environment()
+        ),
+    )
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Deploy an Approved package of the configured group; ignore every other event.
+
+    Raises
+    ------
+    MalformedEventError
+        The event is not a Model Package State Change event; nothing was changed.
+    ConfigurationError
+        An environment variable is missing or invalid; nothing was changed.
+    EndpointNotUpdatableError
+        The endpoint is busy or failed; the invocation is retried later.
+    """
+    request = parse_or_raise(event)
+    logger.append_keys(model_package_arn=request.package_arn)
+    settings = load_settings(DeploySettings)
+    reason = event_ignore_reason(
+        request, group_name=settings.model_package_group_name, status=STATUS_APPROVED
+    )
+    if reason is not None:
+        return ignored(request.package_arn, reason)
+    dependencies = build_dependencies(settings.idempotency_table, client_environment())
+    IDEMPOTENCY_CONFIG.register_lambda_context(context)
+    # Wrapped per call, not with a decorator at import: the store only exists once settings are read.
+    deploy_once = idempotent_function(
+        deploy_package,
+        data_keyword_argument="request",
+        persistence_store=dependencies.persistence_store,
+        config=IDEMPOTENCY_CONFIG,
+    )
+    return deploy_once(request=idempotency_key(request), settings=settings, registry=dependencies.registry)

@@ -1,0 +1,164 @@
+"""Deploying an Approved model package: model, endpoint config, then create or update the endpoint.
+
+Every step checks before it creates, so a re-delivered event (after the idempotency record has
+expired, or with idempotency disabled) converges on the same resources instead of duplicating
+them: SageMaker would fail the second CreateModel with a name clash (and moto silently accepts
+it), so re-delivery is made a no-op by checking first rather than by catching errors.
+
+Ordering. Events can arrive late or out of order. The registry is re-read (a version rejected
+since the event is not deployed), and an endpoint already serving a newer version of the same
+group is left alone: deploying v2 after v3 would be a silent rollback. Rolling back on purpose is
+an operator action (UpdateEndpoint to the older config), not something a late event should do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from constants import STATUS_APPROVED, TAG_MODEL_PACKAGE_GROUP, TAG_MODEL_PACKAGE_VERSION
+from deploy.models import (
+    DeployOutcome,
+    DeploySettings,
+    data_capture_config,
+    deployment_config,
+    package_tags,
+    production_variant,
+    resource_name,
+)
+from shared.dispatch import ignored, package_ignore_reason
+from shared.observability import logger
+from shared.registry import Endpoint, ModelPackage, PackageNotFoundError, RegistryAdapter
+
+ENDPOINT_IN_SERVICE = "InService"
+
+
+class EndpointNotUpdatableError(RuntimeError):
+    """The endpoint exists but is not InService (Creating, Updating, RollingBack, Failed...).
+
+    Raised, not swallowed: the invocation fails, Lambda retries it later, and once retries are
+    exhausted the event reaches the failure destination, from which an operator re-drives it
+    (after deleting a Failed endpoint, if that is the cause). The idempotency record is released
+    on failure, so the retry really deploys.
+    """
+
+
+@dataclass(frozen=True)
+class Release:
+    """One package version's resources and the tags they all carry."""
+
+    package: ModelPackage
+    version: int
+    resource_name: str
+    tags: Mapping[str, str]
+
+    @classmethod
+    def of(cls, package: ModelPackage, version: int, settings: DeploySettings) -> Release:
+        group = settings.model_package_group_name
+        return cls(
+            package=package,
+            version=version,
+            resource_name=resource_name(group, version, package.arn, settings.endpoint_name),
+            tags=package_tags(package.arn, group, version),
+        )
+
+
+def _ensure_model_and_config(release: Release, settings: DeploySettings, registry: RegistryAdapter) -> bool:
+    """Create the model and endpoint config unless they exist; return whether anything was created."""
+    name = release.resource_name
+    created = False
+    if not registry.model_exists(name):
+        registry.create_model(
+            name=name,
+            package_arn=release.package.arn,
+            execution_role_arn=settings.model_execution_role_arn,
+            tags=release.tags,
+        )
+        created = True
+    if not registry.endpoint_config_exists(name):
+        registry.create_endpoint_config(
+            name=name,
+            production_variant=production_variant(settings, name),
+            data_capture=data_capture_config(settings),
+            tags=release.tags,
+        )
+        created = True
+    return created
+
+
+def _deployed_version(endpoint: Endpoint, group_name: str, registry: RegistryAdapter) -> int | None:
+    """The group's package version the endpoint's current config was built from, if we built it."""
+    tags = registry.endpoint_config_tags(endpoint.config_name)
+    version = tags.get(TAG_MODEL_PACKAGE_VERSION, "")
+    if tags.get(TAG_MODEL_PACKAGE_GROUP) != group_name or not version.isdigit():
+        return None
+    return int(version)
+
+
+def _serves_newer_version(
+    endpoint: Endpoint | None, release: Release, settings: DeploySettings, registry: RegistryAdapter
+) -> bool:
+    """Whether the endpoint already runs a later version of the group than ``release``."""
+    if endpoint is None or endpoint.config_name == release.resource_name:
+        return False
+    deployed = _deployed_version(endpoint, settings.model_package_group_name, registry)
+    return deployed is not None and deployed > release.version
+
+
+def _roll_out(
+    release: Release, endpoint: Endpoint | None, settings: DeploySettings, registry: RegistryAdapter
+) -> DeployOutcome:
+    """Create the endpoint, or move it to the release's config with a blue/green update."""
+    if endpoint is None:
+        registry.create_endpoint(
+            name=settings.endpoint_name, config_name=release.resource_name, tags=release.tags
+        )
+        return DeployOutcome.ENDPOINT_CREATED
+    if endpoint.config_name == release.resource_name:
+        return DeployOutcome.ALREADY_DEPLOYED
+    if endpoint.status != ENDPOINT_IN_SERVICE:
+        raise EndpointNotUpdatableError(
+            f"endpoint {endpoint.name} is {endpoint.status}; cannot move it to {release.resource_name} now"
+        )
+    registry.update_endpoint(
+        name=endpoint.name, config_name=release.resource_name, deployment_config=deployment_config(settings)
+    )
+    registry.tag(endpoint.arn, release.tags)
+    return DeployOutcome.ENDPOINT_UPDATED
+
+
+def deploy_package(
+    *, request: Mapping[str, str], settings: DeploySettings, registry: RegistryAdapter
+) -> dict[str, Any]:
+    """Deploy one Approved package; the returned dict is stored for duplicate events."""
+    arn = request["model_package_arn"]
+    try:
+        package = registry.describe_model_package(arn)
+    except PackageNotFoundError:
+        return ignored(arn, "package no longer exists")
+    reason = package_ignore_reason(
+        package, group_name=settings.model_package_group_name, status=STATUS_APPROVED
+    )
+    if reason is not None:
+        return ignored(arn, reason)
+    if package.version is None:
+        return ignored(arn, "package has no version; only versioned packages of the group are deployed")
+    release = Release.of(package, package.version, settings)
+    endpoint = registry.describe_endpoint(settings.endpoint_name)
+    if _serves_newer_version(endpoint, release, settings, registry):
+        # Checked before creating anything, so a late event leaves no unused model behind.
+        outcome, created = DeployOutcome.NEWER_VERSION_DEPLOYED, False
+    else:
+        created = _ensure_model_and_config(release, settings, registry)
+        outcome = _roll_out(release, endpoint, settings, registry)
+    result = {
+        "model_package_arn": package.arn,
+        "outcome": outcome.value,
+        "endpoint_name": settings.endpoint_name,
+        "model_name": release.resource_name,
+        "endpoint_config_name": release.resource_name,
+        "created_model_or_config": created,
+    }
+    logger.info("deployment", extra=result)
+    return result

@@ -1,0 +1,1 @@
+"""Code shared by the approval and deploy functions: event model, settings, AWS adapters."""

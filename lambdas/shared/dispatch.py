@@ -1,0 +1,60 @@
+"""What both functions do around their logic: parse, filter, key and report ignored events.
+
+Each function acts on one approval status of one model package group. Everything else is ignored
+with a logged reason, twice over: once on the event (cheap, before any AWS call or idempotency
+record) and once on the registry's own view of the package, because an event can be late, out of
+order, or name a group the package does not belong to.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.events import MalformedEventError, ModelPackageStateChangeEvent, parse_event
+from shared.observability import logger
+from shared.registry import ModelPackage
+from shared.text import printable
+
+IGNORED = "ignored"
+
+
+def parse_or_raise(event: Any) -> ModelPackageStateChangeEvent:
+    """Parse the event, logging a structured line before MalformedEventError escapes."""
+    try:
+        return parse_event(event)
+    except MalformedEventError as error:
+        logger.warning("malformed event", extra={"error": str(error)})
+        raise
+
+
+def event_ignore_reason(event: ModelPackageStateChangeEvent, *, group_name: str, status: str) -> str | None:
+    """Why the event is not for a function acting on ``status`` in ``group_name``, or ``None``.
+
+    Filtering on status is what keeps the approval function from reacting to the
+    Approved/Rejected event its own UpdateModelPackage emits.
+    """
+    if event.group_name != group_name:
+        return f"group {event.group_name!r} is not the configured group {group_name!r}"
+    if event.approval_status != status:
+        return f"status {printable(event.approval_status, 64)!r} is not {status}"
+    return None
+
+
+def package_ignore_reason(package: ModelPackage, *, group_name: str, status: str) -> str | None:
+    """The same check on DescribeModelPackage's answer, which is what counts."""
+    if package.group_name != group_name:
+        return f"package belongs to group {package.group_name!r}, not {group_name!r}"
+    if package.approval_status != status:
+        return f"package is now {package.approval_status!r}, not {status}; the event was out of date"
+    return None
+
+
+def idempotency_key(event: ModelPackageStateChangeEvent) -> dict[str, str]:
+    """The payload Powertools hashes: one action per (package ARN, approval status)."""
+    return {"model_package_arn": event.package_arn, "model_approval_status": event.approval_status}
+
+
+def ignored(arn: str, reason: str) -> dict[str, Any]:
+    """The result for an event a function does not act on, logged with its reason."""
+    logger.info("event ignored", extra={"outcome": IGNORED, "reason": reason})
+    return {"model_package_arn": arn, "outcome": IGNORED, "reason": reason}

@@ -1,0 +1,186 @@
+"""The local run executes the deployed definition end to end: data to registry decision."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipeline_def import pipeline as names
+from pipeline_def.definition_checks import DefinitionError
+from pipeline_def.local import __main__ as cli
+from pipeline_def.local import run as local_run
+from pipeline_def.local.run import RunOptions, run
+from pipeline_def.settings import ApprovalSettings, environment, load_settings, read_context
+
+ROWS = 2000
+
+
+@pytest.fixture(scope="module")
+def good_run(tmp_path_factory) -> dict:
+    return run(RunOptions(workdir=tmp_path_factory.mktemp("good"), rows=ROWS, seed=7))
+
+
+@pytest.fixture(scope="module")
+def no_signal_run(tmp_path_factory) -> dict:
+    return run(RunOptions(workdir=tmp_path_factory.mktemp("nosignal"), rows=ROWS, seed=7, signal=0.0))
+
+
+def _json(path: str) -> dict:
+    return json.loads(Path(path).read_text())
+
+
+def _facet_metric(analysis: dict, name: str) -> float:
+    (facet,) = analysis["post_training_bias_metrics"]["facets"]["customer_gender_female"]
+    return next(m["value"] for m in facet["metrics"] if m["name"] == name)
+
+
+def test_every_step_of_the_true_branch_succeeds(good_run):
+    statuses = {s["name"]: s["status"] for s in good_run["steps"]}
+    assert good_run["status"] == "Succeeded"
+    assert statuses.pop(names.STEP_FAIL) == "NotRun"
+    assert set(statuses.values()) == {"Succeeded"}
+    assert len(statuses) == 9
+
+
+def test_registry_holds_one_package_with_the_status_the_dev_gates_imply(good_run):
+    # Given the dev gates from cdk.json and the evidence the run produced
+    settings = load_settings("dev")
+    gates = ApprovalSettings.from_context(environment(read_context(), "dev"))
+    metrics = _json(good_run["artifacts"]["evaluation"])["binary_classification_metrics"]
+    analysis = _json(good_run["artifacts"]["clarify_analysis"])
+    passes = (
+        metrics["auc"]["value"] >= settings.min_auc
+        and metrics["recall"]["value"] >= settings.min_recall
+        and gates.di_min <= _facet_metric(analysis, "DI") <= gates.di_max
+        and abs(_facet_metric(analysis, "DPPL")) <= gates.max_abs_dppl
+    )
+    expected = ("Approved" if gates.auto_approve else "PendingManualApproval") if passes else "Rejected"
+    # Then the single package in the group carries exactly that decision
+    assert good_run["registry"]["packages_in_group"] == 1
+    assert good_run["approval"]["status"] == expected
+
+
+def test_an_approved_dev_model_is_deployed_to_the_environments_endpoint(good_run):
+    if good_run["approval"]["status"] != "Approved":
+        pytest.fail(f"expected the dev run to approve its model: {good_run['approval']['description']}")
+    endpoint = good_run["approval"]["endpoint"]
+    assert endpoint["EndpointName"] == load_settings("dev").endpoint_name
+
+
+def test_run_json_lists_every_artifact_and_each_exists(good_run):
+    artifacts = good_run["artifacts"]
+    assert set(artifacts) == {"evaluation", "clarify_analysis", "predictions", "model", "report"}
+    assert all(Path(path).is_file() for path in artifacts.values())
+
+
+def test_batch_predictions_agree_with_the_evaluation_confusion_matrix(good_run):
+    # Transform (step 6) and evaluation (step 3) scored the same test set with the same model
+    predictions = pd.read_csv(good_run["artifacts"]["predictions"])
+    matrix = _json(good_run["artifacts"]["evaluation"])["binary_classification_metrics"]["confusion_matrix"]
+    observed = pd.crosstab(predictions["fraud"], predictions["predicted_label"])
+    for actual in (0, 1):
+        for predicted in (0, 1):
+            assert observed.loc[actual, predicted] == matrix[str(actual)][str(predicted)]
+
+
+def test_predictions_have_one_row_per_test_record_with_the_documented_columns(good_run):
+    predictions = pd.read_csv(good_run["artifacts"]["predictions"])
+    analysis_rows = _json(good_run["artifacts"]["evaluation"])["dataset"]["test_rows"]
+    assert list(predictions.columns) == ["fraud", "customer_gender_female", "score", "predicted_label"]
+    assert len(predictions) == analysis_rows
+    assert predictions["score"].between(0, 1).all()
+
+
+def test_clarify_class_imbalance_matches_the_test_sets_female_share(good_run):
+    predictions = pd.read_csv(good_run["artifacts"]["predictions"])
+    female = int(predictions["customer_gender_female"].sum())
+    male = len(predictions) - female
+    (facet,) = _json(good_run["artifacts"]["clarify_analysis"])["pre_training_bias_metrics"]["facets"][
+        "customer_gender_female"
+    ]
+    ci = next(m["value"] for m in facet["metrics"] if m["name"] == "CI")
+    assert ci == pytest.approx((male - female) / (male + female))
+
+
+def test_the_best_training_job_drove_the_model_that_was_evaluated(good_run):
+    assert Path(good_run["artifacts"]["model"]).name == "model.tar.gz"
+    assert "/tuning/" in good_run["artifacts"]["model"]
+
+
+def test_report_shows_the_decision_and_the_charts(good_run):
+    html = Path(good_run["artifacts"]["report"]).read_text()
+    assert good_run["approval"]["status"] in html
+    assert html.count("<svg") >= 3
+
+
+def test_without_signal_the_gate_fails_and_nothing_is_registered(no_signal_run):
+    statuses = {s["name"]: s["status"] for s in no_signal_run["steps"]}
+    assert no_signal_run["status"] == "Failed"
+    assert statuses[names.STEP_FAIL] == "Failed"
+    assert statuses[f"{names.STEP_REGISTER}-RegisterModel"] == "NotRun"
+    assert no_signal_run["model_package_arn"] is None
+
+
+def test_without_signal_the_failure_message_names_auc_and_recall(no_signal_run):
+    reason = no_signal_run["failure_reason"]
+    assert "AUC" in reason
+    assert "recall" in reason
+    assert "MinAuc" in reason
+
+
+def test_a_definition_with_a_broken_reference_fails_naming_step_and_reference(tmp_path, monkeypatch):
+    original = local_run.render
+
+    def broken_render(settings, *, digest=None):
+        return original(settings, digest=digest).replace("Outputs['validation']", "Outputs['valid']")
+
+    monkeypatch.setattr(local_run, "render", broken_render)
+    with pytest.raises(DefinitionError, match=r"FraudHyperParameterTuning: .*'valid'"):
+        run(RunOptions(workdir=tmp_path, rows=300, seed=1))
+
+
+def test_cli_exits_2_and_names_file_line_and_column_for_a_bad_row(tmp_path, capsys):
+    # Given synthetic files with one broken value on the third data row
+    from pipeline_def.synthetic import write
+
+    claims, customers = write(tmp_path / "data", 50, seed=3)
+    lines = claims.read_text().splitlines()
+    header = lines[0].split(",")
+    cells = lines[3].split(",")
+    cells[header.index("num_witnesses")] = "many"
+    lines[3] = ",".join(cells)
+    claims.write_text("\n".join(lines) + "\n")
+    # When the local run is started on them
+    code = cli.main(
+        [
+            "run",
+            "--claims",
+            str(claims),
+            "--customers",
+            str(customers),
+            "--workdir",
+            str(tmp_path / "run"),
+            "--quiet",
+        ]
+    )
+    # Then it stops before anything runs, naming where the problem is
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"{claims}:4:num_witnesses: 'many' is not a number" in err
+    assert not (tmp_path / "run" / "run.json").exists()
+
+
+def test_cli_refuses_an_unknown_parameter_override(tmp_path, capsys):
+    code = cli.main(["run", "--rows", "300", "--workdir", str(tmp_path), "--param", "MinAUC=0.9", "--quiet"])
+    assert code == 2
+    assert "unknown parameter(s) MinAUC" in capsys.readouterr().err
+
+
+def test_scores_are_probabilities_from_the_tuned_model(good_run):
+    scores = pd.read_csv(good_run["artifacts"]["predictions"])["score"].to_numpy()
+    assert np.isfinite(scores).all()
+    assert scores.std() > 0

@@ -1,0 +1,217 @@
+"""Fixtures for the Lambda tests: a moto server, AWS clients, and each function's environment.
+
+``lambdas/`` goes on sys.path first, as the Lambda runtime does with the asset root, so the
+handlers import their siblings (``shared.registry``...) exactly as they will in AWS.
+
+One moto server runs for the session (``ThreadedMotoServer`` on 127.0.0.1, a free port) and is
+reset before each test. The handlers reach it the way the local run does: through
+``AWS_ENDPOINT_URL``, which boto3 honours; the tests' own clients pass ``endpoint_url``.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+LAMBDAS_DIR = Path(__file__).resolve().parents[2] / "lambdas"
+for folder in (LAMBDAS_DIR, Path(__file__).resolve().parent):
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
+
+import boto3  # noqa: E402
+from lambda_support import (  # noqa: E402
+    ACCOUNT,
+    BUCKET,
+    CAPTURE_URI,
+    ENDPOINT,
+    GROUP,
+    KMS_KEY_ARN,
+    REGION,
+    ROLE_ARN,
+    TABLE,
+    TOPIC,
+    ApiCallRecorder,
+    Aws,
+    FakeLambdaContext,
+    MotoLacksUpdateEndpoint,
+    ReviewerInbox,
+)
+from moto.server import ThreadedMotoServer  # noqa: E402
+
+import approval.handler as approval_handler  # noqa: E402  (needs the sys.path entry above)
+import deploy.handler as deploy_handler  # noqa: E402
+from shared.observability import logger  # noqa: E402
+from shared.registry import client_environment  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def moto_url() -> Iterator[str]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+def _reset_moto(url: str) -> None:
+    request = urllib.request.Request(f"{url}/moto-api/reset", method="POST")  # noqa: S310 (local moto)
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        response.read()
+
+
+def _clear_cached_dependencies() -> None:
+    """Each test gets clients built from its own environment, as a cold start would."""
+    approval_handler.build_dependencies.cache_clear()
+    deploy_handler.build_dependencies.cache_clear()
+
+
+@dataclass(frozen=True)
+class Clients:
+    sagemaker: Any
+    s3: Any
+    sns: Any
+    sqs: Any
+    dynamodb: Any
+
+
+@pytest.fixture(scope="session")
+def clients(moto_url: str) -> Clients:
+    """The tests' own clients, built once: creating a boto3 client costs tens of milliseconds."""
+
+    def client(service: str) -> Any:
+        return boto3.client(
+            service,
+            region_name=REGION,
+            endpoint_url=moto_url,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+    return Clients(*(client(service) for service in ("sagemaker", "s3", "sns", "sqs", "dynamodb")))
+
+
+@pytest.fixture
+def aws(moto_url: str, clients: Clients, monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
+    """A freshly reset moto with the evidence bucket and idempotency table, and fake credentials."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ENDPOINT_URL": moto_url,
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    _reset_moto(moto_url)
+    _clear_cached_dependencies()
+    world = Aws(
+        url=moto_url,
+        sagemaker=clients.sagemaker,
+        s3=clients.s3,
+        sns=clients.sns,
+        sqs=clients.sqs,
+        dynamodb=clients.dynamodb,
+    )
+    world.s3.create_bucket(Bucket=BUCKET)
+    world.dynamodb.create_table(
+        TableName=TABLE,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    yield world
+    _clear_cached_dependencies()
+
+
+@pytest.fixture
+def lambda_context() -> FakeLambdaContext:
+    """A fake LambdaContext (a frozen dataclass with the attributes Powertools reads)."""
+    return FakeLambdaContext(function_name="model-function-test")
+
+
+@pytest.fixture
+def function_logs(monkeypatch: pytest.MonkeyPatch) -> io.StringIO:
+    """What the functions' Powertools Logger writes (its handler kept the stdout of import time)."""
+    buffer = io.StringIO()
+    monkeypatch.setattr(logger.registered_handler, "stream", buffer)
+    return buffer
+
+
+# --- Approval function -----------------------------------------------------------------------
+@pytest.fixture
+def approval_variables(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The approval function's environment variables alone (AUTO_APPROVE=true); no AWS resources."""
+    variables = {
+        "MODEL_PACKAGE_GROUP_NAME": GROUP,
+        "IDEMPOTENCY_TABLE": TABLE,
+        "NOTIFY_TOPIC_ARN": f"arn:aws:sns:{REGION}:{ACCOUNT}:{TOPIC}",
+        "AUTO_APPROVE": "true",
+        "MIN_AUC": "0.8",
+        "MIN_RECALL": "0.6",
+        "DI_MIN": "0.8",
+        "DI_MAX": "1.25",
+        "MAX_ABS_DPPL": "0.1",
+    }
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    return variables
+
+
+@pytest.fixture
+def approval_env(aws: Aws, approval_variables: dict[str, str]) -> ReviewerInbox:
+    """The approval environment plus its reviewer topic in moto, with an inbox subscribed to it."""
+    topic_arn = aws.sns.create_topic(Name=TOPIC)["TopicArn"]
+    queue_url = aws.sqs.create_queue(QueueName="reviewer-inbox")["QueueUrl"]
+    attributes = aws.sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
+    aws.sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=attributes["Attributes"]["QueueArn"])
+    assert topic_arn == approval_variables["NOTIFY_TOPIC_ARN"]
+    return ReviewerInbox(aws.sqs, queue_url)
+
+
+@pytest.fixture
+def approval_calls(approval_env: ReviewerInbox) -> ApiCallRecorder:
+    """SageMaker calls made by the approval handler's own client (the one it will reuse)."""
+    return ApiCallRecorder(
+        approval_handler.build_dependencies(TABLE, client_environment()).registry.sagemaker
+    )
+
+
+# --- Deploy function -------------------------------------------------------------------------
+@pytest.fixture
+def deploy_env(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Aws:
+    """The deploy function's environment, without rollback alarms."""
+    for name, value in {
+        "MODEL_PACKAGE_GROUP_NAME": GROUP,
+        "IDEMPOTENCY_TABLE": TABLE,
+        "ENDPOINT_NAME": ENDPOINT,
+        "ENDPOINT_INSTANCE_TYPE": "ml.m5.large",
+        "ENDPOINT_INSTANCE_COUNT": "2",
+        "MODEL_EXECUTION_ROLE_ARN": ROLE_ARN,
+        "DATA_CAPTURE_S3_URI": CAPTURE_URI,
+        "DATA_CAPTURE_SAMPLING_PERCENTAGE": "50",
+        "KMS_KEY_ARN": KMS_KEY_ARN,
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("ROLLBACK_ALARM_NAMES", raising=False)
+    return aws
+
+
+@pytest.fixture
+def deploy_calls(deploy_env: Aws) -> ApiCallRecorder:
+    """SageMaker calls made by the deploy handler's own client."""
+    return ApiCallRecorder(deploy_handler.build_dependencies(TABLE, client_environment()).registry.sagemaker)
+
+
+@pytest.fixture
+def update_endpoint(deploy_env: Aws) -> MotoLacksUpdateEndpoint:
+    """Answers UpdateEndpoint on the deploy handler's client, which moto cannot."""
+    return MotoLacksUpdateEndpoint(
+        deploy_handler.build_dependencies(TABLE, client_environment()).registry.sagemaker
+    )
