@@ -17,7 +17,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export SAGEMAKER_SUPPRESS_V2_WARNING := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup chromium run definitions golden synth test lint format bench clean
+.PHONY: help setup chromium local-run run definitions golden synth test lint format bench clean
 
 help:  ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -49,7 +49,12 @@ golden: $(STAMP)  ## Accept the current pipeline definitions as the golden files
 synth: setup  ## Synthesize every environment into cdk.out/ (offline, no credentials)
 	npx cdk synth --quiet --all
 
-run: setup definitions synth  ## Local end-to-end run on synthetic data + synth of every environment
+local-run: $(STAMP)  ## The local run only: $(ROWS) synthetic policies through the dev pipeline, offline
+	$(BIN)/python -m pipeline_def.local run --env dev --rows $(ROWS) --seed $(SEED) --workdir $(WORKDIR)
+
+run: setup local-run definitions synth  ## Local end-to-end run on synthetic data + synth of every environment
+	@$(BIN)/python -m pipeline_def.local summary --workdir $(WORKDIR)
+	@echo "  synthesized: cdk.out/ (dev, staging, prod) and cdk.out/definitions/"
 
 test: setup chromium  ## Every test (lint included)
 	$(BIN)/ruff check .
@@ -65,8 +70,9 @@ format: $(STAMP)  ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: setup  ## Benchmarks -> bench/RESULTS.md
-	$(BIN)/python bench/run_all.py
+bench: setup  ## Benchmarks -> bench/RESULTS.md (about 15 minutes; BENCH_ARGS=--quick for a smoke run)
+	$(BIN)/python -m pip install -q -r bench/requirements.txt -c constraints.txt
+	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
 
 clean:  ## Remove generated output (keeps .venv and node_modules)
 	rm -rf cdk.out .run .pytest_cache .ruff_cache

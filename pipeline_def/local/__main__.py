@@ -10,6 +10,7 @@ Examples::
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 import time
@@ -49,6 +50,8 @@ def _parser() -> argparse.ArgumentParser:
         help="override a pipeline parameter (repeatable)",
     )
     run_cmd.add_argument("--quiet", action="store_true", help="print only the final summary")
+    summary = commands.add_parser("summary", help="print the summary of a finished run (its run.json)")
+    summary.add_argument("--workdir", type=Path, default=Path(".run/dev"))
     return parser
 
 
@@ -66,8 +69,19 @@ def _print_summary(summary: dict) -> None:
     print(f"  report: {summary['artifacts'].get('report')}")
 
 
+def _summary_command(path: Path) -> int:
+    if not path.is_file():
+        print(f"error: {path} does not exist; run `python -m pipeline_def.local run` first", file=sys.stderr)
+        return 2
+    summary = json.loads(path.read_text(encoding="utf-8"))
+    _print_summary(summary)
+    return 0 if summary["status"] == "Succeeded" else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "summary":
+        return _summary_command(args.workdir / "run.json")
     # Progress lines are the output; library INFO logs (moto's HTTP server, botocore) are noise.
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", force=True)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)

@@ -1,0 +1,176 @@
+"""Benchmark the data path: synthetic generation, validation, ingest overhead, offline store.
+
+Every figure is the median of ``--repeats`` runs, next to a baseline measured in the same run
+on the same data, so the ratios survive a slower or busier machine:
+
+* generation + CSV: ``synthetic.write`` vs ``DataFrame.to_csv`` of the same frames;
+* validation: ``validation.validate`` (read all-text, check every rule, convert) vs a plain
+  ``pandas.read_csv`` of the same file (type inference only, no checks);
+* ingest loop: records through ``Ingester`` into a no-op sink (8 workers) vs only rendering
+  the records; this is our client-side overhead, PutRecord latency comes on top;
+* offline store: ``write_offline_store`` (hourly partitions + system columns) vs one
+  ``pyarrow.parquet.write_table`` of the same frame.
+
+Prints a Markdown section on stdout; progress goes to stderr.
+
+Usage: ``python bench/bench_data.py [--rows 1000000] [--repeats 3] [--ingest-rows 200000]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from pipeline_def import synthetic
+from pipeline_def.ingest.runner import Ingester, RejectsWriter
+from pipeline_def.ingest.sinks import Record, iter_records
+from pipeline_def.offline_store import write_offline_store
+from pipeline_def.schema import CLAIMS, CUSTOMERS
+from pipeline_def.settings import load_settings
+from pipeline_def.validation import validate
+
+
+class NullSink:
+    """Accepts every record instantly: isolates the ingester's own cost."""
+
+    def put_record(self, feature_group_name: str, record: Record) -> None:
+        return None
+
+
+def median_seconds(label: str, repeats: int, action: Callable[[], Any]) -> float:
+    """Median wall time of ``repeats`` calls, with a progress line on stderr."""
+    times = []
+    for run in range(1, repeats + 1):
+        started = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - started)
+        print(f"  {label}: run {run}/{repeats} {times[-1]:.2f}s", file=sys.stderr, flush=True)
+    return statistics.median(times)
+
+
+def _row(name: str, rows: int, ours: float, baseline_name: str = "", baseline: float | None = None) -> str:
+    """One Markdown table row; the ratio is baseline / ours, so > 1 means we are faster."""
+    compared = f"{baseline_name} | {baseline:.2f} s | {baseline / ours:.2f}x" if baseline else "— | — | —"
+    return f"| {name} | {rows:,} | {ours:.2f} s | {rows / ours:,.0f} | {compared} |"
+
+
+def bench_generation(rows: int, repeats: int, folder: Path) -> list[str]:
+    """Generation alone, and generation + CSV writing vs pandas' CSV writer."""
+    claims, customers = synthetic.generate(rows, seed=1)
+    generate = median_seconds("generate", repeats, lambda: synthetic.generate(rows, seed=1))
+    write = median_seconds("generate+write", repeats, lambda: synthetic.write(folder / "ours", rows, seed=1))
+
+    def to_csv() -> None:
+        claims.to_csv(folder / "claims_pandas.csv", index=False)
+        customers.to_csv(folder / "customers_pandas.csv", index=False)
+
+    baseline = median_seconds("pandas to_csv", repeats, to_csv)
+    return [
+        _row("synthetic.generate (both tables, in memory)", rows, generate),
+        _row("synthetic.write (generate + both CSVs)", rows, write, "pandas to_csv (write only)", baseline),
+    ]
+
+
+def bench_validation(rows: int, repeats: int, folder: Path) -> list[str]:
+    """Full validation of each table vs a plain read_csv of the same file."""
+    claims_path, customers_path = synthetic.write(folder / "data", rows, seed=1)
+    now = time.time()
+    lines = []
+    for schema, path in ((CLAIMS, claims_path), (CUSTOMERS, customers_path)):
+        report = validate(schema, path, now=now)
+        if not report.ok:
+            raise SystemExit(f"benchmark data is invalid: {report.summary()}")
+        ours = median_seconds(
+            f"validate {schema.name}", repeats, lambda s=schema, p=path: validate(s, p, now=now)
+        )
+        baseline = median_seconds(f"read_csv {schema.name}", repeats, lambda p=path: pd.read_csv(p))
+        lines.append(
+            _row(
+                f"validation.validate {schema.name}.csv", rows, ours, "pandas.read_csv (no checks)", baseline
+            )
+        )
+    return lines
+
+
+def bench_ingest(rows: int, repeats: int, folder: Path) -> list[str]:
+    """The ingest loop's own overhead (no network) vs rendering the records alone."""
+    claims = synthetic.generate(rows, seed=2)[0]
+
+    def ours() -> None:
+        ingester = Ingester(NullSink(), RejectsWriter(folder / "rejects.jsonl"), workers=8)
+        stats = ingester.ingest(CLAIMS, "bench-claims", claims, source="bench")
+        if stats.ingested != rows:
+            raise SystemExit(f"ingest benchmark lost records: {stats.summary('bench')}")
+
+    def render_only() -> None:
+        for _ in iter_records(CLAIMS, claims):
+            pass
+
+    loop = median_seconds("ingest (no-op sink)", repeats, ours)
+    baseline = median_seconds("render records only", repeats, render_only)
+    return [_row("Ingester, no-op sink, 8 workers (claims)", rows, loop, "render records only", baseline)]
+
+
+def bench_offline_store(rows: int, repeats: int, folder: Path) -> list[str]:
+    """Partitioned offline-store writing vs a single Parquet file."""
+    claims = synthetic.generate(rows, seed=3)[0]
+    settings = load_settings("dev")
+    counter = iter(range(1_000))
+
+    def ours() -> None:
+        write_offline_store(folder / f"store{next(counter)}", settings, {"claims": claims}, now=1.8e9)
+
+    table = pa.Table.from_pandas(claims, preserve_index=False)
+    baseline = median_seconds(
+        "one write_table", repeats, lambda: pq.write_table(table, folder / "one.parquet")
+    )
+    store = median_seconds("write_offline_store", repeats, ours)
+    return [
+        _row("write_offline_store claims (hourly partitions)", rows, store, "one pq.write_table", baseline)
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run every benchmark and print the Markdown section."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--ingest-rows", type=int, default=200_000)
+    args = parser.parse_args(argv)
+    command = "python bench/bench_data.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    with tempfile.TemporaryDirectory(prefix="bench_data_") as temporary:
+        folder = Path(temporary)
+        lines = bench_generation(args.rows, args.repeats, folder)
+        lines += bench_validation(args.rows, args.repeats, folder)
+        lines += bench_ingest(args.ingest_rows, args.repeats, folder)
+        lines += bench_offline_store(args.rows, args.repeats, folder)
+    print("## Data path: synthetic data, validation, ingest, offline store\n")
+    print(f"Command: `{command.strip()}`  ")
+    python = f"Python {platform.python_version()}, {platform.machine()}"
+    print(f"Machine: `os.cpu_count()` = {os.cpu_count()}, {python}  ")
+    print(
+        f"Each figure is the median of {args.repeats} runs; ratio = baseline / ours (>1: ours is faster).\n"
+    )
+    print("| step | rows | median | rows/s | baseline | baseline median | ratio |")
+    print("| --- | ---: | ---: | ---: | --- | ---: | ---: |")
+    for line in lines:
+        print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""Benchmark the local run: wall time per data size and the share of each step.
+
+The baseline is the smallest size, measured in the same run: the table shows how time grows
+against rows (about linear is the goal), so the ratios survive a slower or busier machine.
+Each size runs in a fresh subprocess (``python -m pipeline_def.local run --quiet``) so imports
+and caches count as they do for a user. Prints a Markdown section on stdout.
+
+Usage: ``python bench/bench_local_run.py [--sizes 5000 50000 500000] [--repeats 3]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def one_run(rows: int, workdir: Path) -> tuple[float, dict]:
+    command = [
+        sys.executable,
+        "-m",
+        "pipeline_def.local",
+        "run",
+        "--rows",
+        str(rows),
+        "--workdir",
+        str(workdir),
+        "--quiet",
+    ]
+    started = time.perf_counter()
+    subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    seconds = time.perf_counter() - started
+    return seconds, json.loads((workdir / "run.json").read_text())
+
+
+def measure(rows: int, repeats: int) -> tuple[float, dict]:
+    """Median wall time of ``repeats`` runs, and the run.json of the median run."""
+    results = []
+    for attempt in range(repeats):
+        with tempfile.TemporaryDirectory() as tmp:
+            seconds, summary = one_run(rows, Path(tmp) / "run")
+        print(f"  {rows:,} rows, run {attempt + 1}/{repeats}: {seconds:.1f}s", file=sys.stderr, flush=True)
+        results.append((seconds, summary))
+    results.sort(key=lambda item: item[0])
+    return results[len(results) // 2]
+
+
+def step_shares(summary: dict) -> dict[str, float]:
+    total = sum(s["seconds"] for s in summary["steps"]) or 1.0
+    return {s["name"]: s["seconds"] / total for s in summary["steps"] if s["status"] != "NotRun"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[5000, 50000, 500000])
+    parser.add_argument("--repeats", type=int, default=3, help="runs at the smallest size (others: 1)")
+    args = parser.parse_args(argv)
+    measured = {rows: measure(rows, args.repeats if i == 0 else 1) for i, rows in enumerate(args.sizes)}
+    base_rows = args.sizes[0]
+    base_seconds = measured[base_rows][0]
+    print("## Local run (the embedded default)\n")
+    print(
+        f"Command: `python bench/bench_local_run.py --sizes {' '.join(map(str, args.sizes))} "
+        f"--repeats {args.repeats}`  "
+    )
+    print(f"Machine: `os.cpu_count()` = {os.cpu_count()}  ")
+    print(
+        f"Median of {args.repeats} runs at {base_rows:,} policies, 1 run at each larger size; baseline = the "
+        f"{base_rows:,}-policy run. Goals: 5k ≤ 30 s, 500k ≤ 5 min, growth about linear.\n"
+    )
+    print("| policies | wall time | vs baseline | rows ratio | decision |")
+    print("| ---: | ---: | ---: | ---: | --- |")
+    for rows, (seconds, summary) in measured.items():
+        decision = (summary.get("approval") or {}).get("status", summary["status"])
+        print(
+            f"| {rows:,} | {seconds:.1f} s | {seconds / base_seconds:.2f}x | {rows / base_rows:.0f}x | {decision} |"
+        )
+    names = list(step_shares(measured[args.sizes[-1]][1]))
+    print("\nShare of step time per size (sum of step seconds = 100 %):\n")
+    print("| step | " + " | ".join(f"{r:,}" for r in args.sizes) + " |")
+    print("| --- |" + " ---: |" * len(args.sizes))
+    for name in names:
+        cells = [f"{step_shares(measured[r][1]).get(name, 0.0):.0%}" for r in args.sizes]
+        print(f"| {name} | " + " | ".join(cells) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

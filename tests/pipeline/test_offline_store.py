@@ -1,0 +1,224 @@
+"""The local offline store: S3 layout, system columns, catalog, DuckDB round trip, determinism."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from pipeline_def import offline_store
+from pipeline_def.offline_store import CATALOG_FILE, attach_catalog, write_offline_store
+from pipeline_def.schema import CLAIMS, CUSTOMERS, SYSTEM_COLUMNS, FeatureGroupSchema
+from pipeline_def.settings import PipelineSettings, load_settings
+from tests.pipeline.data_fixtures import NOW, frames
+
+SETTINGS = load_settings("dev")
+WRITE_TIME = datetime(2027, 1, 15, 8, 0, 0, tzinfo=UTC)  # == NOW
+LAYOUT = re.compile(
+    r"(?P<account>\d{12})/sagemaker/(?P<region>[a-z0-9-]+)/offline-store/"
+    r"(?P<group>[a-z0-9-]+)-(?P<epoch>\d+)/data/"
+    r"year=(?P<year>\d{4})/month=(?P<month>\d{2})/day=(?P<day>\d{2})/hour=(?P<hour>\d{2})/"
+    r"(?P<stamp>\d{8}T\d{6}Z)_(?P<id>[0-9a-f]{16})\.parquet"
+)
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """One store shared by the read-only tests (writing ~800 small files takes ~0.4 s)."""
+    root = tmp_path_factory.mktemp("store")
+    claims, customers = frames(400)
+    catalog = write_offline_store(root, SETTINGS, {"claims": claims, "customers": customers}, now=WRITE_TIME)
+    return root, catalog
+
+
+def parquet_files(root: Path) -> list[Path]:
+    return sorted(root.rglob("*.parquet"))
+
+
+def table_of(settings: PipelineSettings, schema: FeatureGroupSchema) -> str:
+    return f"{settings.glue_database}.{settings.offline_table(schema.name)}"
+
+
+def read_group(catalog: Path, schema: FeatureGroupSchema, sql: str = "SELECT * FROM {t}") -> pd.DataFrame:
+    """Read the way the preprocessing script does: catalog JSON -> read_parquet(glob)."""
+    glob = json.loads(catalog.read_text())[table_of(SETTINGS, schema)]
+    source = f"read_parquet('{glob}', hive_partitioning = false)"
+    return duckdb.sql(sql.format(t=source)).df()
+
+
+def test_files_follow_the_feature_store_s3_layout(store: tuple[Path, Path]) -> None:
+    root, _ = store
+    files = parquet_files(root)
+    assert files
+    for path in files:
+        match = LAYOUT.fullmatch(path.relative_to(root).as_posix())
+        assert match, path
+        assert (match["account"], match["region"]) == (SETTINGS.account, SETTINGS.region)
+        assert match["group"] in SETTINGS.feature_group_names.values()
+        assert (match["epoch"], match["stamp"]) == (str(int(NOW)), "20270115T080000Z")
+
+
+def test_each_record_sits_in_the_hour_partition_of_its_event_time(store: tuple[Path, Path]) -> None:
+    root, _ = store
+    for path in parquet_files(root):
+        match = LAYOUT.fullmatch(path.relative_to(root).as_posix())
+        times = pq.read_table(path, columns=["event_time"]).column(0).to_numpy()
+        hours = {datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H") for t in times}
+        assert hours == {f"{match['year']}-{match['month']}-{match['day']} {match['hour']}"}
+
+
+def test_file_schema_uses_glue_types_and_system_columns(store: tuple[Path, Path]) -> None:
+    root, _ = store
+    claims_file = next(p for p in parquet_files(root) if "-claims-" in p.as_posix())
+    schema = pq.read_schema(claims_file)
+    assert schema.names == [*CLAIMS.column_names, *SYSTEM_COLUMNS]
+    expected = {"bigint": pa.int64(), "double": pa.float64()}
+    for feature in CLAIMS.features:
+        assert schema.field(feature.name).type == expected[feature.type.sql_type]
+    assert schema.field("write_time").type == pa.timestamp("ms")
+    assert schema.field("api_invocation_time").type == pa.timestamp("ms")
+    assert schema.field("is_deleted").type == pa.bool_()
+
+
+def test_system_column_values(store: tuple[Path, Path]) -> None:
+    _, catalog = store
+    frame = read_group(catalog, CUSTOMERS)
+    assert (frame["is_deleted"] == False).all()  # noqa: E712 - a numpy bool column
+    assert (frame["write_time"] == pd.Timestamp("2027-01-15 08:00:00")).all()
+    assert (frame["api_invocation_time"] == frame["write_time"]).all()
+
+
+def test_catalog_maps_glue_names_to_absolute_globs(store: tuple[Path, Path]) -> None:
+    root, catalog = store
+    assert catalog == root / CATALOG_FILE
+    assert catalog.is_absolute()
+    entries = json.loads(catalog.read_text())
+    assert set(entries) == {
+        "fraud_mlops_dev_features.fraud_mlops_dev_claims",
+        "fraud_mlops_dev_features.fraud_mlops_dev_customers",
+    }
+    for key, glob in entries.items():
+        assert Path(glob).is_absolute()
+        matched = sorted(Path("/").glob(glob.lstrip("/")))
+        group = "claims" if key.endswith("claims") else "customers"
+        assert matched == [p for p in parquet_files(root) if f"-{group}-" in p.as_posix()]
+
+
+@pytest.mark.parametrize(("index", "schema"), [(0, CLAIMS), (1, CUSTOMERS)])
+def test_duckdb_round_trip_gives_the_input_back(
+    store: tuple[Path, Path], index: int, schema: FeatureGroupSchema
+) -> None:
+    _, catalog = store
+    expected = frames(400)[index]
+    count = read_group(catalog, schema, "SELECT count(*) AS n FROM {t}")["n"].item()
+    assert count == len(expected)
+    back = read_group(
+        catalog, schema, "SELECT * EXCLUDE (write_time, api_invocation_time, is_deleted) FROM {t}"
+    )
+    back = back.sort_values(schema.record_identifier).reset_index(drop=True)
+    pd.testing.assert_frame_equal(back, expected)
+
+
+def test_latest_record_per_policy_after_a_second_write(tmp_path: Path) -> None:
+    claims = frames(400)[0]
+    write_offline_store(tmp_path, SETTINGS, {"claims": claims}, now=NOW)
+    update = claims.iloc[::4].copy()
+    update["event_time"] += 86_400.0
+    update["incident_hour"] = (update["incident_hour"] + 1) % 24
+    catalog = write_offline_store(tmp_path, SETTINGS, {"claims": update}, now=NOW + 86_400 * 2)
+    latest = read_group(
+        catalog,
+        CLAIMS,
+        "SELECT * EXCLUDE (write_time, api_invocation_time, is_deleted) FROM {t} "
+        "QUALIFY row_number() OVER (PARTITION BY policy_id ORDER BY event_time DESC) = 1",
+    )
+    expected = claims.set_index("policy_id")
+    expected.update(update.set_index("policy_id"))
+    expected = expected.reset_index().astype(CLAIMS.dtypes)
+    latest = latest.sort_values("policy_id").reset_index(drop=True)
+    pd.testing.assert_frame_equal(latest, expected)
+    assert read_group(catalog, CLAIMS, "SELECT count(*) AS n FROM {t}")["n"].item() == 500
+
+
+def test_second_write_reuses_the_group_folder(tmp_path: Path) -> None:
+    claims = frames(50)[0]
+    write_offline_store(tmp_path, SETTINGS, {"claims": claims}, now=NOW)
+    write_offline_store(
+        tmp_path, SETTINGS, {"claims": claims.assign(event_time=claims.event_time + 1)}, now=NOW + 99
+    )
+    prefix = offline_store.offline_store_prefix(tmp_path, SETTINGS)
+    assert [p.name for p in prefix.iterdir()] == [f"fraud-mlops-dev-claims-{int(NOW)}"]
+
+
+def test_writes_are_deterministic_and_idempotent(tmp_path: Path) -> None:
+    data = dict(zip(("claims", "customers"), frames(200), strict=True))
+    write_offline_store(tmp_path / "a", SETTINGS, data, now=NOW)
+    write_offline_store(tmp_path / "b", SETTINGS, data, now=NOW)
+    write_offline_store(tmp_path / "b", SETTINGS, data, now=NOW)  # same again: same files, no duplicates
+    a, b = parquet_files(tmp_path / "a"), parquet_files(tmp_path / "b")
+    assert [p.relative_to(tmp_path / "a") for p in a] == [p.relative_to(tmp_path / "b") for p in b]
+    assert all(x.read_bytes() == y.read_bytes() for x, y in zip(a, b, strict=True))
+
+
+def test_existing_catalog_entries_are_kept(tmp_path: Path) -> None:
+    tmp_path.mkdir(exist_ok=True)
+    (tmp_path / CATALOG_FILE).write_text(json.dumps({"other_db.other_table": "/data/x/*.parquet"}))
+    catalog = write_offline_store(tmp_path, SETTINGS, {"customers": frames(20)[1]}, now=NOW)
+    entries = json.loads(catalog.read_text())
+    assert entries["other_db.other_table"] == "/data/x/*.parquet"
+    assert table_of(SETTINGS, CUSTOMERS) in entries
+
+
+def test_attach_catalog_lets_athena_style_sql_run(store: tuple[Path, Path]) -> None:
+    _, catalog = store
+    connection = duckdb.connect()
+    assert len(attach_catalog(connection, catalog)) == 2
+    database, claims_table = table_of(SETTINGS, CLAIMS).split(".")
+    customers_table = SETTINGS.offline_table(CUSTOMERS.name)
+    joined = connection.sql(
+        f'SELECT count(*) FROM "{database}"."{claims_table}" c '  # noqa: S608 - test names
+        f'JOIN "{database}"."{customers_table}" u USING (policy_id)'
+    ).fetchall()
+    assert joined == [(400,)]
+    columns = [row[0] for row in connection.sql(f'DESCRIBE "{database}"."{claims_table}"').fetchall()]
+    assert columns == [*CLAIMS.column_names, *SYSTEM_COLUMNS]  # no year/month/day/hour columns
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda f: f.drop(columns=["fraud"]), "frame columns do not match"),
+        (lambda f: f.astype({"fraud": float}), "wrong dtypes"),
+        (lambda f: f.iloc[0:0], "no rows to write"),
+    ],
+)
+def test_unvalidated_frames_are_refused(tmp_path: Path, change: object, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        write_offline_store(tmp_path, SETTINGS, {"claims": change(frames(10)[0])}, now=NOW)
+    assert parquet_files(tmp_path) == []
+
+
+def test_unknown_group_and_naive_time_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(KeyError, match="unknown feature group 'policies'"):
+        write_offline_store(tmp_path, SETTINGS, {"policies": frames(10)[0]}, now=NOW)
+    with pytest.raises(ValueError, match="timezone-aware"):
+        write_offline_store(tmp_path, SETTINGS, {"claims": frames(10)[0]}, now=datetime(2027, 1, 1))
+
+
+def test_partitioning_splits_rows_by_hour(tmp_path: Path) -> None:
+    claims = frames(30)[0]
+    base = 1_700_000_000.0  # 2023-11-14T22:13:20Z
+    claims["event_time"] = base + np.arange(30) * 600.0  # 10-minute steps over 5 hours
+    write_offline_store(tmp_path, SETTINGS, {"claims": claims}, now=NOW)
+    hours = [p.parent.name for p in parquet_files(tmp_path)]
+    assert sorted(hours) == ["hour=00", "hour=01", "hour=02", "hour=03", "hour=22", "hour=23"]
+    days = sorted({p.parent.parent.name for p in parquet_files(tmp_path)})
+    assert days == ["day=14", "day=15"]
