@@ -79,9 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     print("| ---: | ---: | ---: | ---: | --- |")
     for rows, (seconds, summary) in measured.items():
         decision = (summary.get("approval") or {}).get("status", summary["status"])
-        print(
-            f"| {rows:,} | {seconds:.1f} s | {seconds / base_seconds:.2f}x | {rows / base_rows:.0f}x | {decision} |"
-        )
+        growth = seconds / base_seconds
+        print(f"| {rows:,} | {seconds:.1f} s | {growth:.2f}x | {rows / base_rows:.0f}x | {decision} |")
     names = list(step_shares(measured[args.sizes[-1]][1]))
     print("\nShare of step time per size (sum of step seconds = 100 %):\n")
     print("| step | " + " | ".join(f"{r:,}" for r in args.sizes) + " |")
