@@ -43,6 +43,7 @@ import pyarrow.parquet as pq
 
 from pipeline_def.schema import SYSTEM_COLUMNS, FeatureGroupSchema, feature_group
 from pipeline_def.settings import PipelineSettings
+from pipeline_def.validation import epoch_seconds
 
 CATALOG_FILE = "glue_catalog.json"
 CATALOG_ENV_VAR = "FRAUD_LOCAL_GLUE_CATALOG"
@@ -167,15 +168,6 @@ def _write_catalog(path: Path, catalog: dict[str, str]) -> None:
     os.replace(temporary, path)
 
 
-def _epoch(now: datetime | float) -> float:
-    """``now`` as epoch seconds; a naive datetime is refused (its zone would be a guess)."""
-    if isinstance(now, datetime):
-        if now.tzinfo is None:
-            raise ValueError("now must be timezone-aware (e.g. datetime.now(UTC))")
-        return now.timestamp()
-    return float(now)
-
-
 def write_offline_store(
     root: Path, settings: PipelineSettings, frames: dict[str, pd.DataFrame], *, now: datetime | float
 ) -> Path:
@@ -204,7 +196,7 @@ def write_offline_store(
     ...                               {"claims": claims, "customers": customers}, now=time.time())
     """
     root = Path(root).resolve()
-    moment = _epoch(now)
+    moment = epoch_seconds(now)
     catalog_path = root / CATALOG_FILE
     catalog = load_catalog(catalog_path)
     for name, frame in frames.items():

@@ -533,7 +533,7 @@ def _read_source(data: pd.DataFrame | str | os.PathLike[str], source_name: str |
     return _read_csv(path, name) if suffix == ".csv" else _read_parquet(path, name)
 
 
-def _epoch(now: datetime | float) -> float:
+def epoch_seconds(now: datetime | float) -> float:
     """``now`` as epoch seconds; a naive datetime is refused (its zone would be a guess)."""
     if isinstance(now, datetime):
         if now.tzinfo is None:
@@ -573,7 +573,7 @@ def validate(
         The file is missing, unreadable, or not CSV/Parquet.
     """
     started = time.perf_counter()
-    limit = _epoch(now)
+    limit = epoch_seconds(now)
     source = _read_source(data, source_name)
     out = _Collector(source, schema)
     _check_header(source, schema, out)

@@ -24,10 +24,10 @@ from typing import Any
 from approval.gates import evaluate_gates
 from approval.models import OUTCOME_BY_STATUS, ApprovalSettings, Decision, GateThresholds
 from constants import STATUS_APPROVED, STATUS_PENDING, STATUS_REJECTED
-from shared.dispatch import ignored, package_ignore_reason
+from shared.dispatch import package_to_act_on
 from shared.notify import Notifier
 from shared.observability import logger
-from shared.registry import EvidenceUnavailableError, ModelPackage, PackageNotFoundError, RegistryAdapter
+from shared.registry import EvidenceUnavailableError, ModelPackage, RegistryAdapter
 from shared.text import printable
 
 #: Gate rows per log line and per stored result: a report can hold thousands of facet values,
@@ -142,15 +142,11 @@ def review_package(
     from it: the group, status and evidence come from DescribeModelPackage.
     """
     arn = request["model_package_arn"]
-    try:
-        package = registry.describe_model_package(arn)
-    except PackageNotFoundError:
-        return ignored(arn, "package no longer exists")
-    reason = package_ignore_reason(
-        package, group_name=settings.model_package_group_name, status=STATUS_PENDING
+    package, skipped = package_to_act_on(
+        arn, registry, group_name=settings.model_package_group_name, status=STATUS_PENDING
     )
-    if reason is not None:
-        return ignored(arn, reason)
+    if package is None:
+        return skipped
     evidence = load_evidence(package, registry)
     decision = decide(
         evaluation=evidence.evaluation,

@@ -27,9 +27,9 @@ from deploy.models import (
     production_variant,
     resource_name,
 )
-from shared.dispatch import ignored, package_ignore_reason
+from shared.dispatch import ignored, package_to_act_on
 from shared.observability import logger
-from shared.registry import Endpoint, ModelPackage, PackageNotFoundError, RegistryAdapter
+from shared.registry import Endpoint, ModelPackage, RegistryAdapter
 
 ENDPOINT_IN_SERVICE = "InService"
 
@@ -133,15 +133,11 @@ def deploy_package(
 ) -> dict[str, Any]:
     """Deploy one Approved package; the returned dict is stored for duplicate events."""
     arn = request["model_package_arn"]
-    try:
-        package = registry.describe_model_package(arn)
-    except PackageNotFoundError:
-        return ignored(arn, "package no longer exists")
-    reason = package_ignore_reason(
-        package, group_name=settings.model_package_group_name, status=STATUS_APPROVED
+    package, skipped = package_to_act_on(
+        arn, registry, group_name=settings.model_package_group_name, status=STATUS_APPROVED
     )
-    if reason is not None:
-        return ignored(arn, reason)
+    if package is None:
+        return skipped
     if package.version is None:
         return ignored(arn, "package has no version; only versioned packages of the group are deployed")
     release = Release.of(package, package.version, settings)

@@ -12,7 +12,7 @@ from typing import Any
 
 from shared.events import MalformedEventError, ModelPackageStateChangeEvent, parse_event
 from shared.observability import logger
-from shared.registry import ModelPackage
+from shared.registry import ModelPackage, PackageNotFoundError, RegistryAdapter
 from shared.text import printable
 
 IGNORED = "ignored"
@@ -58,3 +58,21 @@ def ignored(arn: str, reason: str) -> dict[str, Any]:
     """The result for an event a function does not act on, logged with its reason."""
     logger.info("event ignored", extra={"outcome": IGNORED, "reason": reason})
     return {"model_package_arn": arn, "outcome": IGNORED, "reason": reason}
+
+
+def package_to_act_on(
+    arn: str, registry: RegistryAdapter, *, group_name: str, status: str
+) -> tuple[ModelPackage | None, dict[str, Any] | None]:
+    """Re-read the package (never trust the event) and say whether this function should act.
+
+    Returns ``(package, None)`` to act, or ``(None, ignored_result)`` when the package is gone,
+    belongs to another group or is no longer in ``status`` (a late or duplicated event).
+    """
+    try:
+        package = registry.describe_model_package(arn)
+    except PackageNotFoundError:
+        return None, ignored(arn, "package no longer exists")
+    reason = package_ignore_reason(package, group_name=group_name, status=status)
+    if reason is not None:
+        return None, ignored(arn, reason)
+    return package, None
