@@ -16,12 +16,7 @@ from typing import Final
 ASSET_ROOT: Final = Path(__file__).resolve().parent
 APPROVAL_HANDLER: Final = "approval.handler.handler"
 DEPLOY_HANDLER: Final = "deploy.handler.handler"
-#: Powertools is not in the Lambda runtime. The stack adds the public layer, which is built with
-#: ``aws-lambda-powertools[all]`` and therefore also ships pydantic v2. Pick the layer version
-#: that matches requirements.txt; the account 017000801446 publishes it in every commercial region.
-POWERTOOLS_LAYER_ARN_FORMAT: Final = (
-    "arn:aws:lambda:{region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python311-{arch}:{version}"
-)
+#: Powertools is not in the Lambda runtime: the stack adds AWS's public Powertools layer.
 APPROVAL_SERVICE_NAME: Final = "model-approval"
 DEPLOY_SERVICE_NAME: Final = "model-deploy"
 

@@ -105,6 +105,8 @@ class Reader:
 
 
 _REQUIRED = object()
+#: Disparate impact is a ratio; bounds beyond this are typos, not policy.
+_DI_CEILING = 1000.0
 _SUBNET = re.compile(r"^subnet-[0-9a-f]{8,17}$")
 _SECURITY_GROUP = re.compile(r"^sg-[0-9a-f]{8,17}$")
 
@@ -220,17 +222,19 @@ class ApprovalSettings:
     @classmethod
     def from_context(cls, env: Reader) -> ApprovalSettings:
         block = env.child("approval")
-        settings = cls(
+        di_min = block.float("diMin", low=0.0, high=_DI_CEILING)
+        di_max = block.float("diMax", low=0.0, high=_DI_CEILING)
+        for key, value, valid in (("diMin", di_min, 0.0 < di_min <= 1.0), ("diMax", di_max, di_max >= 1.0)):
+            if not valid:
+                raise ConfigError(
+                    f"{block.path}.{key}: {value} is not allowed; allowed: 0 < diMin <= 1 <= diMax"
+                )
+        return cls(
             auto_approve=block.bool("autoApprove"),
-            di_min=block.float("diMin", low=0.0, high=1.0),
-            di_max=block.float("diMax", low=1.0, high=100.0),
+            di_min=di_min,
+            di_max=di_max,
             max_abs_dppl=block.float("maxAbsDppl", low=0.0, high=1.0),
         )
-        if settings.di_min <= 0.0:
-            raise ConfigError(
-                f"{block.path}.diMin: must be > 0 (disparate impact is a ratio); got {settings.di_min}"
-            )
-        return settings
 
 
 @dataclass(frozen=True, kw_only=True)

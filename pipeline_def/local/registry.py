@@ -215,7 +215,6 @@ class LocalRegistry:
             {
                 **self.cloud.environment,
                 **env,
-                "POWERTOOLS_SERVICE_NAME": function,
                 "POWERTOOLS_LOG_LEVEL": "WARNING",
             }
         ):

@@ -24,6 +24,7 @@ import pandas as pd
 
 from pipeline_def import pipeline as names
 from pipeline_def.definition import SCRIPTS_DIR, code_key_prefix, fill, render, scripts_digest
+from pipeline_def.lambda_environment import approval_environment, deploy_environment
 from pipeline_def.local.executor import ExecutionResult, Executor
 from pipeline_def.local.jobs import (
     LocalSageMaker,
@@ -51,6 +52,7 @@ ARTIFACT_BUCKET = "local-artifacts"
 DATA_BUCKET = "local-offline-store"
 KMS_KEY_ARN = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/local"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/local-pipeline"
+IDEMPOTENCY_TABLE = "local-idempotency"
 
 
 class InputDataError(ValueError):
@@ -124,35 +126,22 @@ class LocalRun:
     # --- execution -----------------------------------------------------------------------------
 
     def lambda_setup(self, topic_arn: str) -> LambdaSetup:
-        context = read_context()
-        env_block = environment(context, self.options.env)
-        approval = ApprovalSettings.from_context(env_block)
-        endpoint = EndpointSettings.from_context(env_block)
-        shared = {
-            "MODEL_PACKAGE_GROUP_NAME": self.settings.model_package_group_name,
-            "IDEMPOTENCY_TABLE": "local-idempotency",
-        }
+        env_block = environment(read_context(), self.options.env)
         return LambdaSetup(
-            approval={
-                **shared,
-                "NOTIFY_TOPIC_ARN": topic_arn,
-                "AUTO_APPROVE": str(approval.auto_approve).lower(),
-                "MIN_AUC": str(self.settings.min_auc),
-                "MIN_RECALL": str(self.settings.min_recall),
-                "DI_MIN": str(approval.di_min),
-                "DI_MAX": str(approval.di_max),
-                "MAX_ABS_DPPL": str(approval.max_abs_dppl),
-            },
-            deploy={
-                **shared,
-                "ENDPOINT_NAME": self.settings.endpoint_name,
-                "ENDPOINT_INSTANCE_TYPE": endpoint.instance_type,
-                "ENDPOINT_INSTANCE_COUNT": str(endpoint.instance_count),
-                "MODEL_EXECUTION_ROLE_ARN": ROLE_ARN,
-                "DATA_CAPTURE_S3_URI": f"s3://{ARTIFACT_BUCKET}/{names.PREFIX}/data-capture",
-                "DATA_CAPTURE_SAMPLING_PERCENTAGE": str(endpoint.data_capture_sampling_percentage),
-                "KMS_KEY_ARN": KMS_KEY_ARN,
-            },
+            approval=approval_environment(
+                self.settings,
+                ApprovalSettings.from_context(env_block),
+                idempotency_table=IDEMPOTENCY_TABLE,
+                topic_arn=topic_arn,
+            ),
+            deploy=deploy_environment(
+                self.settings,
+                EndpointSettings.from_context(env_block),
+                idempotency_table=IDEMPOTENCY_TABLE,
+                model_role_arn=ROLE_ARN,
+                data_capture_uri=f"s3://{ARTIFACT_BUCKET}/{names.PREFIX}/data-capture",
+                kms_key_arn=KMS_KEY_ARN,
+            ),
         )
 
     def execute(self, definition: dict, catalog: Path, registry: LocalRegistry) -> ExecutionResult:
@@ -193,7 +182,7 @@ class LocalRun:
                 cloud, self.s3, self.settings.model_package_group_name, LambdaSetup({}, {})
             )
             created = registry.provision(
-                buckets=[ARTIFACT_BUCKET], table="local-idempotency", topic="local-approvals"
+                buckets=[ARTIFACT_BUCKET], table=IDEMPOTENCY_TABLE, topic="local-approvals"
             )
             registry.lambdas = self.lambda_setup(created["topic_arn"])
             result = self.execute(definition, catalog, registry)

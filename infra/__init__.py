@@ -1,0 +1,1 @@
+"""CDK stacks and constructs for the fraud-detection MLOps platform (one Stage per environment)."""

@@ -1,0 +1,244 @@
+"""Per-environment configuration, validated from the ``cdk.json`` context before any construct exists.
+
+A bad value fails synth with a message that names the dotted key and what is allowed, instead
+of surfacing as a failed CloudFormation update or a schedule that silently never fires.
+``pipeline_def.settings`` validates the ``pipeline`` block, account, region and network; this
+module validates the rest of an environment with the same :class:`Reader` and embeds the
+resulting :class:`PipelineSettings`, so both the CDK app and the local run read one truth.
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from dataclasses import dataclass
+
+from pipeline_def.settings import (
+    ApprovalSettings,
+    ConfigError,
+    EndpointSettings,
+    PipelineSettings,
+    Reader,
+    environment,
+    environment_names,
+    project_name,
+)
+
+REMOVAL_POLICIES = ("destroy", "retain")
+#: CloudWatch Logs accepts only these retention periods (days).
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
+#: Tag keys the stage sets itself; config tags may not override them.
+RESERVED_TAG_KEYS = ("project", "env")
+
+_ENV_NAME = re.compile(r"^[a-z][a-z0-9]{1,11}$")
+_CRON = re.compile(r"^cron\((?P<fields>[^()]+)\)$")
+_RATE = re.compile(r"^rate\((?P<value>\d+) (?P<unit>minute|minutes|hour|hours|day|days)\)$")
+_TAG_KEY = re.compile(r"^[\w .:/=+\-@]{1,128}$")
+_TAG_VALUE = re.compile(r"^[\w .:/=+\-@]{0,256}$")
+_SCHEDULE_ALLOWED = (
+    "cron(<minutes> <hours> <day-of-month> <month> <day-of-week> <year>) with exactly 6 fields and '?' "
+    "in day-of-month or day-of-week, or rate(<N> minute|minutes|hour|hours|day|days) with N >= 1"
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScheduleConfig:
+    """When EventBridge Scheduler starts the pipeline."""
+
+    enabled: bool
+    expression: str
+    time_zone: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnvironmentConfig:
+    """Everything one environment's stage needs, checked and immutable."""
+
+    pipeline: PipelineSettings
+    removal_policy: str
+    termination_protection: bool
+    log_retention_days: int
+    tags: tuple[tuple[str, str], ...]
+    schedule: ScheduleConfig
+    approval: ApprovalSettings
+    endpoint: EndpointSettings
+
+    @property
+    def name(self) -> str:
+        return self.pipeline.env_name
+
+    @property
+    def project(self) -> str:
+        return self.pipeline.project
+
+    @property
+    def account(self) -> str:
+        return self.pipeline.account
+
+    @property
+    def region(self) -> str:
+        return self.pipeline.region
+
+    @property
+    def prefix(self) -> str:
+        return self.pipeline.prefix
+
+    @property
+    def retain_data(self) -> bool:
+        return self.removal_policy == "retain"
+
+    def bucket_name(self, purpose: str) -> str:
+        """``<prefix>-<purpose>-<account>``: unique, at most 60 characters, and known before deploy."""
+        return f"{self.prefix}-{purpose}-{self.account}"
+
+    @property
+    def data_bucket_name(self) -> str:
+        return self.bucket_name("data")
+
+    @property
+    def artifact_bucket_name(self) -> str:
+        return self.bucket_name("artifacts")
+
+    @property
+    def log_bucket_name(self) -> str:
+        return self.bucket_name("access-logs")
+
+    @property
+    def all_tags(self) -> dict[str, str]:
+        """The stage's own tags first, then the configured ones (which cannot clash)."""
+        return {"project": self.project, "env": self.name, **dict(self.tags)}
+
+
+def load_environment(context: Reader, env_name: str) -> EnvironmentConfig:
+    """Validate one environment of the ``cdk.json`` context.
+
+    Raises
+    ------
+    ConfigError
+        For an unknown environment or any missing or disallowed value; the message names the key.
+
+    Examples
+    --------
+    >>> from pipeline_def.settings import read_context
+    >>> load_environment(read_context(), "dev").prefix  # doctest: +SKIP
+    'fraud-mlops-dev'
+    """
+    env = environment(context, env_name)
+    if not _ENV_NAME.match(env_name):
+        raise ConfigError(f"{env.path}: environment name {env_name!r} does not match {_ENV_NAME.pattern}")
+    removal_policy = env.str("removalPolicy", allowed=REMOVAL_POLICIES)
+    return EnvironmentConfig(
+        pipeline=PipelineSettings.from_context(project_name(context), env_name, env),
+        removal_policy=removal_policy,
+        termination_protection=env.bool("terminationProtection", default=removal_policy == "retain"),
+        log_retention_days=_log_retention(env),
+        tags=_tags(env),
+        schedule=_schedule(env.child("schedule")),
+        approval=ApprovalSettings.from_context(env),
+        endpoint=EndpointSettings.from_context(env),
+    )
+
+
+def load_environments(context: Reader, selected: str | None = None) -> tuple[EnvironmentConfig, ...]:
+    """The environment named by ``selected`` or, with none given, every environment."""
+    names = (selected,) if selected else environment_names(context)
+    return tuple(load_environment(context, name) for name in names)
+
+
+def _log_retention(env: Reader) -> int:
+    days = env.int("logRetentionDays", low=1, high=3653, default=90)
+    if days not in LOG_RETENTION_DAYS:
+        allowed = ", ".join(str(d) for d in LOG_RETENTION_DAYS)
+        raise ConfigError(f"{env.path}.logRetentionDays: {days} is not allowed; allowed: {allowed}")
+    return days
+
+
+def _tags(env: Reader) -> tuple[tuple[str, str], ...]:
+    tags = env.child("tags")
+    where = tags.path
+    for key, value in tags.data.items():
+        if not isinstance(key, str) or not _TAG_KEY.match(key) or key.lower().startswith("aws:"):
+            raise ConfigError(
+                f"{where}: tag key {key!r} is not allowed; allowed: 1-128 letters, digits, spaces and "
+                "_ . : / = + - @, not starting with 'aws:'"
+            )
+        if key in RESERVED_TAG_KEYS:
+            raise ConfigError(
+                f"{where}.{key}: reserved (the stage sets it); "
+                f"allowed: any key except {', '.join(RESERVED_TAG_KEYS)}"
+            )
+        if not isinstance(value, str) or not _TAG_VALUE.match(value):
+            raise ConfigError(
+                f"{where}.{key}: {value!r} is not allowed; allowed: a string of 0-256 letters, digits, "
+                "spaces and _ . : / = + - @"
+            )
+    return tuple(sorted(tags.data.items()))
+
+
+def _schedule(schedule: Reader) -> ScheduleConfig:
+    return ScheduleConfig(
+        enabled=schedule.bool("enabled"),
+        expression=_schedule_expression(schedule),
+        time_zone=_time_zone(schedule),
+    )
+
+
+def _schedule_expression(schedule: Reader) -> str:
+    expression = schedule.str("expression")
+    if _is_valid_cron(expression) or _is_valid_rate(expression):
+        return expression
+    raise ConfigError(
+        f"{schedule.path}.expression: {expression!r} is not allowed; allowed: {_SCHEDULE_ALLOWED}"
+    )
+
+
+def _is_valid_cron(expression: str) -> bool:
+    match = _CRON.match(expression)
+    if not match:
+        return False
+    fields = match["fields"].split()
+    return len(fields) == 6 and "?" in (fields[2], fields[4])
+
+
+def _is_valid_rate(expression: str) -> bool:
+    match = _RATE.match(expression)
+    if not match:
+        return False
+    value = int(match["value"])
+    singular = not match["unit"].endswith("s")
+    return value >= 1 and singular == (value == 1)
+
+
+def _time_zone(schedule: Reader) -> str:
+    name = schedule.str("timeZone")
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"{schedule.path}.timeZone: {name!r} is not allowed; allowed: an IANA time zone name "
+            "such as UTC or Europe/London"
+        ) from None
+    return name

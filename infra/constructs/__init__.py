@@ -1,0 +1,1 @@
+"""Reusable constructs: one unit each, exposing the resources they create as attributes."""

@@ -1,0 +1,144 @@
+"""A Lambda function reacting to Model Registry events, with its role, logs and failure handling."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import aws_cdk as cdk
+import aws_cdk.aws_events as events
+import aws_cdk.aws_events_targets as targets
+import aws_cdk.aws_iam as iam
+import aws_cdk.aws_lambda as lambda_
+import aws_cdk.aws_logs as logs
+import aws_cdk.aws_sqs as sqs
+import aws_cdk.aws_ssm as ssm
+from constructs import Construct
+
+from infra.compliance import acknowledge_unscoped_actions
+
+RUNTIME = lambda_.Runtime.PYTHON_3_14
+ARCHITECTURE = lambda_.Architecture.ARM_64
+#: Powertools for AWS Lambda (Python) v3 as the public layer AWS publishes from account 017000801446:
+#: ``arn:aws:lambda:<region>:017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-arm64:<n>``.
+#: The layer number <n> of a release is not derivable offline, so the layer is pinned by the
+#: release itself: Powertools writes ``/aws/service/powertools/python/<arch>/<runtime>/<version>``
+#: (a public SSM parameter holding that ARN) for every release, and CloudFormation resolves it at
+#: deploy time. Synth stays offline and the layer is exactly the version in requirements.txt
+#: (a test keeps the two equal). See docs.aws.amazon.com/powertools/python/latest (Lambda layer).
+POWERTOOLS_VERSION = "3.37.0"
+POWERTOOLS_LAYER_PARAMETER = (
+    f"/aws/service/powertools/python/{ARCHITECTURE.name}/{RUNTIME.name}/{POWERTOOLS_VERSION}"
+)
+#: Lambda retries failed asynchronous invocations twice, then hands the event to the failure queue.
+ASYNC_RETRY_ATTEMPTS = 2
+ASYNC_MAX_EVENT_AGE = cdk.Duration.hours(6)
+#: EventBridge retries delivery to Lambda, then puts the event in the rule target's DLQ.
+TARGET_RETRY_ATTEMPTS = 8
+TARGET_MAX_EVENT_AGE = cdk.Duration.hours(2)
+#: What ``Code.from_asset`` leaves out, so the asset hash depends on source files only.
+ASSET_EXCLUDES = (
+    "**/__pycache__",
+    "**/*.pyc",
+    "**/.pytest_cache",
+    "**/.mypy_cache",
+    "**/.ruff_cache",
+    "**/.hypothesis",
+    "**/tests",
+)
+
+
+def powertools_layer(scope: Construct, construct_id: str) -> lambda_.ILayerVersion:
+    """The pinned public Powertools layer, resolved by CloudFormation (see POWERTOOLS_LAYER_PARAMETER)."""
+    arn = ssm.StringParameter.value_for_string_parameter(scope, POWERTOOLS_LAYER_PARAMETER)
+    return lambda_.LayerVersion.from_layer_version_arn(scope, construct_id, arn)
+
+
+class RegistryLambda(Construct):
+    """Function + log group + least-privilege role + async failure queue.
+
+    The role is written here, not through ``grant_*`` helpers, so every statement is explicit:
+    logs to its own group, send to the failure queue, plus ``statements`` from the stack (which
+    acknowledges their wildcards, if any, with its reasons).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        code_root: Path,
+        handler: str,
+        description: str,
+        environment: Mapping[str, str],
+        statements: Sequence[iam.PolicyStatement],
+        layer: lambda_.ILayerVersion,
+        failure_queue: sqs.IQueue,
+        log_retention: logs.RetentionDays,
+        removal_policy: cdk.RemovalPolicy,
+        timeout: cdk.Duration,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.log_group = logs.LogGroup(self, "Logs", retention=log_retention, removal_policy=removal_policy)
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=description,
+            inline_policies={
+                "Function": iam.PolicyDocument(
+                    statements=[
+                        iam.PolicyStatement(
+                            actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                            resources=[self.log_group.log_group_arn],
+                        ),
+                        iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[failure_queue.queue_arn]),
+                        *statements,
+                    ]
+                )
+            },
+        )
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            description=description,
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            handler=handler,
+            code=lambda_.Code.from_asset(str(code_root), exclude=list(ASSET_EXCLUDES)),
+            layers=[layer],
+            environment=dict(environment),
+            role=self.role,
+            log_group=self.log_group,
+            tracing=lambda_.Tracing.ACTIVE,
+            timeout=timeout,
+            memory_size=256,
+        )
+        # L1 on purpose: the L2 destination grants sqs/kms with wildcard actions; the role above
+        # already holds exactly sqs:SendMessage on this queue.
+        self.async_config = lambda_.CfnEventInvokeConfig(
+            self,
+            "AsyncConfig",
+            function_name=self.function.function_name,
+            qualifier="$LATEST",
+            maximum_retry_attempts=ASYNC_RETRY_ATTEMPTS,
+            maximum_event_age_in_seconds=int(ASYNC_MAX_EVENT_AGE.to_seconds()),
+            destination_config=lambda_.CfnEventInvokeConfig.DestinationConfigProperty(
+                on_failure=lambda_.CfnEventInvokeConfig.OnFailureProperty(destination=failure_queue.queue_arn)
+            ),
+        )
+        self.async_config.node.add_dependency(self.role)
+        acknowledge_unscoped_actions(
+            self.role, "xray:PutTraceSegments and xray:PutTelemetryRecords (added by CDK for active tracing)"
+        )
+
+    def trigger_on(self, rule: events.Rule, *, dead_letter_queue: sqs.IQueue) -> None:
+        """Invoke this function for the rule's events, with EventBridge retries and a DLQ."""
+        rule.add_target(
+            targets.LambdaFunction(
+                self.function,
+                dead_letter_queue=dead_letter_queue,
+                retry_attempts=TARGET_RETRY_ATTEMPTS,
+                max_event_age=TARGET_MAX_EVENT_AGE,
+            )
+        )

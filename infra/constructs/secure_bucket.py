@@ -1,0 +1,89 @@
+"""An S3 bucket with the controls every bucket in this project must have."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+import aws_cdk.aws_kms as kms
+import aws_cdk.aws_s3 as s3
+from constructs import Construct
+
+from infra.compliance import acknowledge
+
+
+class SecureBucket(Construct):
+    """SSL-only, versioned, private, KMS-encrypted, with server access logs.
+
+    The name is passed in (``EnvironmentConfig.bucket_name``) rather than generated, so IAM
+    policies in other stacks can name the bucket's prefixes literally.
+
+    The log bucket cannot use SSE-KMS (S3 server access logging does not support it), so it is
+    built separately with :func:`access_log_bucket`.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        bucket_name: str,
+        key: kms.IKey,
+        log_bucket: s3.IBucket,
+        log_prefix: str,
+        removal_policy: cdk.RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.bucket = s3.Bucket(
+            self,
+            "Bucket",
+            bucket_name=bucket_name,
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=key,
+            bucket_key_enabled=True,
+            enforce_ssl=True,
+            minimum_tls_version=1.2,
+            versioned=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            server_access_logs_bucket=log_bucket,
+            server_access_logs_prefix=log_prefix,
+            removal_policy=removal_policy,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="ExpireOldVersions",
+                    noncurrent_version_expiration=cdk.Duration.days(90),
+                    abort_incomplete_multipart_upload_after=cdk.Duration.days(7),
+                )
+            ],
+        )
+
+
+def access_log_bucket(
+    scope: Construct, construct_id: str, *, bucket_name: str, removal_policy: cdk.RemovalPolicy
+) -> s3.Bucket:
+    """The destination of server access logs: SSE-S3 (the only encryption S3 logging accepts)."""
+    bucket = s3.Bucket(
+        scope,
+        construct_id,
+        bucket_name=bucket_name,
+        encryption=s3.BucketEncryption.S3_MANAGED,
+        enforce_ssl=True,
+        minimum_tls_version=1.2,
+        versioned=True,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        removal_policy=removal_policy,
+        lifecycle_rules=[
+            s3.LifecycleRule(
+                id="ExpireAccessLogs",
+                expiration=cdk.Duration.days(365),
+                noncurrent_version_expiration=cdk.Duration.days(30),
+            )
+        ],
+    )
+    acknowledge(
+        bucket,
+        "AwsSolutions-S1",
+        "This bucket is the server-access-log destination of the other buckets; logging it into itself "
+        "would log its own log deliveries without end.",
+    )
+    return bucket

@@ -1,0 +1,172 @@
+"""IAM statement builders shared by the stacks, so every role is scoped the same way.
+
+Statements are explicit action lists on explicit resources: no ``grant_*`` helpers (they add
+wildcard actions such as ``kms:GenerateDataKey*``), no AWS managed policies. Bucket ARNs are
+built from the buckets' configured names, so every policy is readable as literal text (and
+each cdk-nag finding has a stable id) instead of carrying cross-stack import tokens.
+
+``Resource: "*"`` appears only for actions that have no resource-level permissions:
+
+- ``ecr:GetAuthorizationToken`` (:func:`ecr_pull`),
+- ``cloudwatch:PutMetricData``, narrowed by a ``cloudwatch:namespace`` condition (:func:`sagemaker_metrics`),
+- ``xray:PutTraceSegments`` / ``xray:PutTelemetryRecords``, added by CDK for active tracing,
+- EC2 network-interface actions of SageMaker jobs, only when the environment configures a VPC
+  (``ec2:Describe*`` have no resource type), see ``PipelineExecutionRole``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+
+import aws_cdk as cdk
+import aws_cdk.aws_iam as iam
+import aws_cdk.aws_kms as kms
+from constructs import IConstruct
+
+SAGEMAKER = "sagemaker.amazonaws.com"
+#: Actions a service needs to encrypt and decrypt with the environment's key (no wildcards).
+KMS_USE_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey")
+_IMAGE_URI = re.compile(
+    r"(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/(?P<repo>[a-z0-9._/-]+)"
+)
+
+
+def kms_use(key: kms.IKey) -> iam.PolicyStatement:
+    """Encrypt and decrypt with the environment key."""
+    return iam.PolicyStatement(actions=list(KMS_USE_ACTIONS), resources=[key.key_arn])
+
+
+def kms_create_grant(key: kms.IKey) -> iam.PolicyStatement:
+    """Grants for AWS services only: SageMaker attaches the key to job volumes and endpoints."""
+    return iam.PolicyStatement(
+        actions=["kms:CreateGrant"],
+        resources=[key.key_arn],
+        conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+    )
+
+
+def s3_arn(scope: IConstruct, bucket_name: str, key_pattern: str | None = None) -> str:
+    """ARN of a bucket, or of its objects matching ``key_pattern``, from the bucket's literal name."""
+    return cdk.Stack.of(scope).format_arn(
+        service="s3",
+        region="",
+        account="",
+        resource=bucket_name,
+        resource_name=key_pattern,
+        arn_format=cdk.ArnFormat.SLASH_RESOURCE_NAME,
+    )
+
+
+def s3_objects(
+    scope: IConstruct, bucket_name: str, prefixes: Sequence[str], actions: Sequence[str]
+) -> iam.PolicyStatement:
+    """Object actions under key prefixes (each prefix ends with ``/``)."""
+    return iam.PolicyStatement(
+        actions=list(actions), resources=[s3_arn(scope, bucket_name, f"{prefix}*") for prefix in prefixes]
+    )
+
+
+def s3_list(scope: IConstruct, bucket_name: str, prefixes: Sequence[str]) -> list[iam.PolicyStatement]:
+    """Listing limited to key prefixes, and the bucket's location (SDKs ask for it first).
+
+    Two statements: GetBucketLocation requests carry no ``s3:prefix``, so the prefix condition
+    would deny them.
+    """
+    return [
+        iam.PolicyStatement(
+            actions=["s3:ListBucket"],
+            resources=[s3_arn(scope, bucket_name)],
+            conditions={"StringLike": {"s3:prefix": [f"{prefix}*" for prefix in prefixes]}},
+        ),
+        s3_bucket_location(scope, bucket_name),
+    ]
+
+
+def s3_bucket_location(scope: IConstruct, bucket_name: str) -> iam.PolicyStatement:
+    return iam.PolicyStatement(actions=["s3:GetBucketLocation"], resources=[s3_arn(scope, bucket_name)])
+
+
+def image_uris_in(text: str) -> tuple[str, ...]:
+    """ECR image URIs mentioned in a document (the pipeline definition), sorted and unique."""
+    return tuple(sorted({m.group(0) for m in _IMAGE_URI.finditer(text)}))
+
+
+def model_image_uris_in(definition: str) -> tuple[str, ...]:
+    """Images of the model containers (those next to a ``ModelDataUrl``) in a pipeline definition."""
+    found: set[str] = set()
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("Image"), str) and "ModelDataUrl" in node:
+                found.add(node["Image"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(json.loads(definition))
+    return tuple(sorted(found))
+
+
+def ecr_pull(image_uris: Iterable[str]) -> list[iam.PolicyStatement]:
+    """Pull exactly the repositories of the given images (AWS-owned SageMaker images included)."""
+    repositories = sorted(
+        {
+            f"arn:aws:ecr:{m['region']}:{m['account']}:repository/{m['repo']}"
+            for m in (_IMAGE_URI.match(uri) for uri in image_uris)
+            if m
+        }
+    )
+    return [
+        iam.PolicyStatement(
+            actions=["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+            resources=repositories,
+        ),
+        iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"]),
+    ]
+
+
+def sagemaker_logs(stack: cdk.Stack, *log_group_prefixes: str) -> iam.PolicyStatement:
+    """Job and endpoint logs, which SageMaker writes under ``/aws/sagemaker/<kind>``."""
+    return iam.PolicyStatement(
+        actions=[
+            "logs:CreateLogGroup",
+            "logs:CreateLogStream",
+            "logs:DescribeLogStreams",
+            "logs:PutLogEvents",
+        ],
+        resources=[
+            stack.format_arn(
+                service="logs",
+                resource="log-group",
+                resource_name=f"{prefix}*",
+                arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+            )
+            for prefix in log_group_prefixes
+        ],
+    )
+
+
+def sagemaker_metrics() -> iam.PolicyStatement:
+    """Job and endpoint metrics: PutMetricData has no resource type, so narrow by namespace."""
+    return iam.PolicyStatement(
+        actions=["cloudwatch:PutMetricData"],
+        resources=["*"],
+        conditions={"StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*", "aws/sagemaker/*"]}},
+    )
+
+
+def pass_role_to_sagemaker(role_arn: str) -> iam.PolicyStatement:
+    return iam.PolicyStatement(
+        actions=["iam:PassRole"],
+        resources=[role_arn],
+        conditions={"StringEquals": {"iam:PassedToService": SAGEMAKER}},
+    )
+
+
+def sagemaker_arn(stack: cdk.Stack, resource: str, name: str) -> str:
+    """ARN of a SageMaker resource of this stack's account and region (names may end in ``*``)."""
+    return stack.format_arn(service="sagemaker", resource=resource, resource_name=name)

@@ -1,0 +1,1 @@
+"""Stacks: each composes constructs and wires their permissions; no resource logic lives here."""

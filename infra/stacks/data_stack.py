@@ -1,0 +1,156 @@
+"""The stateful stack: key, buckets, Glue database, Athena workgroup and feature groups.
+
+Everything here holds data that outlives a deployment, so it is kept apart from the stateless
+stacks (which can be destroyed and recreated freely), retained on delete where the environment
+says ``removalPolicy: retain``, and termination-protected there.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+import aws_cdk.aws_athena as athena
+import aws_cdk.aws_glue as glue
+import aws_cdk.aws_iam as iam
+import aws_cdk.aws_kms as kms
+from constructs import Construct
+
+from infra.config import EnvironmentConfig
+from infra.constructs.feature_group import FeatureGroup, FeatureStoreRole
+from infra.constructs.secure_bucket import SecureBucket, access_log_bucket
+from pipeline_def.schema import FEATURE_GROUPS
+
+#: Athena writes query results here (artifact bucket), encrypted with the environment key.
+ATHENA_RESULTS_PREFIX = "athena-results/"
+#: Guard against a runaway query: 10 GiB scanned per query.
+ATHENA_BYTES_SCANNED_CUTOFF = 10 * 1024**3
+
+
+def removal_policy_of(config: EnvironmentConfig) -> cdk.RemovalPolicy:
+    return cdk.RemovalPolicy.RETAIN if config.retain_data else cdk.RemovalPolicy.DESTROY
+
+
+class DataStack(cdk.Stack):
+    """Owns the environment's data and its encryption key; exposes them to the other stacks."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, **kwargs: Any
+    ) -> None:
+        super().__init__(scope, construct_id, termination_protection=config.termination_protection, **kwargs)
+        settings = config.pipeline
+        removal_policy = removal_policy_of(config)
+        self.key = self._key(config, removal_policy)
+        self.log_bucket = access_log_bucket(
+            self, "AccessLogs", bucket_name=config.log_bucket_name, removal_policy=removal_policy
+        )
+        self.data_bucket = SecureBucket(
+            self,
+            "Data",
+            bucket_name=config.data_bucket_name,
+            key=self.key,
+            log_bucket=self.log_bucket,
+            log_prefix="data/",
+            removal_policy=removal_policy,
+        ).bucket
+        self.artifact_bucket = SecureBucket(
+            self,
+            "Artifacts",
+            bucket_name=config.artifact_bucket_name,
+            key=self.key,
+            log_bucket=self.log_bucket,
+            log_prefix="artifacts/",
+            removal_policy=removal_policy,
+        ).bucket
+        self.glue_database = glue.CfnDatabase(
+            self,
+            "FeatureDatabase",
+            catalog_id=self.account,
+            database_input=glue.CfnDatabase.DatabaseInputProperty(
+                name=settings.glue_database,
+                description=f"Feature Store offline-store tables of {settings.prefix}",
+            ),
+        )
+        self.glue_database.apply_removal_policy(removal_policy)
+        self.athena_workgroup = self._athena_workgroup(config, removal_policy)
+        self.feature_store_role = FeatureStoreRole(
+            self,
+            "FeatureStoreRole",
+            bucket_name=config.data_bucket_name,
+            key=self.key,
+            glue_database=settings.glue_database,
+            table_names=tuple(settings.offline_table(group.name) for group in FEATURE_GROUPS),
+        ).role
+        self.feature_groups = {
+            group.name: FeatureGroup(
+                self,
+                f"{group.name.capitalize()}FeatureGroup",
+                schema=group,
+                feature_group_name=settings.feature_group_names[group.name],
+                bucket_name=config.data_bucket_name,
+                key=self.key,
+                role=self.feature_store_role,
+                glue_database=settings.glue_database,
+                table_name=settings.offline_table(group.name),
+                removal_policy=removal_policy,
+            ).feature_group
+            for group in FEATURE_GROUPS
+        }
+        for feature_group in self.feature_groups.values():
+            feature_group.node.add_dependency(self.glue_database)
+            feature_group.node.add_dependency(self.data_bucket)
+
+    def _key(self, config: EnvironmentConfig, removal_policy: cdk.RemovalPolicy) -> kms.Key:
+        key = kms.Key(
+            self,
+            "Key",
+            alias=f"alias/{config.prefix}",
+            description=f"Encrypts the data, artifacts, queues, topic and table of {config.prefix}",
+            enable_key_rotation=True,
+            pending_window=cdk.Duration.days(30),
+            removal_policy=removal_policy,
+        )
+        # EventBridge itself writes undeliverable events to the KMS-encrypted dead-letter queue,
+        # so the key policy (not a role) must let it; only rules of this environment's stacks.
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowEventBridgeRulesOfThisEnvironmentToUseDeadLetterQueues",
+                principals=[iam.ServicePrincipal("events.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                resources=["*"],
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": self.account},
+                    "ArnLike": {
+                        "aws:SourceArn": f"arn:aws:events:{self.region}:{self.account}:rule/{config.prefix}-*"
+                    },
+                },
+            )
+        )
+        return key
+
+    def _athena_workgroup(
+        self, config: EnvironmentConfig, removal_policy: cdk.RemovalPolicy
+    ) -> athena.CfnWorkGroup:
+        workgroup = athena.CfnWorkGroup(
+            self,
+            "AthenaWorkGroup",
+            name=config.pipeline.athena_workgroup,
+            description=f"Point-in-time feature queries of {config.prefix}",
+            state="ENABLED",
+            recursive_delete_option=not config.retain_data,
+            work_group_configuration=athena.CfnWorkGroup.WorkGroupConfigurationProperty(
+                enforce_work_group_configuration=True,
+                publish_cloud_watch_metrics_enabled=True,
+                bytes_scanned_cutoff_per_query=ATHENA_BYTES_SCANNED_CUTOFF,
+                result_configuration=athena.CfnWorkGroup.ResultConfigurationProperty(
+                    output_location=f"s3://{config.artifact_bucket_name}/{ATHENA_RESULTS_PREFIX}",
+                    expected_bucket_owner=self.account,
+                    encryption_configuration=athena.CfnWorkGroup.EncryptionConfigurationProperty(
+                        encryption_option="SSE_KMS", kms_key=self.key.key_arn
+                    ),
+                ),
+            ),
+        )
+        workgroup.apply_removal_policy(removal_policy)
+        workgroup.node.add_dependency(self.artifact_bucket)
+        return workgroup

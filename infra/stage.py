@@ -1,0 +1,57 @@
+"""One ``cdk.Stage`` per environment: the stateful data stack, then the stateless stacks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+from constructs import Construct
+
+from infra.config import EnvironmentConfig
+from infra.stacks.approval_stack import ApprovalStack
+from infra.stacks.data_stack import DataStack
+from infra.stacks.pipeline_stack import PipelineStack
+
+
+class MlopsStage(cdk.Stage):
+    """Everything one environment deploys, in its own account and region, tagged.
+
+    Stack names start with the environment prefix (``fraud-mlops-dev-data``...): resource names
+    CloudFormation generates start with them too, which the key policy relies on.
+    """
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, **kwargs: Any
+    ) -> None:
+        super().__init__(
+            scope, construct_id, env=cdk.Environment(account=config.account, region=config.region), **kwargs
+        )
+        self.config = config
+        # Strong (Fn::ImportValue): CloudFormation refuses to delete the data stack, or replace its
+        # key, while the stateless stacks still use it. Set explicitly, not left to a default.
+        cdk.CrossStackReferences.of(self).consume(cdk.ReferenceStrength.STRONG)
+        self.data = DataStack(self, "Data", config=config, stack_name=f"{config.prefix}-data")
+        self.pipeline = PipelineStack(
+            self,
+            "Pipeline",
+            config=config,
+            key=self.data.key,
+            stack_name=f"{config.prefix}-pipeline",
+        )
+        self.approval = ApprovalStack(
+            self,
+            "Approval",
+            config=config,
+            key=self.data.key,
+            model_execution_role=self.pipeline.model_execution_role,
+            data_capture_uri=self.pipeline.data_capture_uri,
+            stack_name=f"{config.prefix}-approval",
+        )
+        self.pipeline.add_stack_dependency(self.data)
+        self.approval.add_stack_dependency(self.pipeline)
+        for key, value in config.all_tags.items():
+            cdk.Tags.of(self).add(key, value)
+
+    @property
+    def stacks(self) -> tuple[cdk.Stack, ...]:
+        return (self.data, self.pipeline, self.approval)

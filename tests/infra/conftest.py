@@ -1,0 +1,54 @@
+"""Synthesize every environment once per session, exactly as ``app.py`` does, and share the result.
+
+One synth of the three stages takes ~15 s on two cores (most of it jsii start-up and rendering
+the pipeline definitions); every test reads the same cloud assembly. cdk-nag runs inside that
+synth, so the session fixture itself fails if any finding is left unacknowledged.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from synth_support import Synthesized, synthesize_app
+
+from pipeline_def.settings import Reader, read_context
+
+
+@pytest.fixture(scope="session")
+def context() -> Reader:
+    return read_context()
+
+
+@pytest.fixture(scope="session")
+def cloud_assembly_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("cdk.out")
+
+
+@pytest.fixture(scope="session")
+def synthesized(context: Reader, cloud_assembly_dir: Path) -> dict[str, Synthesized]:
+    _, stages = synthesize_app(cloud_assembly_dir, context)
+    return {
+        name: Synthesized(config=stage.config, stage=stage, assembly=stage.synth(), outdir=cloud_assembly_dir)
+        for name, stage in stages.items()
+    }
+
+
+@pytest.fixture(scope="session", params=["dev", "staging", "prod"])
+def env(request: pytest.FixtureRequest, synthesized: dict[str, Synthesized]) -> Synthesized:
+    """Each environment in turn (tests using it run three times)."""
+    return synthesized[request.param]
+
+
+@pytest.fixture(scope="session")
+def dev(synthesized: dict[str, Synthesized]) -> Synthesized:
+    return synthesized["dev"]
+
+
+@pytest.fixture(scope="session")
+def prod(synthesized: dict[str, Synthesized]) -> Synthesized:
+    return synthesized["prod"]

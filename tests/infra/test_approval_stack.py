@@ -1,0 +1,279 @@
+"""Approval stack: registry events reach the right Lambda, once, with everything they need."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import aws_cdk.aws_lambda as lambda_
+import pytest
+from synth_support import Synthesized, as_list, only_resource, policy_statements, resources_of
+
+from infra.constructs.registry_lambda import POWERTOOLS_LAYER_PARAMETER, POWERTOOLS_VERSION
+from lambdas import constants as c
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+FUNCTIONS = {"Approval": c.APPROVAL_HANDLER, "Deploy": c.DEPLOY_HANDLER}
+
+
+def function(env: Synthesized, name: str) -> tuple[str, dict[str, Any]]:
+    (found,) = [
+        (k, v["Properties"])
+        for k, v in resources_of(env.json("approval"), "AWS::Lambda::Function").items()
+        if v["Properties"]["Handler"] == FUNCTIONS[name]
+    ]
+    return found
+
+
+def rule_for(env: Synthesized, status: str) -> dict[str, Any]:
+    (found,) = [
+        r["Properties"]
+        for r in resources_of(env.json("approval"), "AWS::Events::Rule").values()
+        if r["Properties"]["EventPattern"]["detail"]["ModelApprovalStatus"] == [status]
+    ]
+    return found
+
+
+def role_statements(env: Synthesized, name: str) -> list[dict[str, Any]]:
+    _, props = function(env, name)
+    role = props["Role"]["Fn::GetAtt"][0]
+    template = env.json("approval")
+    attached = {
+        k
+        for k, v in resources_of(template, "AWS::IAM::Policy").items()
+        if {"Ref": role} in v["Properties"]["Roles"]
+    }
+    return [
+        s for logical_id, s in policy_statements(template) if logical_id in attached or logical_id == role
+    ]
+
+
+def event(group: str, status: str) -> dict[str, Any]:
+    return {
+        "source": c.EVENT_SOURCE,
+        "detail-type": c.EVENT_DETAIL_TYPE,
+        "detail": {"ModelPackageGroupName": group, "ModelApprovalStatus": status},
+    }
+
+
+def matches(pattern: dict[str, Any], evt: dict[str, Any]) -> bool:
+    """EventBridge matching for the exact-value patterns used here."""
+    for key, expected in pattern.items():
+        if isinstance(expected, dict):
+            if not isinstance(evt.get(key), dict) or not matches(expected, evt[key]):
+                return False
+        elif evt.get(key) not in expected:
+            return False
+    return True
+
+
+@pytest.mark.parametrize(
+    ("status", "target"), [(c.STATUS_PENDING, "Approval"), (c.STATUS_APPROVED, "Deploy")]
+)
+def test_rule_sends_this_groups_status_to_its_function(env: Synthesized, status: str, target: str) -> None:
+    rule = rule_for(env, status)
+    function_id, _ = function(env, target)
+    assert rule["EventPattern"] == {
+        "source": ["aws.sagemaker"],
+        "detail-type": ["SageMaker Model Package State Change"],
+        "detail": {
+            "ModelPackageGroupName": [env.config.pipeline.model_package_group_name],
+            "ModelApprovalStatus": [status],
+        },
+    }
+    assert [t["Arn"] for t in rule["Targets"]] == [{"Fn::GetAtt": [function_id, "Arn"]}]
+
+
+@pytest.mark.parametrize("status", [c.STATUS_APPROVED, c.STATUS_REJECTED])
+def test_approval_lambdas_own_updates_do_not_trigger_it_again(env: Synthesized, status: str) -> None:
+    pending = rule_for(env, c.STATUS_PENDING)["EventPattern"]
+    assert not matches(pending, event(env.config.pipeline.model_package_group_name, status))
+
+
+def test_other_groups_events_reach_no_function(env: Synthesized) -> None:
+    for rule in resources_of(env.json("approval"), "AWS::Events::Rule").values():
+        assert not matches(
+            rule["Properties"]["EventPattern"], event("someone-elses-group", c.STATUS_APPROVED)
+        )
+
+
+def test_rejected_packages_reach_no_function(env: Synthesized) -> None:
+    group = env.config.pipeline.model_package_group_name
+    for rule in resources_of(env.json("approval"), "AWS::Events::Rule").values():
+        assert not matches(rule["Properties"]["EventPattern"], event(group, c.STATUS_REJECTED))
+
+
+def test_rule_targets_retry_then_dead_letter(env: Synthesized) -> None:
+    queue = next(k for k, v in resources_of(env.json("approval"), "AWS::SQS::Queue").items())
+    for status in (c.STATUS_PENDING, c.STATUS_APPROVED):
+        (target,) = rule_for(env, status)["Targets"]
+        assert target["RetryPolicy"] == {"MaximumEventAgeInSeconds": 7200, "MaximumRetryAttempts": 8}
+        assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": [queue, "Arn"]}}
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_function_runs_the_newest_python_with_tracing(env: Synthesized, name: str) -> None:
+    newest = max(
+        (getattr(lambda_.Runtime, n).name for n in dir(lambda_.Runtime) if n.startswith("PYTHON_3_")),
+        key=lambda runtime: int(runtime.split(".")[1]),
+    )
+    _, props = function(env, name)
+    assert (props["Runtime"], props["TracingConfig"]) == (newest, {"Mode": "Active"})
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_function_uses_the_pinned_powertools_layer(env: Synthesized, name: str) -> None:
+    _, props = function(env, name)
+    (layer,) = props["Layers"]
+    parameter = env.json("approval")["Parameters"][layer["Ref"]]
+    assert parameter == {"Type": "AWS::SSM::Parameter::Value<String>", "Default": POWERTOOLS_LAYER_PARAMETER}
+
+
+def test_powertools_layer_version_is_the_one_in_requirements() -> None:
+    pins = (REPO_ROOT / "requirements.txt").read_text(encoding="utf-8")
+    assert re.search(r"^aws-lambda-powertools==(\S+)$", pins, re.MULTILINE)[1] == POWERTOOLS_VERSION
+
+
+def test_approval_function_gets_the_gates_of_the_environment(env: Synthesized) -> None:
+    _, props = function(env, "Approval")
+    variables = props["Environment"]["Variables"]
+    config = env.config
+    assert {
+        k: variables[k]
+        for k in (
+            c.ENV_MODEL_PACKAGE_GROUP_NAME,
+            c.ENV_AUTO_APPROVE,
+            c.ENV_MIN_AUC,
+            c.ENV_MIN_RECALL,
+            c.ENV_DI_MIN,
+            c.ENV_DI_MAX,
+            c.ENV_MAX_ABS_DPPL,
+        )
+    } == {
+        c.ENV_MODEL_PACKAGE_GROUP_NAME: config.pipeline.model_package_group_name,
+        c.ENV_AUTO_APPROVE: str(config.approval.auto_approve).lower(),
+        c.ENV_MIN_AUC: str(config.pipeline.min_auc),
+        c.ENV_MIN_RECALL: str(config.pipeline.min_recall),
+        c.ENV_DI_MIN: str(config.approval.di_min),
+        c.ENV_DI_MAX: str(config.approval.di_max),
+        c.ENV_MAX_ABS_DPPL: str(config.approval.max_abs_dppl),
+    }
+
+
+@pytest.mark.parametrize(
+    ("name", "required"), [("Approval", c.APPROVAL_REQUIRED_ENV), ("Deploy", c.DEPLOY_REQUIRED_ENV)]
+)
+def test_function_gets_every_required_variable(
+    env: Synthesized, name: str, required: tuple[str, ...]
+) -> None:
+    _, props = function(env, name)
+    assert set(required) <= set(props["Environment"]["Variables"])
+
+
+def test_deploy_function_gets_the_endpoint_of_the_environment(env: Synthesized) -> None:
+    _, props = function(env, "Deploy")
+    variables = props["Environment"]["Variables"]
+    endpoint = env.config.endpoint
+    assert (
+        variables[c.ENV_ENDPOINT_NAME],
+        variables[c.ENV_ENDPOINT_INSTANCE_TYPE],
+        variables[c.ENV_ENDPOINT_INSTANCE_COUNT],
+        variables[c.ENV_DATA_CAPTURE_SAMPLING_PERCENTAGE],
+        variables[c.ENV_DATA_CAPTURE_S3_URI],
+    ) == (
+        env.config.pipeline.endpoint_name,
+        endpoint.instance_type,
+        str(endpoint.instance_count),
+        str(endpoint.data_capture_sampling_percentage),
+        f"s3://{env.config.artifact_bucket_name}/fraud-detection/data-capture",
+    )
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_failed_async_invocations_go_to_the_encrypted_queue(env: Synthesized, name: str) -> None:
+    function_id, _ = function(env, name)
+    template = env.json("approval")
+    queue = next(iter(resources_of(template, "AWS::SQS::Queue")))
+    (config,) = [
+        v["Properties"]
+        for v in resources_of(template, "AWS::Lambda::EventInvokeConfig").values()
+        if v["Properties"]["FunctionName"] == {"Ref": function_id}
+    ]
+    assert config["DestinationConfig"] == {"OnFailure": {"Destination": {"Fn::GetAtt": [queue, "Arn"]}}}
+    assert config["MaximumRetryAttempts"] == 2
+    assert "KmsMasterKeyId" in template["Resources"][queue]["Properties"]
+
+
+def test_log_groups_keep_the_configured_retention(env: Synthesized) -> None:
+    groups = resources_of(env.json("approval"), "AWS::Logs::LogGroup").values()
+    assert {g["Properties"]["RetentionInDays"] for g in groups} == {env.config.log_retention_days}
+
+
+def test_idempotency_table_matches_the_lambda_contract(env: Synthesized) -> None:
+    props = only_resource(env.json("approval"), "AWS::DynamoDB::Table")["Properties"]
+    assert props["KeySchema"] == [{"AttributeName": c.IDEMPOTENCY_PARTITION_KEY, "KeyType": "HASH"}]
+    assert props["AttributeDefinitions"] == [
+        {"AttributeName": c.IDEMPOTENCY_PARTITION_KEY, "AttributeType": "S"}
+    ]
+    assert props["TimeToLiveSpecification"] == {"AttributeName": c.IDEMPOTENCY_TTL_ATTRIBUTE, "Enabled": True}
+
+
+def test_idempotency_table_is_kms_encrypted_with_point_in_time_recovery(env: Synthesized) -> None:
+    props = only_resource(env.json("approval"), "AWS::DynamoDB::Table")["Properties"]
+    assert props["SSESpecification"]["SSEEnabled"] is True
+    assert props["SSESpecification"]["SSEType"] == "KMS"
+    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+
+
+def test_topic_is_kms_encrypted(env: Synthesized) -> None:
+    assert "KmsMasterKeyId" in only_resource(env.json("approval"), "AWS::SNS::Topic")["Properties"]
+
+
+def test_approval_role_may_update_and_read_only_its_groups_packages(env: Synthesized) -> None:
+    group = env.config.pipeline.model_package_group_name
+    packages = f"arn:aws:sagemaker:{env.config.region}:{env.config.account}:model-package/{group}/*"
+    sagemaker = {
+        (a, r)
+        for s in role_statements(env, "Approval")
+        for a in as_list(s["Action"])
+        if a.startswith("sagemaker:")
+        for r in as_list(s["Resource"])
+    }
+    assert sagemaker == {
+        ("sagemaker:DescribeModelPackage", packages),
+        ("sagemaker:UpdateModelPackage", packages),
+    }
+
+
+def test_approval_role_reads_only_pipeline_run_evidence(env: Synthesized) -> None:
+    s3 = [
+        s for s in role_statements(env, "Approval") if any(a.startswith("s3:") for a in as_list(s["Action"]))
+    ]
+    assert [(s["Action"], s["Resource"]) for s in s3] == [
+        ("s3:GetObject", f"arn:aws:s3:::{env.config.artifact_bucket_name}/fraud-detection/runs/*")
+    ]
+
+
+def test_deploy_role_creates_resources_only_under_the_environment_prefix(env: Synthesized) -> None:
+    base = f"arn:aws:sagemaker:{env.config.region}:{env.config.account}:"
+    for statement in role_statements(env, "Deploy"):
+        if "sagemaker:CreateEndpoint" in as_list(statement["Action"]):
+            assert set(as_list(statement["Resource"])) == {
+                f"{base}{kind}/{env.config.prefix}-*" for kind in ("model", "endpoint-config", "endpoint")
+            }
+
+
+def test_deploy_role_passes_only_the_model_execution_role(env: Synthesized) -> None:
+    passes = [s for s in role_statements(env, "Deploy") if "iam:PassRole" in as_list(s["Action"])]
+    assert len(passes) == 1
+    assert passes[0]["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
+    assert "Fn::ImportValue" in passes[0]["Resource"]
+
+
+def test_lambda_asset_holds_no_caches_or_tests(env: Synthesized) -> None:
+    _, props = function(env, "Approval")
+    asset_dir = Path(env.outdir) / f"asset.{props['Code']['S3Key'].removesuffix('.zip')}"
+    names = {p.name for p in asset_dir.rglob("*")}
+    assert {"constants.py", "approval", "deploy", "shared"} <= names
+    assert not {n for n in names if n in {"__pycache__", ".pytest_cache", "tests"} or n.endswith(".pyc")}

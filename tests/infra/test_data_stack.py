@@ -1,0 +1,225 @@
+"""Data stack: key, buckets, Glue, Athena and feature groups generated from the schema."""
+
+from __future__ import annotations
+
+import pytest
+from aws_cdk.assertions import Match
+from synth_support import Synthesized, as_list, only_resource, policy_statements, resources_of
+
+from pipeline_def.schema import FEATURE_GROUPS, FeatureGroupSchema
+
+STATEFUL_TYPES = (
+    "AWS::KMS::Key",
+    "AWS::S3::Bucket",
+    "AWS::Glue::Database",
+    "AWS::Athena::WorkGroup",
+    "AWS::SageMaker::FeatureGroup",
+)
+
+
+def feature_group(env: Synthesized, schema: FeatureGroupSchema) -> dict:
+    name = env.config.pipeline.feature_group_names[schema.name]
+    groups = [
+        r
+        for r in resources_of(env.json("data"), "AWS::SageMaker::FeatureGroup").values()
+        if r["Properties"]["FeatureGroupName"] == name
+    ]
+    assert len(groups) == 1, f"no feature group {name}"
+    return groups[0]["Properties"]
+
+
+def key_id(env: Synthesized) -> str:
+    return next(iter(resources_of(env.json("data"), "AWS::KMS::Key")))
+
+
+@pytest.mark.parametrize("schema", FEATURE_GROUPS, ids=lambda s: s.name)
+def test_feature_definitions_are_the_schema_in_order(env: Synthesized, schema: FeatureGroupSchema) -> None:
+    props = feature_group(env, schema)
+    assert props["FeatureDefinitions"] == [
+        {"FeatureName": f.name, "FeatureType": f.type.value} for f in schema.features
+    ]
+
+
+@pytest.mark.parametrize("schema", FEATURE_GROUPS, ids=lambda s: s.name)
+def test_feature_group_record_id_and_event_time_come_from_the_schema(
+    env: Synthesized, schema: FeatureGroupSchema
+) -> None:
+    props = feature_group(env, schema)
+    assert (props["RecordIdentifierFeatureName"], props["EventTimeFeatureName"]) == (
+        schema.record_identifier,
+        schema.event_time,
+    )
+
+
+@pytest.mark.parametrize("schema", FEATURE_GROUPS, ids=lambda s: s.name)
+def test_both_stores_are_encrypted_with_the_environment_key(
+    env: Synthesized, schema: FeatureGroupSchema
+) -> None:
+    props = feature_group(env, schema)
+    key_arn = {"Fn::GetAtt": [key_id(env), "Arn"]}
+    assert props["OnlineStoreConfig"] == {"EnableOnlineStore": True, "SecurityConfig": {"KmsKeyId": key_arn}}
+    assert props["OfflineStoreConfig"]["S3StorageConfig"]["KmsKeyId"] == key_arn
+
+
+@pytest.mark.parametrize("schema", FEATURE_GROUPS, ids=lambda s: s.name)
+def test_offline_store_is_the_named_glue_table_in_the_data_bucket(
+    env: Synthesized, schema: FeatureGroupSchema
+) -> None:
+    settings = env.config.pipeline
+    offline = feature_group(env, schema)["OfflineStoreConfig"]
+    assert offline["DataCatalogConfig"] == {
+        "Catalog": "AwsDataCatalog",
+        "Database": settings.glue_database,
+        "TableName": settings.offline_table(schema.name),
+    }
+    assert offline["S3StorageConfig"]["S3Uri"] == f"s3://{env.config.data_bucket_name}/feature-store"
+
+
+def test_key_rotates(env: Synthesized) -> None:
+    env.template("data").has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
+
+
+def test_every_bucket_denies_requests_without_tls(env: Synthesized) -> None:
+    template = env.json("data")
+    buckets = set(resources_of(template, "AWS::S3::Bucket"))
+    denied = {
+        policy["Properties"]["Bucket"]["Ref"]
+        for policy in resources_of(template, "AWS::S3::BucketPolicy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if statement["Effect"] == "Deny"
+        and statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    }
+    assert denied == buckets
+
+
+def test_every_bucket_is_versioned_and_private(env: Synthesized) -> None:
+    for bucket in resources_of(env.json("data"), "AWS::S3::Bucket").values():
+        props = bucket["Properties"]
+        assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+        assert props["PublicAccessBlockConfiguration"] == dict.fromkeys(
+            ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"), True
+        )
+
+
+@pytest.mark.parametrize(("purpose", "log_prefix"), [("data", "data/"), ("artifacts", "artifacts/")])
+def test_data_buckets_use_kms_and_log_access(env: Synthesized, purpose: str, log_prefix: str) -> None:
+    log_bucket = next(
+        k
+        for k, v in resources_of(env.json("data"), "AWS::S3::Bucket").items()
+        if v["Properties"]["BucketName"] == env.config.log_bucket_name
+    )
+    env.template("data").has_resource_properties(
+        "AWS::S3::Bucket",
+        {
+            "BucketName": env.config.bucket_name(purpose),
+            "BucketEncryption": {
+                "ServerSideEncryptionConfiguration": [
+                    Match.object_like(
+                        {
+                            "BucketKeyEnabled": True,
+                            "ServerSideEncryptionByDefault": {
+                                "SSEAlgorithm": "aws:kms",
+                                "KMSMasterKeyID": {"Fn::GetAtt": [key_id(env), "Arn"]},
+                            },
+                        }
+                    )
+                ]
+            },
+            "LoggingConfiguration": {
+                "DestinationBucketName": {"Ref": log_bucket},
+                "LogFilePrefix": log_prefix,
+            },
+        },
+    )
+
+
+def test_glue_database_has_the_settings_name(env: Synthesized) -> None:
+    env.template("data").has_resource_properties(
+        "AWS::Glue::Database",
+        {"DatabaseInput": Match.object_like({"Name": env.config.pipeline.glue_database})},
+    )
+
+
+def test_athena_workgroup_enforces_kms_encrypted_results_in_the_artifact_bucket(env: Synthesized) -> None:
+    env.template("data").has_resource_properties(
+        "AWS::Athena::WorkGroup",
+        {
+            "Name": env.config.pipeline.athena_workgroup,
+            "WorkGroupConfiguration": Match.object_like(
+                {
+                    "EnforceWorkGroupConfiguration": True,
+                    "ResultConfiguration": Match.object_like(
+                        {
+                            "OutputLocation": f"s3://{env.config.artifact_bucket_name}/athena-results/",
+                            "EncryptionConfiguration": {
+                                "EncryptionOption": "SSE_KMS",
+                                "KmsKey": {"Fn::GetAtt": [key_id(env), "Arn"]},
+                            },
+                        }
+                    ),
+                }
+            ),
+        },
+    )
+
+
+def test_feature_store_role_writes_only_the_offline_store_prefix(env: Synthesized) -> None:
+    role_id = only_resource_id(env, "FeatureStoreRole")
+    s3_resources = {
+        resource
+        for logical_id, statement in policy_statements(env.json("data"))
+        if logical_id == role_id
+        for resource in as_list(statement["Resource"])
+        if any(action.startswith("s3:") for action in as_list(statement["Action"]))
+    }
+    bucket = env.config.data_bucket_name
+    assert s3_resources == {f"arn:aws:s3:::{bucket}/feature-store/*", f"arn:aws:s3:::{bucket}"}
+
+
+def only_resource_id(env: Synthesized, prefix: str) -> str:
+    ids = [k for k in resources_of(env.json("data"), "AWS::IAM::Role") if k.startswith(prefix)]
+    assert len(ids) == 1
+    return ids[0]
+
+
+@pytest.mark.parametrize("resource_type", STATEFUL_TYPES)
+def test_prod_retains_stateful_resources(prod: Synthesized, resource_type: str) -> None:
+    for resource in resources_of(prod.json("data"), resource_type).values():
+        assert (resource["DeletionPolicy"], resource["UpdateReplacePolicy"]) == ("Retain", "Retain")
+
+
+@pytest.mark.parametrize("resource_type", STATEFUL_TYPES)
+def test_dev_deletes_stateful_resources(dev: Synthesized, resource_type: str) -> None:
+    for resource in resources_of(dev.json("data"), resource_type).values():
+        assert resource["DeletionPolicy"] == "Delete"
+
+
+def test_only_prod_data_stack_is_termination_protected(synthesized: dict[str, Synthesized]) -> None:
+    assert {name: s.termination_protection("data") for name, s in synthesized.items()} == {
+        "dev": False,
+        "staging": False,
+        "prod": True,
+    }
+
+
+def test_key_lets_only_this_environments_rules_use_dead_letter_queues(env: Synthesized) -> None:
+    key = only_resource(env.json("data"), "AWS::KMS::Key")
+    events = [
+        s
+        for s in key["Properties"]["KeyPolicy"]["Statement"]
+        if s.get("Principal") == {"Service": "events.amazonaws.com"}
+    ]
+    account, region, prefix = env.config.account, env.config.region, env.config.prefix
+    assert events == [
+        {
+            "Sid": "AllowEventBridgeRulesOfThisEnvironmentToUseDeadLetterQueues",
+            "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": account},
+                "ArnLike": {"aws:SourceArn": f"arn:aws:events:{region}:{account}:rule/{prefix}-*"},
+            },
+        }
+    ]

@@ -1,0 +1,64 @@
+"""IAM across every template: no wildcard actions, no managed FullAccess, Resource "*" only where forced."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from synth_support import STACK_KINDS, Synthesized, as_list, policy_statements, resources_of
+
+#: Actions that have no resource-level permissions, so IAM accepts only Resource "*" for them
+#: (the same list as infra/policies.py's docstring).
+UNSCOPED_ACTIONS = {
+    "ecr:GetAuthorizationToken",
+    "cloudwatch:PutMetricData",
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+}
+
+
+@pytest.mark.parametrize("kind", STACK_KINDS)
+def test_no_statement_allows_every_action_of_a_service(env: Synthesized, kind: str) -> None:
+    for _, statement in policy_statements(env.json(kind)):
+        for action in as_list(statement["Action"]):
+            assert action != "*", statement
+            assert not action.endswith(":*"), statement
+
+
+@pytest.mark.parametrize("kind", STACK_KINDS)
+def test_resource_star_only_for_actions_without_resource_types(env: Synthesized, kind: str) -> None:
+    for _, statement in policy_statements(env.json(kind)):
+        if "*" in as_list(statement["Resource"]):
+            assert set(as_list(statement["Action"])) <= UNSCOPED_ACTIONS, statement
+
+
+@pytest.mark.parametrize("kind", STACK_KINDS)
+def test_metrics_are_limited_to_sagemaker_namespaces(env: Synthesized, kind: str) -> None:
+    for _, statement in policy_statements(env.json(kind)):
+        if "cloudwatch:PutMetricData" in as_list(statement["Action"]):
+            assert statement["Condition"] == {
+                "StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*", "aws/sagemaker/*"]}
+            }
+
+
+@pytest.mark.parametrize("kind", STACK_KINDS)
+def test_no_full_access_managed_policy(env: Synthesized, kind: str) -> None:
+    assert "FullAccess" not in json.dumps(env.json(kind))
+
+
+@pytest.mark.parametrize("kind", STACK_KINDS)
+def test_only_the_cdk_bucket_deployment_provider_uses_a_managed_policy(env: Synthesized, kind: str) -> None:
+    for logical_id, role in resources_of(env.json(kind), "AWS::IAM::Role").items():
+        if role["Properties"].get("ManagedPolicyArns"):
+            assert logical_id.startswith("CustomCDKBucketDeployment"), logical_id
+
+
+@pytest.mark.parametrize("kind", STACK_KINDS)
+def test_service_roles_trust_only_their_own_account(env: Synthesized, kind: str) -> None:
+    for logical_id, role in resources_of(env.json(kind), "AWS::IAM::Role").items():
+        for statement in role["Properties"]["AssumeRolePolicyDocument"]["Statement"]:
+            service = statement["Principal"]["Service"]
+            if service in {"sagemaker.amazonaws.com", "scheduler.amazonaws.com"}:
+                assert statement["Condition"] == {
+                    "StringEquals": {"aws:SourceAccount": env.config.account}
+                }, logical_id
