@@ -47,12 +47,12 @@ golden: $(STAMP)  ## Accept the current pipeline definitions as the golden files
 	@for env in $(ENVS); do $(BIN)/python -m pipeline_def definition --env $$env --out tests/pipeline/golden/definition-$$env.json; done
 
 synth: setup  ## Synthesize every environment into cdk.out/ (offline, no credentials)
-	npx cdk synth --quiet --all
+	npx cdk synth --quiet
 
 local-run: $(STAMP)  ## The local run only: $(ROWS) synthetic policies through the dev pipeline, offline
 	$(BIN)/python -m pipeline_def.local run --env dev --rows $(ROWS) --seed $(SEED) --workdir $(WORKDIR)
 
-run: setup local-run definitions synth  ## Local end-to-end run on synthetic data + synth of every environment
+run: setup local-run synth definitions  ## Local end-to-end run on synthetic data + synth of every environment
 	@$(BIN)/python -m pipeline_def.local summary --workdir $(WORKDIR)
 	@echo "  synthesized: cdk.out/ (dev, staging, prod) and cdk.out/definitions/"
 
