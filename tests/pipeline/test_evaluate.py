@@ -283,3 +283,23 @@ def test_main_without_model_fails_naming_the_directory(
 def test_script_runs_alone_without_this_repository(tmp_path: Path) -> None:
     completed = run_standalone(Path(evaluate.__file__), tmp_path, "--help")
     assert completed.returncode == 0, completed.stderr
+
+
+def test_the_definitions_condition_paths_resolve_in_the_evaluation(evaluation: dict[str, Any]) -> None:
+    # Given the JSON paths the deployed condition step reads (taken from the definition itself)
+    from pipeline_def.definition import render
+    from pipeline_def.definition_checks import iter_steps, parse_path
+    from pipeline_def.settings import load_settings
+
+    definition = json.loads(render(load_settings("dev")))
+    (condition,) = [s for s in iter_steps(definition) if s["Type"] == "Condition"]
+    paths = [c["LeftValue"]["Std:JsonGet"]["Path"] for c in condition["Arguments"]["Conditions"]]
+    # When each is walked through the evaluation.json the script wrote
+    for path in paths:
+        node: Any = evaluation
+        for token in parse_path(path):
+            node = node[token]
+        # Then it lands on a number in [0, 1], which the condition compares with its parameter
+        assert isinstance(node, float), path
+        assert 0.0 <= node <= 1.0, path
+    assert len(paths) == 2
