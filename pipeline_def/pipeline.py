@@ -340,8 +340,9 @@ def _tuning_step(b: _Builder, data: ProcessingStep) -> TuningStep:
         output_kms_key=b.deployment.kms_key_arn,
         use_spot_instances=b.settings.use_spot_training,
         max_run=3600,
+        # Spot without checkpoints on purpose: a shared checkpoint prefix would let one tuning
+        # candidate resume another's model; these jobs run minutes, so a restart costs little.
         max_wait=7200 if b.settings.use_spot_training else None,
-        checkpoint_s3_uri=b.s3("checkpoints") if b.settings.use_spot_training else None,
         subnets=list(b.settings.subnet_ids) or None,
         security_group_ids=list(b.settings.security_group_ids) or None,
         encrypt_inter_container_traffic=True,

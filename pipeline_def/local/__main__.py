@@ -18,7 +18,7 @@ from pathlib import Path
 
 from pipeline_def.definition_checks import DefinitionError
 from pipeline_def.local.executor import ParameterError
-from pipeline_def.local.run import InputDataError, RunOptions, run
+from pipeline_def.local.run import InputDataError, RunOptions, WorkdirError, run
 from pipeline_def.settings import ConfigError
 from pipeline_def.validation import ValidationError
 
@@ -105,7 +105,14 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         summary = run(options, progress=None if args.quiet else progress)
-    except (ConfigError, ParameterError, DefinitionError, InputDataError, ValidationError) as err:
+    except (
+        ConfigError,
+        ParameterError,
+        DefinitionError,
+        InputDataError,
+        ValidationError,
+        WorkdirError,
+    ) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     _print_summary(summary)

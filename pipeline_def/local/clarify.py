@@ -68,6 +68,7 @@ class ClarifyConfig:
     """The parts of Clarify's analysis configuration that the local job reads."""
 
     headers: tuple[str, ...]
+    dataset_has_header: bool
     label: str
     label_values: tuple[Any, ...]
     facets: tuple[Facet, ...]
@@ -103,9 +104,21 @@ def _required(raw: Mapping[str, Any], key: str) -> Any:
     return raw[key]
 
 
-def parse_config(raw: Mapping[str, Any]) -> ClarifyConfig:
-    """Validate a Clarify analysis config (already parsed from JSON) into a :class:`ClarifyConfig`."""
-    headers = tuple(str(h) for h in _required(raw, "headers"))
+def parse_config(raw: Mapping[str, Any], dataset_header: Sequence[str] | None = None) -> ClarifyConfig:
+    """Validate a Clarify analysis config (already parsed from JSON) into a :class:`ClarifyConfig`.
+
+    Clarify reads a CSV in one of two ways: with ``headers`` in the config the file has no header
+    row; without them the file's first row is the header. ``dataset_header`` is that first row,
+    and is used only when the config has no ``headers``.
+    """
+    if "headers" in raw:
+        headers = tuple(str(h) for h in raw["headers"])
+    elif dataset_header is not None:
+        headers = tuple(str(h) for h in dataset_header)
+    else:
+        raise ValueError(
+            "the analysis config has no 'headers' and the dataset has no header row to take them from"
+        )
     methods = _required(raw, "methods")
     unsupported = sorted(set(methods) - set(SUPPORTED_METHODS))
     if unsupported:
@@ -119,6 +132,7 @@ def parse_config(raw: Mapping[str, Any]) -> ClarifyConfig:
     group = raw.get("group_variable")
     return ClarifyConfig(
         headers=headers,
+        dataset_has_header="headers" not in raw,
         label=_column_name(_required(raw, "label"), headers),
         label_values=tuple(_as_list(_required(raw, "label_values_or_threshold"))),
         facets=facets,
@@ -128,17 +142,29 @@ def parse_config(raw: Mapping[str, Any]) -> ClarifyConfig:
     )
 
 
-def load_config(config_path: str | Path) -> ClarifyConfig:
-    """Read and validate ``analysis_config.json``."""
-    return parse_config(json.loads(Path(config_path).read_text(encoding="utf-8")))
+def load_config(config_path: str | Path, dataset_path: str | Path | None = None) -> ClarifyConfig:
+    """Read and validate ``analysis_config.json``; without ``headers`` they come from the dataset."""
+    raw = json.loads(Path(config_path).read_text(encoding="utf-8"))
+    header = None
+    if "headers" not in raw and dataset_path is not None:
+        header = [str(name) for name in pd.read_csv(dataset_path, nrows=0).columns]
+    return parse_config(raw, header)
 
 
 # --------------------------------------------------------------------------- inputs
 
 
 def read_dataset(dataset_path: str | Path, config: ClarifyConfig) -> pd.DataFrame:
-    """Read the headered CSV and check that its columns are the config's headers, in order."""
-    frame = pd.read_csv(dataset_path)
+    """Read the CSV as Clarify does: a header row only when the config gives no ``headers``."""
+    if config.dataset_has_header:
+        frame = pd.read_csv(dataset_path)
+    else:
+        frame = pd.read_csv(dataset_path, header=None, names=list(config.headers))
+        if frame.shape[1] and pd.to_numeric(frame.iloc[:, 0], errors="coerce").isna().any():
+            raise ValueError(
+                f"{dataset_path}: non-numeric values in column {config.headers[0]!r}: a header row in a file "
+                "whose config also gives 'headers'? Clarify would read that row as data"
+            )
     if tuple(frame.columns) != config.headers:
         missing = [h for h in config.headers if h not in frame.columns]
         extra = [c for c in frame.columns if c not in config.headers]
@@ -283,7 +309,7 @@ def run_clarify(
     >>> analysis["post_training_bias_metrics"]["facets"]["customer_gender_female"][0]["metrics"][0]["name"]
     'AD'
     """
-    config = load_config(config_path)
+    config = load_config(config_path, dataset_path)
     frame = read_dataset(dataset_path, config)
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)

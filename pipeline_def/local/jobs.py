@@ -207,8 +207,8 @@ def train_one(
         else None,
         verbose_eval=False,
     )
-    if getattr(booster, "best_iteration", None) is not None:
-        booster = booster[: booster.best_iteration + 1]
+    # Like the container: the artifact keeps every round trained (early stopping stops, it does
+    # not truncate), and the tuning objective is the last validation:auc the job reported.
     objective = float(booster.eval(validation, "validation").split("validation-auc:")[1])
     model_uri = f"{output_path.rstrip('/')}/{name}/output/model.tar.gz"
     write_model_tar(booster, sm.s3.path(model_uri))

@@ -170,9 +170,7 @@ class LocalRun:
     def run(self) -> dict:
         started = time.perf_counter()
         workdir = self.options.workdir
-        if workdir.exists():
-            shutil.rmtree(workdir)
-        workdir.mkdir(parents=True)
+        _reset_workdir(workdir)
         catalog = self.ingest(*self.input_files())
         digest = scripts_digest()
         self.deploy_scripts(digest)
@@ -263,6 +261,26 @@ class LocalRun:
         report = render_run_report(summary, self.options.workdir / "report.html")
         summary["artifacts"]["report"] = str(report)
         return summary
+
+
+MARKER = ".fraud-local-run"
+
+
+class WorkdirError(ValueError):
+    """The work directory holds something other than an earlier local run; it is left alone."""
+
+
+def _reset_workdir(workdir: Path) -> None:
+    """Replace an earlier run's folder, but never a folder the run did not create."""
+    if workdir.exists() and any(workdir.iterdir()):
+        if not (workdir / MARKER).is_file():
+            raise WorkdirError(
+                f"{workdir} is not empty and was not made by a local run (no {MARKER}); "
+                "choose another --workdir or empty it yourself"
+            )
+        shutil.rmtree(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / MARKER).write_text("created by python -m pipeline_def.local run\n", encoding="utf-8")
 
 
 def approval_summary(outcome: RegistryOutcome | None) -> dict[str, Any] | None:

@@ -123,7 +123,8 @@ def build_config(
     """The analysis configuration in Clarify's format (bias pre/post training, SHAP, report)."""
     return {
         "dataset_type": "text/csv",
-        "headers": headers,
+        # No "headers": the dataset has a header row, and Clarify reads a CSV either with a
+        # header row or with config headers, never both (the row would be read as data).
         "label": args.label,
         "label_values_or_threshold": [args.favorable_label],
         "facet": [{"name_or_index": args.facet, "value_or_threshold": [args.facet_value]}],

@@ -184,3 +184,14 @@ def test_scores_are_probabilities_from_the_tuned_model(good_run):
     scores = pd.read_csv(good_run["artifacts"]["predictions"])["score"].to_numpy()
     assert np.isfinite(scores).all()
     assert scores.std() > 0
+
+
+def test_the_run_refuses_to_wipe_a_folder_it_did_not_create(tmp_path, capsys):
+    # Given a non-empty folder that is not an earlier run (say, the repository by mistake)
+    (tmp_path / "precious.txt").write_text("keep me")
+    # When it is given as --workdir
+    code = cli.main(["run", "--rows", "300", "--workdir", str(tmp_path), "--quiet"])
+    # Then nothing is deleted and the error says why
+    assert code == 2
+    assert (tmp_path / "precious.txt").read_text() == "keep me"
+    assert "was not made by a local run" in capsys.readouterr().err

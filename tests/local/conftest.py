@@ -86,7 +86,6 @@ def analysis_config(
     }
     return {
         "dataset_type": "text/csv",
-        "headers": list(schema.dataset_columns()),
         "label": "fraud",
         "label_values_or_threshold": [0],
         "facet": [{"name_or_index": "customer_gender_female", "value_or_threshold": [1]}],

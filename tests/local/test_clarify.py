@@ -154,13 +154,35 @@ def test_local_shap_values_are_skipped_when_the_config_says_so(
     assert not (tmp_path / "out" / "explanations_shap").exists()
 
 
-def test_a_dataset_whose_columns_differ_from_the_headers_is_an_error(
+def test_config_headers_mean_a_csv_without_a_header_row(clarify_case: ClarifyCase, tmp_path: Path) -> None:
+    # Given Clarify's other convention: headers in the config, no header row in the file
+    bare = tmp_path / "bare.csv"
+    clarify_case.frame.to_csv(bare, index=False, header=False)
+    raw = {
+        **clarify_case.config_dict({"pre_training_bias": {"methods": ["CI"]}}),
+        "headers": list(clarify_case.frame.columns),
+    }
+    config = clarify_case.write_config("with-headers.json", raw)
+    # When analysed, Then the rows are the same as with the header row
+    analysis = clarify.run_clarify(config, bare, None, None, tmp_path / "out")
+    expected = run(
+        clarify_case,
+        tmp_path / "headered",
+        clarify_case.config_dict({"pre_training_bias": {"methods": ["CI"]}}),
+    )
+    assert analysis["pre_training_bias_metrics"] == expected["pre_training_bias_metrics"]
+
+
+def test_config_headers_with_a_header_row_in_the_csv_is_an_error(
     clarify_case: ClarifyCase, tmp_path: Path
 ) -> None:
-    renamed = tmp_path / "renamed.csv"
-    clarify_case.frame.rename(columns={"customer_age": "age"}).to_csv(renamed, index=False)
-    config = clarify_case.write_config(
-        "plain.json", clarify_case.config_dict({"pre_training_bias": {"methods": "all"}})
-    )
-    with pytest.raises(ValueError, match=r"missing \['customer_age'\], unexpected \['age'\]"):
-        clarify.run_clarify(config, renamed, None, None, tmp_path / "out")
+    # Clarify would read the header row as a record, so the local run refuses the combination
+    headered = tmp_path / "headered.csv"
+    clarify_case.frame.to_csv(headered, index=False)
+    raw = {
+        **clarify_case.config_dict({"pre_training_bias": {"methods": "all"}}),
+        "headers": list(clarify_case.frame.columns),
+    }
+    config = clarify_case.write_config("both.json", raw)
+    with pytest.raises(ValueError, match="a header row in a file whose config also gives 'headers'"):
+        clarify.run_clarify(config, headered, None, None, tmp_path / "out")

@@ -55,13 +55,18 @@ def config(written: tuple[dict[str, Path], dict[str, Any]]) -> dict[str, Any]:
 
 def test_config_has_clarifys_top_level_keys(config: dict[str, Any]) -> None:
     assert set(config) == {
-        "dataset_type", "headers", "label", "label_values_or_threshold", "facet", "group_variable",
+        "dataset_type", "label", "label_values_or_threshold", "facet", "group_variable",
         "probability_threshold", "methods", "predictor",
     }  # fmt: skip
 
 
-def test_headers_are_the_dataset_header_label_included(config: dict[str, Any]) -> None:
-    assert tuple(config["headers"]) == dataset_columns()
+def test_no_headers_because_clarify_takes_them_from_the_datasets_header_row(
+    written: tuple[dict[str, Path], dict[str, Any]], config: dict[str, Any]
+) -> None:
+    # Clarify reads a CSV with a header row or with config headers, never both
+    dataset = next((written[0]["dataset"]).glob("*.csv"))
+    assert "headers" not in config
+    assert tuple(dataset.read_text().splitlines()[0].split(",")) == dataset_columns()
 
 
 def test_label_favourable_outcome_and_facet_follow_the_defaults(config: dict[str, Any]) -> None:
@@ -80,7 +85,7 @@ def test_methods_request_bias_shap_and_report(config: dict[str, Any]) -> None:
 
 def test_shap_baseline_has_one_value_per_feature(config: dict[str, Any]) -> None:
     baseline = config["methods"]["shap"]["baseline"]
-    assert (len(baseline), len(baseline[0])) == (1, len(config["headers"]) - 1)
+    assert (len(baseline), len(baseline[0])) == (1, len(dataset_columns()) - 1)
 
 
 def test_shap_baseline_is_the_training_medians(
