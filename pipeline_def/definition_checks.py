@@ -128,17 +128,61 @@ def concretize(value: Any, shape: Shape) -> Any:
     return value
 
 
+@cache
+def _pattern(expression: str) -> re.Pattern[str] | None:
+    """AWS models use Java regexes; the few Python cannot compile (\\p{...}) are not checked."""
+    try:
+        return re.compile(expression)
+    except re.error:
+        return None
+
+
+def constraint_errors(value: Any, shape: Shape, path: str) -> list[str]:
+    """Enum and pattern violations, which botocore's ParamValidator does not check.
+
+    SageMaker does check them, so a typo such as ``Multirecord`` or ``Bayes`` would otherwise
+    pass every offline check and fail the step hours into an execution. Expressions are skipped:
+    their values are only known at execution time.
+    """
+    if is_expression(value):
+        return []
+    if isinstance(shape, StructureShape) and isinstance(value, dict):
+        return [
+            e
+            for k, v in value.items()
+            if k in shape.members
+            for e in constraint_errors(v, shape.members[k], f"{path}.{k}")
+        ]
+    if isinstance(shape, ListShape) and isinstance(value, list):
+        return [e for i, v in enumerate(value) for e in constraint_errors(v, shape.member, f"{path}[{i}]")]
+    if isinstance(shape, MapShape) and isinstance(value, dict):
+        return [e for k, v in value.items() for e in constraint_errors(v, shape.value, f"{path}.{k}")]
+    if shape.type_name != "string" or not isinstance(value, str):
+        return []
+    enum = getattr(shape, "enum", None) or []
+    if enum and value not in enum:
+        shown = ", ".join(enum[:12]) + (", ..." if len(enum) > 12 else "")
+        return [f"{path}: {value!r} is not one of {shown}"]
+    pattern = _pattern(shape.metadata["pattern"]) if "pattern" in shape.metadata else None
+    if pattern is not None and not pattern.fullmatch(value):
+        return [f"{path}: {value!r} does not match {shape.metadata['pattern']}"]
+    return []
+
+
+def validate_request(name: str, operation: str, params: dict, shape: Shape) -> list[str]:
+    """Types, required members, lengths (botocore) plus enums and patterns (ours)."""
+    report = ParamValidator().validate(concretize(params, shape), shape)
+    errors = [line.strip() for line in report.generate_report().splitlines()] if report.has_errors() else []
+    errors += constraint_errors(params, shape, operation)
+    return [f"{name} ({operation}): {error}" for error in errors]
+
+
 def request_errors(step: dict) -> list[str]:
-    """botocore's verdict on one job step's request, with the execution-time names filled in."""
+    """SageMaker's verdict on one job step's request, with the execution-time names filled in."""
     operation, filled_later = REQUEST_OPERATIONS[step["Type"]]
     shape = service_model().operation_model(operation).input_shape
-    params = concretize(dict(step["Arguments"]), shape)
-    for name in filled_later:
-        params.setdefault(name, "pipelines-filled-at-execution")
-    report = ParamValidator().validate(params, shape)
-    if not report.has_errors():
-        return []
-    return [f"{step['Name']} ({operation}): {line.strip()}" for line in report.generate_report().splitlines()]
+    params = {**{name: "pipelines-filled-at-execution" for name in filled_later}, **step["Arguments"]}
+    return validate_request(step["Name"], operation, params, shape)
 
 
 def check_requests(definition: dict) -> None:

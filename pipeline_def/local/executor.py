@@ -20,8 +20,6 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from botocore.validate import ParamValidator
-
 from pipeline_def.definition_checks import (
     REQUEST_OPERATIONS,
     check_definition,
@@ -29,6 +27,7 @@ from pipeline_def.definition_checks import (
     iter_steps,
     own_content,
     service_model,
+    validate_request,
 )
 from pipeline_def.local.expressions import Context, ExecutionError, evaluate, resolve
 
@@ -138,12 +137,10 @@ def _validate_request(step: dict, request: dict) -> None:
     """SageMaker validates the resolved request when the step starts; so does the local run."""
     operation, filled_later = REQUEST_OPERATIONS[step["Type"]]
     shape = service_model().operation_model(operation).input_shape
-    params = {**{name: "filled-at-execution" for name in filled_later}, **request}
-    report = ParamValidator().validate(params, shape)
-    if report.has_errors():
-        raise ExecutionError(
-            f"step {step['Name']}: {operation} would be rejected: {report.generate_report()}"
-        )
+    params = {**{name: "pipelines-filled-at-execution" for name in filled_later}, **request}
+    errors = validate_request(step["Name"], operation, params, shape)
+    if errors:
+        raise ExecutionError(f"step {step['Name']}: {operation} would be rejected: " + "; ".join(errors))
 
 
 class Executor:

@@ -257,3 +257,11 @@ def test_parameter_override_outside_its_enum_is_refused():
     params = [{"Name": "Status", "Type": "String", "DefaultValue": "A", "EnumValues": ["A", "B"]}]
     with pytest.raises(ParameterError, match="'C' is not one of A, B"):
         resolve_parameters(definition(parameters=params), {"Status": "C"})
+
+
+def test_a_parameter_override_sagemaker_would_reject_fails_the_step_that_uses_it():
+    # Given an instance type that is a valid string but not a SageMaker instance type
+    result = run(definition(processing("A")), Recorder(), overrides={"InstanceType": "ml.bogus.huge"})
+    # Then the step fails before any job starts, naming the field
+    assert result.status == "Failed"
+    assert "InstanceType: 'ml.bogus.huge' is not one of" in result.failure_reason
