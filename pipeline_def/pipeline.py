@@ -88,6 +88,8 @@ STEP_CONDITION = "FraudCheckEvaluation"
 STEP_FAIL = "FraudModelBelowQualityBar"
 
 EVALUATION_PROPERTY_FILE = "EvaluationReport"
+DATASET_PROPERTY_FILE = "DatasetMetadata"
+CUTOFF_PATH = "data_cutoff_time"
 AUC_PATH = "binary_classification_metrics.auc.value"
 RECALL_PATH = "binary_classification_metrics.recall.value"
 
@@ -284,7 +286,7 @@ class _Builder:
         )
 
 
-def _data_process_step(b: _Builder) -> ProcessingStep:
+def _data_process_step(b: _Builder, dataset: PropertyFile) -> ProcessingStep:
     out = "/opt/ml/processing/output"
     outputs = [
         ProcessingOutput(output_name=name, source=f"{out}/{name}", destination=b.run_s3("dataset", name))
@@ -306,6 +308,8 @@ def _data_process_step(b: _Builder) -> ProcessingStep:
             b.settings.offline_table(CUSTOMERS.name),
             "--cutoff-time",
             b.params.data_cutoff_time,
+            "--as-of",
+            ExecutionVariables.START_DATETIME,
             "--validation-fraction",
             b.params.validation_fraction.to_string(),
             "--test-fraction",
@@ -320,6 +324,7 @@ def _data_process_step(b: _Builder) -> ProcessingStep:
         name=STEP_PROCESS,
         step_args=args,
         retry_policies=b.job_retry,
+        property_files=[dataset],
         description="Latest feature record per policy from both groups, joined and split 70/15/15.",
     )
 
@@ -558,7 +563,9 @@ def _clarify_step(b: _Builder, data, config: ProcessingStep, transform: Transfor
     )
 
 
-def _register_step(b: _Builder, tuning, evaluation, clarify: ProcessingStep) -> ModelStep:
+def _register_step(
+    b: _Builder, tuning, evaluation, clarify: ProcessingStep, dataset: PropertyFile
+) -> ModelStep:
     analysis = Join(on="/", values=[_output_uri(clarify, "analysis_result"), "analysis.json"])
     metrics = ModelMetrics(
         model_statistics=MetricsSource(
@@ -583,7 +590,8 @@ def _register_step(b: _Builder, tuning, evaluation, clarify: ProcessingStep) -> 
         framework_version=XGBOOST_VERSION.split("-")[0],
         customer_metadata_properties={
             "feature_groups": ",".join(b.settings.feature_group_names.values()),
-            "data_cutoff_time": b.params.data_cutoff_time,
+            # The time 'latest' resolved to in this execution, read back from the data step.
+            "data_cutoff_time": JsonGet(step_name=STEP_PROCESS, property_file=dataset, json_path=CUTOFF_PATH),
             "pipeline_execution_id": ExecutionVariables.PIPELINE_EXECUTION_ID,
             "code_version": b.params.code_version,
         },
@@ -632,7 +640,8 @@ def get_pipeline(settings: PipelineSettings, deployment: Deployment, *, code_ver
 
 def _assemble(b: _Builder) -> Pipeline:
     report = PropertyFile(name=EVALUATION_PROPERTY_FILE, output_name="evaluation", path="evaluation.json")
-    data = _data_process_step(b)
+    dataset = PropertyFile(name=DATASET_PROPERTY_FILE, output_name="metadata", path="dataset.json")
+    data = _data_process_step(b, dataset)
     tuning = _tuning_step(b, data)
     evaluation = _evaluation_step(b, data, tuning, report)
     create_model = ModelStep(
@@ -643,7 +652,7 @@ def _assemble(b: _Builder) -> Pipeline:
     config = _clarify_config_step(b, data, evaluation, create_model)
     transform = _transform_step(b, data, create_model)
     clarify = _clarify_step(b, data, config, transform)
-    register = _register_step(b, tuning, evaluation, clarify)
+    register = _register_step(b, tuning, evaluation, clarify, dataset)
     condition = _condition_step(b, evaluation, report, [create_model, config, transform, clarify, register])
     return Pipeline(
         name=b.settings.pipeline_name,

@@ -64,6 +64,7 @@ class RegistryOutcome:
     approval_description: str
     invocations: list[Invocation] = field(default_factory=list)
     endpoint: dict | None = None
+    customer_metadata: dict[str, str] = field(default_factory=dict)
 
 
 def _free_port() -> int:
@@ -226,14 +227,17 @@ class LocalRegistry:
     def review(self, arn: str) -> RegistryOutcome:
         """Deliver the pending event to the approval function, and an approval to the deploy one."""
         constants = _import_lambda_module("constants")
-        invocations = [
-            self._invoke(
-                "approval", constants.APPROVAL_HANDLER, self.lambdas.approval, self.state_change_event(arn)
-            )
-        ]
+        pending = self.state_change_event(arn)
+        invocations = [self._invoke("approval", constants.APPROVAL_HANDLER, self.lambdas.approval, pending)]
         package = self.sagemaker.describe_model_package(ModelPackageName=arn)
         outcome = RegistryOutcome(
-            arn, package["ModelApprovalStatus"], package.get("ApprovalDescription", ""), invocations
+            arn,
+            package["ModelApprovalStatus"],
+            package.get("ApprovalDescription", ""),
+            invocations,
+            # As registered: moto's UpdateModelPackage drops these when the update omits them
+            # (the real API keeps them), so read them from the event sent before any update.
+            customer_metadata=pending["detail"].get("CustomerMetadataProperties", {}),
         )
         if outcome.approval_status == constants.STATUS_APPROVED:
             event = self.state_change_event(arn)

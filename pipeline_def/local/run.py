@@ -296,6 +296,7 @@ def approval_summary(outcome: RegistryOutcome | None) -> dict[str, Any] | None:
             for g in result.get("gates", [])
         ],
         "lambda_result": result,
+        "customer_metadata": outcome.customer_metadata,
         "endpoint": outcome.endpoint,
     }
 

@@ -93,6 +93,27 @@ def parse_cutoff(text: str) -> float | None:
     return moment.timestamp()
 
 
+def resolve_cutoff(cutoff_time: str, as_of: str | None) -> float | None:
+    """The cutoff actually applied: an explicit time, else ``as_of`` for 'latest', else none."""
+    cutoff = parse_cutoff(cutoff_time)
+    if cutoff is None and as_of is not None:
+        try:
+            cutoff = parse_cutoff(as_of)
+        except DatasetError as err:
+            raise DatasetError(f"--as-of: {as_of!r} is not an ISO-8601 timestamp") from err
+        if cutoff is None:
+            raise DatasetError("--as-of: 'latest' is not a time; pass the execution's start time")
+    return cutoff
+
+
+def iso_utc(epoch: float | None) -> str:
+    """What the registry records as the data cutoff; 'unbounded' when no cutoff applied."""
+    if epoch is None:
+        return "unbounded"
+    # timezone.utc, not datetime.UTC: the container runs Python 3.8.
+    return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")  # noqa: UP017
+
+
 def check_name(argument: str, value: str) -> str:
     """Reject a database/table name that could break out of its quoted identifier."""
     if not NAME_PATTERN.match(value):
@@ -117,6 +138,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--claims-table", required=True)
     parser.add_argument("--customers-table", required=True)
     parser.add_argument("--cutoff-time", default="latest", help="'latest' or an ISO-8601 timestamp")
+    parser.add_argument(
+        "--as-of",
+        default=None,
+        help="ISO-8601 time that 'latest' stands for (the pipeline passes its execution's start), "
+        "so the recorded cutoff is a real time and the same query can be run again",
+    )
     parser.add_argument("--validation-fraction", type=_fraction, default=0.15)
     parser.add_argument("--test-fraction", type=_fraction, default=0.15)
     parser.add_argument("--seed", type=int, default=42)
@@ -443,7 +470,7 @@ def write_outputs(
 
 def run(args: argparse.Namespace, engine: QueryEngine) -> dict[str, Any]:
     """Query, check, split and write; returns the metadata document."""
-    cutoff_epoch = parse_cutoff(args.cutoff_time)
+    cutoff_epoch = resolve_cutoff(args.cutoff_time, args.as_of)
     query = build_query(args.database, args.claims_table, args.customers_table, cutoff_epoch)
     LOG.info("Querying %s (cutoff %s)", engine.name, args.cutoff_time)
     dataset = validate_dataset(select_dataset_columns(engine.run(query)))
@@ -457,7 +484,8 @@ def run(args: argparse.Namespace, engine: QueryEngine) -> dict[str, Any]:
         dataset[LABEL].to_numpy(), args.validation_fraction, args.test_fraction, args.seed
     )
     metadata = {
-        "cutoff": {"argument": args.cutoff_time, "epoch_seconds": cutoff_epoch},
+        "cutoff": {"argument": args.cutoff_time, "as_of": args.as_of, "epoch_seconds": cutoff_epoch},
+        "data_cutoff_time": iso_utc(cutoff_epoch),
         "engine": engine.name,
         "query": query,
         "seed": args.seed,

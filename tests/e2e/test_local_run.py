@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -195,3 +196,11 @@ def test_the_run_refuses_to_wipe_a_folder_it_did_not_create(tmp_path, capsys):
     assert code == 2
     assert (tmp_path / "precious.txt").read_text() == "keep me"
     assert "was not made by a local run" in capsys.readouterr().err
+
+
+def test_the_package_records_the_time_latest_resolved_to_not_the_word(good_run):
+    metadata = good_run["approval"]["customer_metadata"]
+    recorded = datetime.fromisoformat(metadata["data_cutoff_time"].replace("Z", "+00:00"))
+    assert recorded <= datetime.now(UTC)
+    assert metadata["pipeline_execution_id"] == good_run["execution_id"]
+    assert metadata["feature_groups"] == "fraud-mlops-dev-claims,fraud-mlops-dev-customers"

@@ -334,7 +334,7 @@ def test_metadata_row_counts_match_the_files(run_output: tuple[int, Path]) -> No
 
 def test_metadata_records_query_cutoff_and_columns(run_output: tuple[int, Path]) -> None:
     metadata = json.loads((run_output[1] / "metadata" / "dataset.json").read_text())
-    assert metadata["cutoff"] == {"argument": "latest", "epoch_seconds": None}
+    assert metadata["cutoff"] == {"argument": "latest", "as_of": None, "epoch_seconds": None}
     assert metadata["columns"] == list(dataset_columns())
     assert "row_number() OVER" in metadata["query"]
 
@@ -369,3 +369,21 @@ def test_unreadable_local_catalog_fails_naming_the_file(
 def test_script_runs_alone_without_this_repository(tmp_path: Path) -> None:
     completed = run_standalone(Path(preprocess.__file__), tmp_path, "--help")
     assert completed.returncode == 0, completed.stderr
+
+
+def test_latest_resolves_to_the_as_of_time_so_the_query_can_be_repeated() -> None:
+    assert preprocess.resolve_cutoff("latest", "2026-03-01T00:00:00Z") == 1772323200.0
+
+
+def test_an_explicit_cutoff_wins_over_the_as_of_time() -> None:
+    assert preprocess.resolve_cutoff("2026-01-01T00:00:00Z", "2026-03-01T00:00:00Z") == 1767225600.0
+
+
+def test_latest_without_as_of_applies_no_cutoff_and_says_so() -> None:
+    assert preprocess.resolve_cutoff("latest", None) is None
+    assert preprocess.iso_utc(None) == "unbounded"
+
+
+def test_a_malformed_as_of_time_is_an_error_naming_the_argument() -> None:
+    with pytest.raises(preprocess.DatasetError, match="--as-of: 'yesterday'"):
+        preprocess.resolve_cutoff("latest", "yesterday")
