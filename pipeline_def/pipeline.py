@@ -73,6 +73,8 @@ from pipeline_def.settings import PipelineSettings  # noqa: E402
 
 XGBOOST_VERSION = "1.7-1"
 PREFIX = "fraud-detection"
+#: Training jobs write <artifact bucket>/<PREFIX>/<TUNING_FOLDER>/<job>/output/model.tar.gz.
+TUNING_FOLDER = "tuning"
 GROUP_VARIABLE = "customer_education"
 
 # Step names are API: the local run, tests, dashboards and alarms refer to them.
@@ -339,7 +341,7 @@ def _tuning_step(b: _Builder, data: ProcessingStep) -> TuningStep:
         role=b.deployment.role_arn,
         instance_count=1,
         instance_type=b.params.training_instance_type,
-        output_path=b.s3("tuning"),
+        output_path=b.s3(TUNING_FOLDER),
         base_job_name=f"{b.settings.prefix}-train",
         volume_kms_key=b.deployment.kms_key_arn,
         output_kms_key=b.deployment.kms_key_arn,
@@ -389,7 +391,7 @@ def _tuning_step(b: _Builder, data: ProcessingStep) -> TuningStep:
 
 def _best_model_uri(b: _Builder, tuning: TuningStep) -> Join:
     return tuning.get_top_model_s3_uri(
-        top_k=0, s3_bucket=b.deployment.artifact_bucket, prefix=f"{PREFIX}/tuning"
+        top_k=0, s3_bucket=b.deployment.artifact_bucket, prefix=f"{PREFIX}/{TUNING_FOLDER}"
     )
 
 

@@ -28,9 +28,9 @@ from pipeline_def.local.explain import load_booster
 from pipeline_def.local.expressions import ExecutionError
 from pipeline_def.local.model_artifact import predict, write_model_tar
 from pipeline_def.local.storage import LocalS3
+from pipeline_def.offline_store import CATALOG_ENV_VAR
 
 CONTAINER_ROOT = "/opt/ml/"
-GLUE_CATALOG_ENV = "FRAUD_LOCAL_GLUE_CATALOG"
 
 
 @dataclass
@@ -90,7 +90,7 @@ def _run_script(sm: LocalSageMaker, step: str, request: dict, container: _Contai
     command += [container.map_argument(str(a)) for a in app.get("ContainerArguments", [])]
     env = {**os.environ, **request.get("Environment", {})}
     if sm.glue_catalog is not None:
-        env[GLUE_CATALOG_ENV] = str(sm.glue_catalog)
+        env[CATALOG_ENV_VAR] = str(sm.glue_catalog)
     log = container.root / "job.log"
     with log.open("w", encoding="utf-8") as handle:
         result = subprocess.run(command, stdout=handle, stderr=subprocess.STDOUT, env=env, check=False)
