@@ -450,7 +450,7 @@ def _model(b: _Builder, tuning: TuningStep) -> Model:
     )
 
 
-def _clarify_config_step(b: _Builder, data, evaluation, create_model: ModelStep) -> ProcessingStep:
+def _clarify_config_step(b: _Builder, data, evaluation, create_model: ModelStep, transform) -> ProcessingStep:
     base = "/opt/ml/processing"
     args = b.script_processor("clarify-config").run(
         code=b.code("clarify_config.py"),
@@ -495,6 +495,8 @@ def _clarify_config_step(b: _Builder, data, evaluation, create_model: ModelStep)
             "1",
             "--group-variable",
             GROUP_VARIABLE,
+            "--predicted-label-dataset-uri",
+            transform.properties.TransformOutput.S3OutputPath,
         ],
     )
     return ProcessingStep(
@@ -651,8 +653,8 @@ def _assemble(b: _Builder) -> Pipeline:
         step_args=_model(b, tuning).create(instance_type=b.params.transform_instance_type),
         retry_policies=b.api_retry,
     )
-    config = _clarify_config_step(b, data, evaluation, create_model)
     transform = _transform_step(b, data, create_model)
+    config = _clarify_config_step(b, data, evaluation, create_model, transform)
     clarify = _clarify_step(b, data, config, transform)
     register = _register_step(b, tuning, evaluation, clarify, dataset)
     condition = _condition_step(b, evaluation, report, [create_model, config, transform, clarify, register])

@@ -11,8 +11,9 @@ gate, the report) cannot tell the difference::
 
 Differences from the real job, each deliberate:
 
-* Predictions come from the batch-transform output (one fraud probability per line, in
-  dataset order) instead of a shadow endpoint. Clarify's predicted label is
+* Predictions arrive as a file of scores (one fraud probability per line, in dataset order):
+  the executor passes the config's ``predicted_label_dataset_uri`` (the pipeline's batch
+  transform output) or, without one, the model's scores (Clarify's shadow endpoint). The predicted label is
   ``score > probability_threshold``, which ``label_values_or_threshold`` then maps to
   favourable/unfavourable in the same way as the observed label.
 * SHAP is exact TreeSHAP in log-odds space (see :mod:`pipeline_def.local.explain`). The

@@ -100,17 +100,24 @@ def _run_script(sm: LocalSageMaker, step: str, request: dict, container: _Contai
 
 
 def _run_clarify(sm: LocalSageMaker, step: str, container: _Container) -> None:
-    """Clarify's container reads /opt/ml/processing/input/{config,data} and calls the model."""
+    """Clarify's container reads /opt/ml/processing/input/{config,data}; predictions come from
+    the config's predicted-label dataset (the transform output) or, without one, from the model
+    (Clarify's shadow endpoint)."""
     from pipeline_def.local.clarify import run_clarify  # imported late: numpy-heavy
 
     config_path = container.path("/opt/ml/processing/input/config/analysis_config.json")
     dataset_path = _single_csv(container.path("/opt/ml/processing/input/data"), step)
     config = json.loads(config_path.read_text(encoding="utf-8"))
-    model_name = config["predictor"]["model_name"]
-    model_path = _model_artifact(sm, step, model_name)
-    predictions = container.root / "shadow-endpoint-predictions.csv"
-    features = pd.read_csv(dataset_path).drop(columns=[config["label"]]).to_numpy(dtype=float)
-    np.savetxt(predictions, predict(load_booster(model_path), features), fmt="%.9g")
+    model_path = _model_artifact(sm, step, config["predictor"]["model_name"])
+    predictions = container.root / "predictions.csv"
+    if "predicted_label_dataset_uri" in config:
+        files = sm.s3.files(config["predicted_label_dataset_uri"])
+        if not files:
+            raise ExecutionError(f"step {step}: nothing under {config['predicted_label_dataset_uri']}")
+        predictions.write_bytes(b"".join(f.read_bytes() for f in files))
+    else:
+        features = pd.read_csv(dataset_path).drop(columns=[config["label"]]).to_numpy(dtype=float)
+        np.savetxt(predictions, predict(load_booster(model_path), features), fmt="%.9g")
     run_clarify(
         config_path, dataset_path, predictions, model_path, container.path("/opt/ml/processing/output")
     )

@@ -117,10 +117,26 @@ def check_column(headers: list[str], argument: str, name: str) -> None:
         )
 
 
+PREDICTED_SCORE_HEADER = "score"
+
+
 def build_config(
     args: argparse.Namespace, headers: list[str], threshold: float, baseline: list[float]
 ) -> dict:
     """The analysis configuration in Clarify's format (bias pre/post training, SHAP, report)."""
+    config = _base_config(args, headers, threshold, baseline)
+    if args.predicted_label_dataset_uri:
+        # Post-training bias on the scores the pipeline's transform step produced; the predictor
+        # stays for SHAP, which needs the model itself.
+        config["predicted_label_dataset_uri"] = args.predicted_label_dataset_uri
+        config["predicted_label_headers"] = [PREDICTED_SCORE_HEADER]
+        config["predicted_label"] = PREDICTED_SCORE_HEADER
+    return config
+
+
+def _base_config(
+    args: argparse.Namespace, headers: list[str], threshold: float, baseline: list[float]
+) -> dict:
     return {
         "dataset_type": "text/csv",
         # No "headers": the dataset has a header row, and Clarify reads a CSV either with a
@@ -192,6 +208,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--group-variable", default="customer_education")
     parser.add_argument("--shap-samples", type=_positive_int, default=100)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--predicted-label-dataset-uri",
+        default=None,
+        help="S3 prefix of the batch transform's output (one score per line, dataset row order): "
+        "Clarify then uses those predictions for post-training bias instead of calling the model",
+    )
     return parser.parse_args(argv)
 
 

@@ -204,3 +204,13 @@ def test_the_package_records_the_time_latest_resolved_to_not_the_word(good_run):
     assert recorded <= datetime.now(UTC)
     assert metadata["pipeline_execution_id"] == good_run["execution_id"]
     assert metadata["feature_groups"] == "fraud-mlops-dev-claims,fraud-mlops-dev-customers"
+
+
+def test_clarifys_post_training_bias_is_computed_from_the_transform_predictions(good_run):
+    # DPPL = q̂_a - q̂_d, the favourable outcome (not fraud) predicted for facet a minus facet d
+    predictions = pd.read_csv(good_run["artifacts"]["predictions"])
+    favourable = predictions["predicted_label"] == 0
+    female = predictions["customer_gender_female"] == 1
+    expected = favourable[~female].mean() - favourable[female].mean()
+    analysis = _json(good_run["artifacts"]["clarify_analysis"])
+    assert _facet_metric(analysis, "DPPL") == pytest.approx(expected)

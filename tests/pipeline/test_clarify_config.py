@@ -179,3 +179,17 @@ def test_facet_value_is_passed_as_an_integer_when_integral(tmp_path: Path) -> No
 def test_script_runs_alone_without_this_repository(tmp_path: Path) -> None:
     completed = run_standalone(Path(clarify_config.__file__), tmp_path, "--help")
     assert completed.returncode == 0, completed.stderr
+
+
+def test_without_a_predicted_label_dataset_clarify_scores_through_the_model(config: dict[str, Any]) -> None:
+    assert not {"predicted_label_dataset_uri", "predicted_label_headers", "predicted_label"} & set(config)
+
+
+def test_the_transform_output_becomes_clarifys_predicted_label_dataset(tmp_path: Path) -> None:
+    # Given the batch transform's output prefix
+    config = _run(_inputs(tmp_path), "--predicted-label-dataset-uri", "s3://bucket/runs/x/transform")
+    # Then post-training bias reads those scores, and the predictor stays for SHAP
+    assert config["predicted_label_dataset_uri"] == "s3://bucket/runs/x/transform"
+    assert config["predicted_label_headers"] == ["score"]
+    assert config["predicted_label"] == "score"
+    assert config["predictor"]["model_name"]

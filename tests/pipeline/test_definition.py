@@ -260,3 +260,9 @@ def test_a_broken_reference_is_reported_with_the_step_and_path(definition, old, 
     broken = json.loads(json.dumps(definition).replace(old, new))
     with pytest.raises(DefinitionError, match=reported.replace("[", r"\[").replace("(", r"\(")):
         check_definition(broken)
+
+
+def test_clarify_analyses_the_transform_steps_predictions(definition):
+    args = _steps(definition)[p.STEP_CLARIFY_CONFIG]["Arguments"]["AppSpecification"]["ContainerArguments"]
+    position = args.index("--predicted-label-dataset-uri")
+    assert args[position + 1] == {"Get": f"Steps.{p.STEP_TRANSFORM}.TransformOutput.S3OutputPath"}
