@@ -127,9 +127,14 @@ class EnvironmentConfig:
         return self.bucket_name("access-logs")
 
     @property
+    def fixed_tags(self) -> dict[str, str]:
+        """The stage's own tags (``RESERVED_TAG_KEYS``): they never change for an environment."""
+        return {"project": self.project, "env": self.name}
+
+    @property
     def all_tags(self) -> dict[str, str]:
         """The stage's own tags first, then the configured ones (which cannot clash)."""
-        return {"project": self.project, "env": self.name, **dict(self.tags)}
+        return {**self.fixed_tags, **dict(self.tags)}
 
 
 def load_environment(context: Reader, env_name: str) -> EnvironmentConfig:

@@ -10,8 +10,9 @@ each cdk-nag finding has a stable id) instead of carrying cross-stack import tok
 - ``ecr:GetAuthorizationToken`` (:func:`ecr_pull`),
 - ``cloudwatch:PutMetricData``, narrowed by a ``cloudwatch:namespace`` condition (:func:`sagemaker_metrics`),
 - ``xray:PutTraceSegments`` / ``xray:PutTelemetryRecords``, added by CDK for active tracing,
-- EC2 network-interface actions of SageMaker jobs, only when the environment configures a VPC
-  (``ec2:Describe*`` have no resource type), see ``PipelineExecutionRole``.
+- EC2 ``Describe*`` and ``DeleteNetworkInterfacePermission`` (no or an optional resource type) for
+  SageMaker jobs, only when the environment configures a VPC; the other network-interface actions
+  are limited to the configured subnets and security groups, see ``PipelineExecutionRole``.
 """
 
 from __future__ import annotations
@@ -111,11 +112,15 @@ def model_image_uris_in(definition: str) -> tuple[str, ...]:
     return tuple(sorted(found))
 
 
-def ecr_pull(image_uris: Iterable[str]) -> list[iam.PolicyStatement]:
-    """Pull exactly the repositories of the given images (AWS-owned SageMaker images included)."""
+def ecr_pull(scope: IConstruct, image_uris: Iterable[str]) -> list[iam.PolicyStatement]:
+    """Pull exactly the repositories of the given images (AWS-owned SageMaker images included).
+
+    The repositories belong to the images' registry accounts, in the stack's partition.
+    """
+    partition = cdk.Stack.of(scope).partition
     repositories = sorted(
         {
-            f"arn:aws:ecr:{m['region']}:{m['account']}:repository/{m['repo']}"
+            f"arn:{partition}:ecr:{m['region']}:{m['account']}:repository/{m['repo']}"
             for m in (_IMAGE_URI.match(uri) for uri in image_uris)
             if m
         }

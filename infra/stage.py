@@ -12,6 +12,11 @@ from infra.stacks.approval_stack import ApprovalStack
 from infra.stacks.data_stack import DataStack
 from infra.stacks.pipeline_stack import PipelineStack
 
+#: Resource types whose Tags are create-only: a tag edit in cdk.json would make CloudFormation
+#: replace them, which fails for these named resources. They carry fixed tags of their own
+#: (``EnvironmentConfig.fixed_tags``, see ``FeatureGroup``).
+CREATE_ONLY_TAG_TYPES = ("AWS::SageMaker::FeatureGroup",)
+
 
 class MlopsStage(cdk.Stage):
     """Everything one environment deploys, in its own account and region, tagged.
@@ -50,7 +55,7 @@ class MlopsStage(cdk.Stage):
         self.pipeline.add_stack_dependency(self.data)
         self.approval.add_stack_dependency(self.pipeline)
         for key, value in config.all_tags.items():
-            cdk.Tags.of(self).add(key, value)
+            cdk.Tags.of(self).add(key, value, exclude_resource_types=list(CREATE_ONLY_TAG_TYPES))
 
     @property
     def stacks(self) -> tuple[cdk.Stack, ...]:

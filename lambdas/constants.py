@@ -56,6 +56,8 @@ ENV_ROLLBACK_ALARM_NAMES: Final = "ROLLBACK_ALARM_NAMES"
 ENV_TRAFFIC_ROUTING: Final = "TRAFFIC_ROUTING"
 ENV_CANARY_SIZE_PERCENT: Final = "CANARY_SIZE_PERCENT"
 ENV_TRAFFIC_WAIT_SECONDS: Final = "TRAFFIC_WAIT_SECONDS"
+#: JSON object of the environment's cost-allocation tags (project, env, cost-center, owner...).
+ENV_COST_TAGS: Final = "COST_TAGS"
 
 APPROVAL_REQUIRED_ENV: Final = (
     ENV_MODEL_PACKAGE_GROUP_NAME,
@@ -82,6 +84,7 @@ DEPLOY_OPTIONAL_ENV: Final = (
     ENV_TRAFFIC_ROUTING,
     ENV_CANARY_SIZE_PERCENT,
     ENV_TRAFFIC_WAIT_SECONDS,
+    ENV_COST_TAGS,
 )
 
 # --- Defaults for the optional variables -----------------------------------------------------
@@ -93,9 +96,13 @@ DEFAULT_AUTO_APPROVE: Final = False
 TRAFFIC_ALL_AT_ONCE: Final = "ALL_AT_ONCE"
 TRAFFIC_CANARY: Final = "CANARY"
 DEFAULT_TRAFFIC_ROUTING: Final = TRAFFIC_ALL_AT_ONCE
+TRAFFIC_ROUTINGS: Final = (TRAFFIC_ALL_AT_ONCE, TRAFFIC_CANARY)
 DEFAULT_CANARY_SIZE_PERCENT: Final = 10
+#: A canary is at most half of the new fleet (SageMaker's CanarySize rule).
+CANARY_SIZE_PERCENT_RANGE: Final = (1, 50)
 #: Baking time of each traffic shift, during which the rollback alarms are watched.
 DEFAULT_TRAFFIC_WAIT_SECONDS: Final = 300
+TRAFFIC_WAIT_SECONDS_RANGE: Final = (0, 3600)
 #: Blue fleet is kept this long after the shift, so a late alarm can still roll back cheaply.
 TERMINATION_WAIT_SECONDS: Final = 300
 PRODUCTION_VARIANT_NAME: Final = "AllTraffic"
@@ -110,3 +117,7 @@ IDEMPOTENCY_EXPIRY_SECONDS: Final = 24 * 60 * 60
 TAG_MODEL_PACKAGE_ARN: Final = "model-package-arn"
 TAG_MODEL_PACKAGE_VERSION: Final = "model-package-version"
 TAG_MODEL_PACKAGE_GROUP: Final = "model-package-group"
+#: Keys the deploy function writes itself; cost tags may not reuse them.
+PACKAGE_TAG_KEYS: Final = (TAG_MODEL_PACKAGE_ARN, TAG_MODEL_PACKAGE_VERSION, TAG_MODEL_PACKAGE_GROUP)
+#: SageMaker allows 50 tags per resource; the package tags take three of them.
+MAX_RESOURCE_TAGS: Final = 50

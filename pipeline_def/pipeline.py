@@ -69,7 +69,7 @@ from sagemaker.workflow.retry import (  # noqa: E402
 from sagemaker.workflow.steps import CacheConfig, ProcessingStep, TransformStep, TuningStep  # noqa: E402
 
 from pipeline_def.schema import CLAIMS, CUSTOMERS, LABEL, SENSITIVE_FACET  # noqa: E402
-from pipeline_def.settings import PipelineSettings  # noqa: E402
+from pipeline_def.settings import REGISTRATION_STATUSES, PipelineSettings  # noqa: E402
 
 XGBOOST_VERSION = "1.7-1"
 PREFIX = "fraud-detection"
@@ -155,7 +155,7 @@ class Parameters:
             model_approval_status=ParameterString(
                 "ModelApprovalStatus",
                 settings.model_approval_status,
-                enum_values=["PendingManualApproval", "Approved", "Rejected"],
+                enum_values=list(REGISTRATION_STATUSES),
             ),
             code_version=ParameterString("CodeVersion", code_version),
         )

@@ -14,14 +14,17 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
+from lambdas import constants as c
 from pipeline_def.schema import CLAIMS, CUSTOMERS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CDK_JSON = REPO_ROOT / "cdk.json"
 
-APPROVAL_STATUSES = ("PendingManualApproval", "Approved", "Rejected")
+#: Status a new model package may be registered with. Not "Approved": approval happens only
+#: through the approval function's gates or a human reviewer, and an approved package deploys.
+REGISTRATION_STATUSES = ("PendingManualApproval",)
 _INSTANCE_TYPE = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
 _ACCOUNT = re.compile(r"^\d{12}$")
 _REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
@@ -195,7 +198,7 @@ class PipelineSettings:
             max_parallel_tuning_jobs=pipe.int("maxParallelTuningJobs", low=1, high=100),
             use_spot_training=pipe.bool("useSpotTraining", default=False),
             model_approval_status=pipe.str(
-                "modelApprovalStatus", allowed=APPROVAL_STATUSES, default="PendingManualApproval"
+                "modelApprovalStatus", allowed=REGISTRATION_STATUSES, default="PendingManualApproval"
             ),
             subnet_ids=network.str_list("subnetIds", pattern=_SUBNET),
             security_group_ids=network.str_list("securityGroupIds", pattern=_SECURITY_GROUP),
@@ -238,20 +241,81 @@ class ApprovalSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class DeploymentSettings:
+    """How the deploy function moves the endpoint to a new model (SageMaker blue/green update).
+
+    ``ALL_AT_ONCE`` shifts all traffic to the new fleet and bakes for ``wait_seconds``;
+    ``CANARY`` first shifts ``canary_size_percent`` of the new fleet's capacity, bakes, then the
+    rest. With ``rollback_alarms`` the stack creates CloudWatch alarms on the endpoint (5xx error
+    rate, p99 model latency above ``max_model_latency_ms``) and SageMaker rolls back if one trips.
+    """
+
+    #: p99 model latency (ms) above which a deployment rolls back, unless configured.
+    DEFAULT_MAX_MODEL_LATENCY_MS: ClassVar[int] = 500
+    #: SageMaker real-time invocations time out after 60 s, so a higher bound could never trip.
+    MAX_MODEL_LATENCY_CEILING_MS: ClassVar[int] = 60_000
+
+    traffic_routing: str = c.DEFAULT_TRAFFIC_ROUTING
+    canary_size_percent: int = c.DEFAULT_CANARY_SIZE_PERCENT
+    wait_seconds: int = c.DEFAULT_TRAFFIC_WAIT_SECONDS
+    rollback_alarms: bool = False
+    max_model_latency_ms: int = DEFAULT_MAX_MODEL_LATENCY_MS
+
+    @classmethod
+    def from_context(cls, endpoint: Reader, instance_count: int) -> DeploymentSettings:
+        """The ``endpoint.deployment`` block; absent, an all-at-once update without alarms."""
+        if "deployment" not in endpoint.data:
+            return cls()
+        block = endpoint.child("deployment")
+        low, high = c.CANARY_SIZE_PERCENT_RANGE
+        wait_low, wait_high = c.TRAFFIC_WAIT_SECONDS_RANGE
+        settings = cls(
+            traffic_routing=block.str(
+                "trafficRouting", allowed=c.TRAFFIC_ROUTINGS, default=c.DEFAULT_TRAFFIC_ROUTING
+            ),
+            canary_size_percent=block.int(
+                "canarySizePercent", low=low, high=high, default=c.DEFAULT_CANARY_SIZE_PERCENT
+            ),
+            wait_seconds=block.int(
+                "waitSeconds", low=wait_low, high=wait_high, default=c.DEFAULT_TRAFFIC_WAIT_SECONDS
+            ),
+            rollback_alarms=block.bool("rollbackAlarms", default=False),
+            max_model_latency_ms=block.int(
+                "maxModelLatencyMs",
+                low=1,
+                high=cls.MAX_MODEL_LATENCY_CEILING_MS,
+                default=cls.DEFAULT_MAX_MODEL_LATENCY_MS,
+            ),
+        )
+        # A canary is at most half of the new fleet, so one instance cannot host it; the deploy
+        # function would refuse the same setting at run time (deploy.models.DeploySettings).
+        if settings.traffic_routing == c.TRAFFIC_CANARY and instance_count < 2:
+            raise ConfigError(
+                f"{block.path}.trafficRouting: {c.TRAFFIC_CANARY} needs "
+                f"{endpoint.path}.instanceCount >= 2 (got {instance_count}); allowed: "
+                f"{c.TRAFFIC_ALL_AT_ONCE}, or more instances"
+            )
+        return settings
+
+
+@dataclass(frozen=True, kw_only=True)
 class EndpointSettings:
     """The real-time endpoint the deploy function creates for an approved model."""
 
     instance_type: str
     instance_count: int
     data_capture_sampling_percentage: int
+    deployment: DeploymentSettings = DeploymentSettings()
 
     @classmethod
     def from_context(cls, env: Reader) -> EndpointSettings:
         block = env.child("endpoint")
+        instance_count = block.int("instanceCount", low=1, high=100)
         return cls(
             instance_type=block.str("instanceType", pattern=_INSTANCE_TYPE),
-            instance_count=block.int("instanceCount", low=1, high=100),
+            instance_count=instance_count,
             data_capture_sampling_percentage=block.int("dataCaptureSamplingPercentage", low=0, high=100),
+            deployment=DeploymentSettings.from_context(block, instance_count),
         )
 
 

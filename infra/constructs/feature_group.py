@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import aws_cdk as cdk
 import aws_cdk.aws_iam as iam
 import aws_cdk.aws_kms as kms
@@ -64,12 +66,15 @@ class FeatureStoreRole(Construct):
                 resources=glue_resources,
             ),
         ]
+        # No aws:SourceAccount/aws:SourceArn condition, unlike the other SageMaker roles: SageMaker's
+        # confused-deputy guidance lists the features that send those keys when they assume a role
+        # (Pipelines, processing, training, transform, inference...), and Feature Store is not among
+        # them. A condition the service does not send would make every offline-store write fail
+        # (docs.aws.amazon.com/sagemaker/latest/dg/security-confused-deputy-prevention.html).
         self.role = iam.Role(
             self,
             "Role",
-            assumed_by=iam.ServicePrincipal(
-                policies.SAGEMAKER, conditions={"StringEquals": {"aws:SourceAccount": stack.account}}
-            ),
+            assumed_by=iam.ServicePrincipal(policies.SAGEMAKER),
             description="SageMaker Feature Store: writes the offline store and its Glue tables",
             inline_policies={"OfflineStore": iam.PolicyDocument(statements=statements)},
         )
@@ -83,7 +88,13 @@ class FeatureStoreRole(Construct):
 
 
 class FeatureGroup(Construct):
-    """One feature group: online store and offline store (Glue table, KMS) from a schema."""
+    """One feature group: online store and offline store (Glue table, KMS) from a schema.
+
+    ``Tags``, ``Description``, ``RoleArn`` and ``OfflineStoreConfig`` of
+    ``AWS::SageMaker::FeatureGroup`` are create-only: changing them means replacing the group,
+    which CloudFormation cannot do for a named group (and which would drop its data). So the group
+    gets only ``tags`` given here (fixed per environment), and the stage's tag aspect skips it.
+    """
 
     def __init__(
         self,
@@ -97,6 +108,7 @@ class FeatureGroup(Construct):
         role: iam.IRole,
         glue_database: str,
         table_name: str,
+        tags: Mapping[str, str],
         removal_policy: cdk.RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -128,5 +140,6 @@ class FeatureGroup(Construct):
                 "TableFormat": "Glue",
             },
             role_arn=role.role_arn,
+            tags=[cdk.CfnTag(key=key, value=value) for key, value in sorted(tags.items())],
         )
         self.feature_group.apply_removal_policy(removal_policy)

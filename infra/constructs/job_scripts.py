@@ -43,7 +43,10 @@ class JobScripts(Construct):
             "Deployment",
             sources=[
                 s3_deployment.Source.asset(
-                    str(source_dir), exclude=["*", *(f"!{name}" for name in sorted(file_names))]
+                    # "*" does not match dot entries (a local .ruff_cache, say), so ".*" is listed
+                    # too: they would otherwise ship and change the asset hash from machine to machine.
+                    str(source_dir),
+                    exclude=["*", ".*", *(f"!{name}" for name in sorted(file_names))],
                 )
             ],
             destination_bucket=bucket,

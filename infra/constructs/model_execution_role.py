@@ -39,7 +39,7 @@ class ModelExecutionRole(Construct):
             *storage,
             policies.s3_bucket_location(self, artifact_bucket_name),
             policies.kms_use(key),
-            *policies.ecr_pull(image_uris),
+            *policies.ecr_pull(self, image_uris),
             logs,
             policies.sagemaker_metrics(),
         ]

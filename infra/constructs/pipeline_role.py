@@ -16,28 +16,48 @@ from pipeline_def.pipeline import PREFIX
 from pipeline_def.schema import FEATURE_GROUPS
 from pipeline_def.settings import PipelineSettings
 
-#: SageMaker Pipelines names the jobs and models it creates ``pipelines-<execution>-<step>-...``;
-#: jobs started outside a pipeline run carry the environment prefix (their base job name) instead.
+#: SageMaker Pipelines names the processing and transform jobs and the models it creates
+#: ``pipelines-<execution-id>-<step>-<random>``; processing and transform jobs started outside a
+#: pipeline run carry the environment prefix (their base job name) instead.
 PIPELINE_JOB_PREFIX = "pipelines-"
 #: Clarify's shadow endpoint (and its config) for SHAP, created and deleted by the Clarify job.
 CLARIFY_SHADOW_PREFIX = "sm-clarify-"
-_JOB_TYPES = ("processing-job", "training-job", "hyper-parameter-tuning-job", "transform-job")
-_JOB_ACTIONS = (
-    "sagemaker:AddTags",
-    "sagemaker:CreateHyperParameterTuningJob",
-    "sagemaker:CreateProcessingJob",
-    "sagemaker:CreateTrainingJob",
-    "sagemaker:CreateTransformJob",
-    "sagemaker:DescribeHyperParameterTuningJob",
-    "sagemaker:DescribeProcessingJob",
-    "sagemaker:DescribeTrainingJob",
-    "sagemaker:DescribeTransformJob",
-    "sagemaker:ListTrainingJobsForHyperParameterTuningJob",
-    "sagemaker:StopHyperParameterTuningJob",
-    "sagemaker:StopProcessingJob",
-    "sagemaker:StopTrainingJob",
-    "sagemaker:StopTransformJob",
-)
+#: Job types whose names Pipelines starts with ``pipelines-`` (or a base job name starts with the prefix).
+_NAMED_JOB_ACTIONS = {
+    "processing-job": (
+        "sagemaker:AddTags",
+        "sagemaker:CreateProcessingJob",
+        "sagemaker:DescribeProcessingJob",
+        "sagemaker:StopProcessingJob",
+    ),
+    "transform-job": (
+        "sagemaker:AddTags",
+        "sagemaker:CreateTransformJob",
+        "sagemaker:DescribeTransformJob",
+        "sagemaker:StopTransformJob",
+    ),
+}
+#: A tuning step's job gets a generated name of at most 32 characters with no ``pipelines-``
+#: prefix, and its training jobs are named after it (``<tuning-job>-<NNN>-<hash>``): no name
+#: prefix is known before the run, so these two types are scoped by account and region only.
+_TUNING_ACTIONS = {
+    "hyper-parameter-tuning-job": (
+        "sagemaker:AddTags",
+        "sagemaker:CreateHyperParameterTuningJob",
+        "sagemaker:DescribeHyperParameterTuningJob",
+        "sagemaker:ListTrainingJobsForHyperParameterTuningJob",
+        "sagemaker:StopHyperParameterTuningJob",
+    ),
+    "training-job": (
+        "sagemaker:AddTags",
+        "sagemaker:CreateTrainingJob",
+        "sagemaker:DescribeTrainingJob",
+        "sagemaker:StopTrainingJob",
+    ),
+}
+#: The model step's CreateModel; Pipelines never deletes the model, and live models (the deploy
+#: function's ``<prefix>-...``) stay out of reach.
+_MODEL_ACTIONS = ("sagemaker:AddTags", "sagemaker:CreateModel", "sagemaker:DescribeModel")
 _SHADOW_ENDPOINT_ACTIONS = (
     "sagemaker:AddTags",
     "sagemaker:CreateEndpoint",
@@ -56,10 +76,17 @@ _EXPERIMENT_ACTIONS = (
     "sagemaker:DescribeExperiment",
     "sagemaker:DescribeTrial",
 )
-_ENI_ACTIONS = (
-    "ec2:CreateNetworkInterface",
+#: SageMaker creates the jobs' network interfaces in the configured subnets with this role.
+#: CreateNetworkInterface is authorized on the new interface, the subnet and the security groups;
+#: the others act on an existing interface and carry the ``ec2:Subnet`` condition key.
+_ENI_CREATE = "ec2:CreateNetworkInterface"
+_ENI_ACTIONS_ON_INTERFACES = (
     "ec2:CreateNetworkInterfacePermission",
     "ec2:DeleteNetworkInterface",
+)
+#: No resource type (Describe*), or one that is optional so a request may carry none
+#: (DeleteNetworkInterfacePermission): IAM only accepts Resource "*" for these.
+_ENI_UNSCOPED_ACTIONS = (
     "ec2:DeleteNetworkInterfacePermission",
     "ec2:DescribeDhcpOptions",
     "ec2:DescribeNetworkInterfaces",
@@ -105,7 +132,7 @@ class PipelineExecutionRole(Construct):
             policies.kms_use(key),
             policies.kms_create_grant(key),
             *self._feature_queries(),
-            *policies.ecr_pull(image_uris),
+            *policies.ecr_pull(self, image_uris),
             policies.sagemaker_metrics(),
             policies.pass_role_to_sagemaker(self.role.role_arn),
         )
@@ -114,8 +141,11 @@ class PipelineExecutionRole(Construct):
         self._add_logs()
         unscoped = _UNSCOPED
         if settings.subnet_ids:
-            self._add(iam.PolicyStatement(actions=list(_ENI_ACTIONS), resources=["*"]))
-            unscoped += " and the EC2 network-interface actions of jobs in the configured VPC"
+            self._add_network_interfaces()
+            unscoped += (
+                " and the EC2 Describe* and DeleteNetworkInterfacePermission actions of jobs in the "
+                "configured VPC"
+            )
         acknowledge_unscoped_actions(self.role, unscoped)
 
     def _add(self, *statements: iam.PolicyStatement, wildcard_reason: str | None = None) -> None:
@@ -130,10 +160,9 @@ class PipelineExecutionRole(Construct):
             policies.s3_objects(
                 self, artifacts, [code], ["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"]
             ),
-            policies.s3_objects(self, artifacts, [f"{PREFIX}/checkpoints/"], ["s3:DeleteObject"]),
             *policies.s3_list(self, artifacts, [code, athena_prefix]),
             wildcard_reason="Job inputs and outputs live under keys generated per execution "
-            "(fraud-detection/runs/<execution-id>/..., tuning job outputs, spot checkpoints); the wildcard "
+            "(fraud-detection/runs/<execution-id>/..., tuning job outputs, job scripts); the wildcard "
             "is limited to the pipeline's prefix of this environment's artifact bucket.",
         )
         self._add(
@@ -155,22 +184,33 @@ class PipelineExecutionRole(Construct):
         names = (f"{PIPELINE_JOB_PREFIX}*", f"{settings.prefix}-*")
         group = settings.model_package_group_name
         self._add(
-            iam.PolicyStatement(
-                actions=list(_JOB_ACTIONS),
-                resources=[arn(stack, job, name) for job in _JOB_TYPES for name in names],
+            *(
+                iam.PolicyStatement(
+                    actions=list(actions), resources=[arn(stack, job, name) for name in names]
+                )
+                for job, actions in _NAMED_JOB_ACTIONS.items()
             ),
-            iam.PolicyStatement(
-                actions=[
-                    "sagemaker:AddTags",
-                    "sagemaker:CreateModel",
-                    "sagemaker:DeleteModel",
-                    "sagemaker:DescribeModel",
-                ],
-                resources=[arn(stack, "model", name) for name in names],
-            ),
-            wildcard_reason="SageMaker Pipelines names the jobs and models it creates at run time "
-            "(pipelines-<execution-id>-<step>-...; jobs outside a run use the environment prefix); the "
+            wildcard_reason="SageMaker Pipelines names the processing and transform jobs it starts at run "
+            "time (pipelines-<execution-id>-<step>-...; jobs outside a run use the environment prefix); the "
             "wildcard is limited to those name prefixes in this account and region.",
+        )
+        self._add(
+            iam.PolicyStatement(
+                actions=list(_MODEL_ACTIONS), resources=[arn(stack, "model", f"{PIPELINE_JOB_PREFIX}*")]
+            ),
+            wildcard_reason="SageMaker Pipelines names the model of the model step at run time "
+            "(pipelines-<execution-id>-<step>-...); limited to that prefix, so the deploy function's live "
+            "models (environment prefix) are out of reach.",
+        )
+        self._add(
+            *(
+                iam.PolicyStatement(actions=list(actions), resources=[arn(stack, job, "*")])
+                for job, actions in _TUNING_ACTIONS.items()
+            ),
+            wildcard_reason="SageMaker Pipelines gives the tuning job a generated name of at most 32 "
+            "characters without the pipelines- prefix, and the tuning job names its training jobs after "
+            "it; no name prefix is known before the run, so these two job types are limited to this "
+            "account and region.",
         )
         self._add(
             iam.PolicyStatement(
@@ -212,6 +252,36 @@ class PipelineExecutionRole(Construct):
             wildcard_reason="The Clarify job computes SHAP values through a temporary shadow endpoint it "
             "names sm-clarify-<...> and deletes afterwards; limited to that name prefix.",
         )
+
+    def _add_network_interfaces(self) -> None:
+        """Network interfaces of jobs in the configured VPC: only those subnets and security groups."""
+        stack, settings = self._stack, self._settings
+        subnets = [
+            stack.format_arn(service="ec2", resource="subnet", resource_name=s) for s in settings.subnet_ids
+        ]
+        interfaces = stack.format_arn(service="ec2", resource="network-interface", resource_name="*")
+        self._add(
+            iam.PolicyStatement(
+                actions=[_ENI_CREATE],
+                resources=[
+                    interfaces,
+                    *subnets,
+                    *(
+                        stack.format_arn(service="ec2", resource="security-group", resource_name=g)
+                        for g in settings.security_group_ids
+                    ),
+                ],
+            ),
+            iam.PolicyStatement(
+                actions=list(_ENI_ACTIONS_ON_INTERFACES),
+                resources=[interfaces],
+                conditions={"ArnEquals": {"ec2:Subnet": subnets}},
+            ),
+            wildcard_reason="SageMaker creates the network interfaces of the jobs at run time, so their "
+            "ids are unknown; creation is limited to the configured subnets and security groups, and "
+            "changes to interfaces in the configured subnets (ec2:Subnet).",
+        )
+        self._add(iam.PolicyStatement(actions=list(_ENI_UNSCOPED_ACTIONS), resources=["*"]))
 
     def _add_logs(self) -> None:
         kinds = ("ProcessingJobs", "TrainingJobs", "TransformJobs", f"Endpoints/{CLARIFY_SHADOW_PREFIX}")

@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 import aws_cdk as cdk
+import aws_cdk.aws_cloudwatch as cloudwatch
 import aws_cdk.aws_dynamodb as dynamodb
 import aws_cdk.aws_events as events
 import aws_cdk.aws_iam as iam
@@ -30,6 +31,7 @@ from infra import policies
 from infra.compliance import acknowledge_wildcard_resources
 from infra.config import EnvironmentConfig
 from infra.constructs.encrypted_queue import dead_letter_queue
+from infra.constructs.endpoint_alarms import EndpointRollbackAlarms
 from infra.constructs.registry_lambda import RegistryLambda, powertools_layer
 from infra.retention import log_retention
 from infra.stacks.data_stack import removal_policy_of
@@ -88,8 +90,11 @@ class ApprovalStack(cdk.Stack):
         )
         self.dead_letter_queue = dead_letter_queue(self, "FailedEvents", key=key)
         self._layer = powertools_layer(self, "PowertoolsLayer")
+        self.rollback_alarms = self._rollback_alarms()
         self.approval = self._approval_function()
         self.deploy = self._deploy_function(model_execution_role, data_capture_uri)
+        if self.rollback_alarms:
+            self._let_model_role_read_alarms(model_execution_role)
         group = config.pipeline.model_package_group_name
         self.pending_rule = events.Rule(
             self,
@@ -136,10 +141,55 @@ class ApprovalStack(cdk.Stack):
             **kwargs,
         )
 
+    def _rollback_alarms(self) -> tuple[cloudwatch.Alarm, ...]:
+        """The endpoint alarms SageMaker watches during a blue/green update, if the environment wants them."""
+        deployment = self._config.endpoint.deployment
+        if not deployment.rollback_alarms:
+            return ()
+        return EndpointRollbackAlarms(
+            self,
+            "EndpointAlarms",
+            endpoint_name=self._config.pipeline.endpoint_name,
+            variant_name=c.PRODUCTION_VARIANT_NAME,
+            max_model_latency_ms=deployment.max_model_latency_ms,
+        ).alarms
+
+    def _describe_alarms(self) -> iam.PolicyStatement:
+        """SageMaker requires cloudwatch:DescribeAlarms on the auto-rollback alarms of an UpdateEndpoint.
+
+        See docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-configuration.html.
+        """
+        return iam.PolicyStatement(
+            actions=["cloudwatch:DescribeAlarms"],
+            resources=[alarm.alarm_arn for alarm in self.rollback_alarms],
+        )
+
+    def _let_model_role_read_alarms(self, model_role: iam.IRole) -> None:
+        """The endpoint's execution role reads the rollback alarms too.
+
+        AWS's guardrails page asks the "execution role" for DescribeAlarms without saying whether it
+        means the caller of UpdateEndpoint or the role the endpoint runs with, so both have it
+        (read-only, on these alarms only). The policy lives here, next to the alarms, because the
+        role's own stack is deployed before this one.
+        """
+        iam.Policy(
+            self,
+            "ModelRoleRollbackAlarms",
+            roles=[model_role],
+            statements=[self._describe_alarms()],
+        )
+
     def _approval_function(self) -> RegistryLambda:
         packages = self._packages("sagemaker:DescribeModelPackage", "sagemaker:UpdateModelPackage")
         evidence = policies.s3_objects(
             self, self._config.artifact_bucket_name, [f"{PREFIX}/runs/"], ["s3:GetObject"]
+        )
+        # Without ListBucket, S3 answers a missing key with AccessDenied (which the function treats as
+        # transient and retries) instead of NoSuchKey (missing evidence: fail closed at once).
+        listing = iam.PolicyStatement(
+            actions=["s3:ListBucket"],
+            resources=[policies.s3_arn(self, self._config.artifact_bucket_name)],
+            conditions={"StringLike": {"s3:prefix": f"{PREFIX}/runs/*"}},
         )
         group = self._config.pipeline.model_package_group_name
         function = self._function(
@@ -150,6 +200,7 @@ class ApprovalStack(cdk.Stack):
             statements=[
                 packages,
                 evidence,
+                listing,
                 iam.PolicyStatement(actions=["sns:Publish"], resources=[self.topic.topic_arn]),
                 *self._state_and_key(),
             ],
@@ -173,6 +224,7 @@ class ApprovalStack(cdk.Stack):
                 releases,
                 policies.kms_create_grant(self._key),
                 policies.pass_role_to_sagemaker(model_role.role_arn),
+                *([self._describe_alarms()] if self.rollback_alarms else []),
                 *self._state_and_key(),
             ],
             timeout=cdk.Duration.minutes(2),
@@ -199,6 +251,8 @@ class ApprovalStack(cdk.Stack):
             model_role_arn=model_role.role_arn,
             data_capture_uri=data_capture_uri,
             kms_key_arn=self._key.key_arn,
+            rollback_alarm_names=[alarm.alarm_name for alarm in self.rollback_alarms],
+            cost_tags=config.all_tags,
         )
 
     def _packages(self, *actions: str) -> iam.PolicyStatement:

@@ -92,6 +92,7 @@ class DataStack(cdk.Stack):
                 role=self.feature_store_role,
                 glue_database=settings.glue_database,
                 table_name=settings.offline_table(group.name),
+                tags=config.fixed_tags,
                 removal_policy=removal_policy,
             ).feature_group
             for group in FEATURE_GROUPS
@@ -121,7 +122,9 @@ class DataStack(cdk.Stack):
                 conditions={
                     "StringEquals": {"aws:SourceAccount": self.account},
                     "ArnLike": {
-                        "aws:SourceArn": f"arn:aws:events:{self.region}:{self.account}:rule/{config.prefix}-*"
+                        "aws:SourceArn": self.format_arn(
+                            service="events", resource="rule", resource_name=f"{config.prefix}-*"
+                        )
                     },
                 },
             )

@@ -20,10 +20,10 @@ from infra.constructs.sagemaker_pipeline import SageMakerPipeline
 from infra.retention import log_retention
 from infra.stacks.data_stack import ATHENA_RESULTS_PREFIX, removal_policy_of
 from pipeline_def.definition import SCRIPTS_DIR, code_key_prefix, render, scripts_digest
-from pipeline_def.pipeline import PREFIX, SCRIPT_NAMES
+from pipeline_def.pipeline import PREFIX, SCRIPT_NAMES, TUNING_FOLDER
 
 #: Where the tuning jobs write model artifacts and where endpoints write captured traffic.
-MODEL_ARTIFACTS_PREFIX = f"{PREFIX}/tuning/"
+MODEL_ARTIFACTS_PREFIX = f"{PREFIX}/{TUNING_FOLDER}/"
 DATA_CAPTURE_PREFIX = f"{PREFIX}/data-capture/"
 
 

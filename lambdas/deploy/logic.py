@@ -23,8 +23,8 @@ from deploy.models import (
     DeploySettings,
     data_capture_config,
     deployment_config,
-    package_tags,
     production_variant,
+    release_tags,
     resource_name,
 )
 from shared.dispatch import ignored, package_to_act_on
@@ -46,7 +46,7 @@ class EndpointNotUpdatableError(RuntimeError):
 
 @dataclass(frozen=True)
 class Release:
-    """One package version's resources and the tags they all carry."""
+    """One package version's resources and the tags they all carry (cost tags + package tags)."""
 
     package: ModelPackage
     version: int
@@ -60,7 +60,7 @@ class Release:
             package=package,
             version=version,
             resource_name=resource_name(group, version, package.arn, settings.endpoint_name),
-            tags=package_tags(package.arn, group, version),
+            tags=release_tags(settings, package.arn, version),
         )
 
 

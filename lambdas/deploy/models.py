@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from constants import (
+    CANARY_SIZE_PERCENT_RANGE,
     DEFAULT_CANARY_SIZE_PERCENT,
     DEFAULT_TRAFFIC_ROUTING,
     DEFAULT_TRAFFIC_WAIT_SECONDS,
     ENV_CANARY_SIZE_PERCENT,
+    ENV_COST_TAGS,
     ENV_DATA_CAPTURE_S3_URI,
     ENV_DATA_CAPTURE_SAMPLING_PERCENTAGE,
     ENV_ENDPOINT_INSTANCE_COUNT,
@@ -25,12 +28,15 @@ from constants import (
     ENV_ROLLBACK_ALARM_NAMES,
     ENV_TRAFFIC_ROUTING,
     ENV_TRAFFIC_WAIT_SECONDS,
+    MAX_RESOURCE_TAGS,
+    PACKAGE_TAG_KEYS,
     PRODUCTION_VARIANT_NAME,
     TAG_MODEL_PACKAGE_ARN,
     TAG_MODEL_PACKAGE_GROUP,
     TAG_MODEL_PACKAGE_VERSION,
     TERMINATION_WAIT_SECONDS,
     TRAFFIC_CANARY,
+    TRAFFIC_WAIT_SECONDS_RANGE,
 )
 from shared.events import GROUP_NAME_PATTERN, GroupName
 from shared.settings import TableName
@@ -41,8 +47,14 @@ MAX_TAG_VALUE_LENGTH = 256
 #: UpdateEndpoint's AutoRollbackConfiguration accepts at most 10 alarms.
 MAX_ROLLBACK_ALARMS = 10
 
+#: Room left for cost tags next to the package tags, within SageMaker's per-resource limit.
+MAX_COST_TAGS = MAX_RESOURCE_TAGS - len(PACKAGE_TAG_KEYS)
+
 ResourceName = Annotated[str, Field(pattern=GROUP_NAME_PATTERN)]
 AlarmName = Annotated[str, Field(min_length=1, max_length=255)]
+#: SageMaker's Tag rules (Key 1-128, Value 0-256, letters, digits, spaces and _ . : / = + - @).
+TagKey = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[\w .:/=+\-@]+$")]
+TagValue = Annotated[str, Field(max_length=256, pattern=r"^[\w .:/=+\-@]*$")]
 
 
 def _split_alarm_names(value: Any) -> Any:
@@ -50,6 +62,18 @@ def _split_alarm_names(value: Any) -> Any:
     if isinstance(value, str):
         return tuple(name.strip() for name in value.split(",") if name.strip())
     return value
+
+
+def _parse_cost_tags(value: Any) -> Any:
+    """``'{"project": "fraud"}'`` -> ``{"project": "fraud"}``; an empty variable means no cost tags."""
+    if not isinstance(value, str):
+        return value
+    if not value.strip():
+        return {}
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"must be a JSON object of tag key to value ({error.msg})") from None
 
 
 class DeploySettings(BaseModel):
@@ -82,17 +106,39 @@ class DeploySettings(BaseModel):
         default=DEFAULT_TRAFFIC_ROUTING, alias=ENV_TRAFFIC_ROUTING
     )
     canary_size_percent: int = Field(
-        default=DEFAULT_CANARY_SIZE_PERCENT, alias=ENV_CANARY_SIZE_PERCENT, ge=1, le=50
+        default=DEFAULT_CANARY_SIZE_PERCENT,
+        alias=ENV_CANARY_SIZE_PERCENT,
+        ge=CANARY_SIZE_PERCENT_RANGE[0],
+        le=CANARY_SIZE_PERCENT_RANGE[1],
     )
     traffic_wait_seconds: int = Field(
-        default=DEFAULT_TRAFFIC_WAIT_SECONDS, alias=ENV_TRAFFIC_WAIT_SECONDS, ge=0, le=3600
+        default=DEFAULT_TRAFFIC_WAIT_SECONDS,
+        alias=ENV_TRAFFIC_WAIT_SECONDS,
+        ge=TRAFFIC_WAIT_SECONDS_RANGE[0],
+        le=TRAFFIC_WAIT_SECONDS_RANGE[1],
     )
+    cost_tags: Annotated[
+        dict[TagKey, TagValue], BeforeValidator(_parse_cost_tags), Field(max_length=MAX_COST_TAGS)
+    ] = Field(default_factory=dict, alias=ENV_COST_TAGS)
 
     @model_validator(mode="after")
     def _canary_needs_two_instances(self) -> Self:
         """A canary is at most half the new fleet, so one instance cannot host it."""
         if self.traffic_routing == TRAFFIC_CANARY and self.endpoint_instance_count < 2:
             raise ValueError(f"{ENV_TRAFFIC_ROUTING}=CANARY needs {ENV_ENDPOINT_INSTANCE_COUNT} >= 2")
+        return self
+
+    @model_validator(mode="after")
+    def _cost_tags_leave_the_package_tags_alone(self) -> Self:
+        """The package tags trace a resource to its version (and guard against rollbacks): not overridable."""
+        reserved = sorted(
+            key for key in self.cost_tags if key in PACKAGE_TAG_KEYS or key.lower().startswith("aws:")
+        )
+        if reserved:
+            raise ValueError(
+                f"{ENV_COST_TAGS} may not set {', '.join(reserved)} (reserved: "
+                f"{', '.join(PACKAGE_TAG_KEYS)} and the aws: prefix)"
+            )
         return self
 
 
@@ -123,6 +169,17 @@ def package_tags(package_arn: str, group_name: str, version: int) -> dict[str, s
         TAG_MODEL_PACKAGE_GROUP: group_name,
         TAG_MODEL_PACKAGE_VERSION: str(version),
     }
+
+
+def release_tags(settings: DeploySettings, package_arn: str, version: int) -> dict[str, str]:
+    """The environment's cost tags plus the package tags: what every resource of a release carries.
+
+    Examples
+    --------
+    >>> release_tags(settings, arn, 3)  # doctest: +SKIP
+    {'cost-center': 'ml', 'env': 'prod', ..., 'model-package-version': '3'}
+    """
+    return {**settings.cost_tags, **package_tags(package_arn, settings.model_package_group_name, version)}
 
 
 def production_variant(settings: DeploySettings, model_name: str) -> dict[str, Any]:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import copy
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +88,38 @@ def policy_statements(template: dict[str, Any]) -> Iterator[tuple[str, dict[str,
 
 def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
+
+
+def role_statements(template: dict[str, Any], role_id: str) -> list[dict[str, Any]]:
+    """Statements in the role's inline policies and in the policies attached to it."""
+    attached = {
+        k
+        for k, v in resources_of(template, "AWS::IAM::Policy").items()
+        if {"Ref": role_id} in v["Properties"]["Roles"]
+    }
+    return [
+        s for logical_id, s in policy_statements(template) if logical_id == role_id or logical_id in attached
+    ]
+
+
+def allows(statements: Iterable[dict[str, Any]], action: str, resource: Any) -> bool:
+    """Whether an unconditional Allow grants ``action`` on ``resource`` (IAM ``*``/``?`` matching).
+
+    Conditional statements are left out on purpose: a test that needs one checks it explicitly.
+    Resources that are CloudFormation expressions (``{"Fn::GetAtt": ...}``) match only if equal.
+    """
+    for statement in statements:
+        if statement["Effect"] != "Allow" or "Condition" in statement:
+            continue
+        if not any(fnmatchcase(action.lower(), a.lower()) for a in as_list(statement["Action"])):
+            continue
+        for granted in as_list(statement["Resource"]):
+            if isinstance(granted, str) and isinstance(resource, str):
+                if fnmatchcase(resource, granted):
+                    return True
+            elif granted == resource:
+                return True
+    return False
 
 
 def changed_context(

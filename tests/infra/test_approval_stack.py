@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -190,6 +191,135 @@ def test_deploy_function_gets_the_endpoint_of_the_environment(env: Synthesized) 
     )
 
 
+def deploy_variables(env: Synthesized) -> dict[str, Any]:
+    _, props = function(env, "Deploy")
+    return props["Environment"]["Variables"]
+
+
+def endpoint_alarms(env: Synthesized) -> dict[str, dict[str, Any]]:
+    return {
+        k: v["Properties"]
+        for k, v in resources_of(env.json("approval"), "AWS::CloudWatch::Alarm").items()
+        if v["Properties"].get("Namespace") == "AWS/SageMaker"
+    }
+
+
+def test_deploy_function_gets_the_traffic_routing_of_the_environment(env: Synthesized) -> None:
+    deployment = env.config.endpoint.deployment
+    variables = deploy_variables(env)
+    assert (
+        variables[c.ENV_TRAFFIC_ROUTING],
+        variables[c.ENV_CANARY_SIZE_PERCENT],
+        variables[c.ENV_TRAFFIC_WAIT_SECONDS],
+    ) == (deployment.traffic_routing, str(deployment.canary_size_percent), str(deployment.wait_seconds))
+
+
+def test_prod_shifts_a_canary_first_and_dev_all_at_once(synthesized: dict[str, Synthesized]) -> None:
+    routing = {name: deploy_variables(s)[c.ENV_TRAFFIC_ROUTING] for name, s in synthesized.items()}
+    assert (routing["dev"], routing["prod"]) == ("ALL_AT_ONCE", "CANARY")
+
+
+def test_deploy_function_gets_the_environments_tags_as_cost_tags(env: Synthesized) -> None:
+    assert json.loads(deploy_variables(env)[c.ENV_COST_TAGS]) == env.config.all_tags
+
+
+def test_endpoint_alarms_exist_only_where_rollback_alarms_are_configured(
+    synthesized: dict[str, Synthesized],
+) -> None:
+    counts = {name: len(endpoint_alarms(s)) for name, s in synthesized.items()}
+    wanted = {
+        name: 2 if s.config.endpoint.deployment.rollback_alarms else 0 for name, s in synthesized.items()
+    }
+    assert counts == wanted
+    assert (counts["dev"], counts["prod"]) == (0, 2)
+
+
+def test_deploy_function_rolls_back_on_exactly_the_endpoint_alarms(prod: Synthesized) -> None:
+    # Given prod's endpoint alarms in template order (errors, then latency)
+    errors, latency = ({"Ref": logical_id} for logical_id in endpoint_alarms(prod))
+
+    # Then ROLLBACK_ALARM_NAMES is their comma-separated names (Ref of an alarm is its name)
+    assert deploy_variables(prod)[c.ENV_ROLLBACK_ALARM_NAMES] == {"Fn::Join": ["", [errors, ",", latency]]}
+
+
+def test_deploy_function_without_rollback_alarms_gets_an_empty_list(dev: Synthesized) -> None:
+    assert deploy_variables(dev)[c.ENV_ROLLBACK_ALARM_NAMES] == ""
+
+
+@pytest.mark.parametrize(
+    ("metric", "statistic", "threshold"),
+    [
+        ("Invocation5XXErrors", ("Statistic", "Average"), 0.01),
+        ("ModelLatency", ("ExtendedStatistic", "p99"), None),
+    ],
+)
+def test_endpoint_alarms_watch_the_variant_of_the_environments_endpoint(
+    prod: Synthesized, metric: str, statistic: tuple[str, str], threshold: float | None
+) -> None:
+    (alarm,) = [a for a in endpoint_alarms(prod).values() if a["MetricName"] == metric]
+    latency_us = prod.config.endpoint.deployment.max_model_latency_ms * 1000
+    assert {
+        "Dimensions": alarm["Dimensions"],
+        statistic[0]: alarm[statistic[0]],
+        "Threshold": alarm["Threshold"],
+        "ComparisonOperator": alarm["ComparisonOperator"],
+        "TreatMissingData": alarm["TreatMissingData"],
+    } == {
+        "Dimensions": [
+            {"Name": "EndpointName", "Value": prod.config.pipeline.endpoint_name},
+            {"Name": "VariantName", "Value": c.PRODUCTION_VARIANT_NAME},
+        ],
+        statistic[0]: statistic[1],
+        "Threshold": latency_us if threshold is None else threshold,
+        "ComparisonOperator": "GreaterThanThreshold",
+        "TreatMissingData": "notBreaching",
+    }
+
+
+def describe_alarm_resources(statements: list[dict[str, Any]]) -> list[Any]:
+    return [
+        r
+        for s in statements
+        if "cloudwatch:DescribeAlarms" in as_list(s["Action"])
+        for r in as_list(s["Resource"])
+    ]
+
+
+def test_deploy_role_may_describe_exactly_the_rollback_alarms(env: Synthesized) -> None:
+    # SageMaker checks cloudwatch:DescribeAlarms on the alarms of an UpdateEndpoint's rollback config.
+    arns = [{"Fn::GetAtt": [logical_id, "Arn"]} for logical_id in sorted(endpoint_alarms(env))]
+    assert sorted(describe_alarm_resources(role_statements(env, "Deploy")), key=json.dumps) == arns
+
+
+def test_model_execution_role_may_describe_exactly_the_rollback_alarms(prod: Synthesized) -> None:
+    template = prod.json("approval")
+    (policy,) = [
+        v["Properties"]
+        for v in resources_of(template, "AWS::IAM::Policy").values()
+        if "Fn::ImportValue" in v["Properties"]["Roles"][0]
+    ]
+    assert "ModelExecutionRole" in policy["Roles"][0]["Fn::ImportValue"]
+    assert sorted(describe_alarm_resources(policy["PolicyDocument"]["Statement"]), key=json.dumps) == [
+        {"Fn::GetAtt": [logical_id, "Arn"]} for logical_id in sorted(endpoint_alarms(prod))
+    ]
+
+
+@pytest.mark.parametrize("kind", ["pipeline", "approval"])
+def test_every_dead_letter_queue_alarms_on_a_visible_message(env: Synthesized, kind: str) -> None:
+    template = env.json(kind)
+    queues = set(resources_of(template, "AWS::SQS::Queue"))
+    alarmed = {
+        alarm["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0]
+        for alarm in resources_of(template, "AWS::CloudWatch::Alarm").values()
+        if alarm["Properties"].get("Namespace") == "AWS/SQS"
+        and alarm["Properties"]["MetricName"] == "ApproximateNumberOfMessagesVisible"
+        and alarm["Properties"]["ComparisonOperator"] == "GreaterThanThreshold"
+        and alarm["Properties"]["Threshold"] == 0
+    }
+    assert queues
+    assert alarmed == queues
+
+
 @pytest.mark.parametrize("name", FUNCTIONS)
 def test_failed_async_invocations_go_to_the_encrypted_queue(env: Synthesized, name: str) -> None:
     function_id, _ = function(env, name)
@@ -246,22 +376,40 @@ def test_approval_role_may_update_and_read_only_its_groups_packages(env: Synthes
     }
 
 
+def s3_statements(env: Synthesized, name: str) -> list[dict[str, Any]]:
+    return [s for s in role_statements(env, name) if any(a.startswith("s3:") for a in as_list(s["Action"]))]
+
+
 def test_approval_role_reads_only_pipeline_run_evidence(env: Synthesized) -> None:
-    s3 = [
-        s for s in role_statements(env, "Approval") if any(a.startswith("s3:") for a in as_list(s["Action"]))
-    ]
-    assert [(s["Action"], s["Resource"]) for s in s3] == [
+    reads = [s for s in s3_statements(env, "Approval") if s["Action"] != "s3:ListBucket"]
+    assert [(s["Action"], s["Resource"]) for s in reads] == [
         ("s3:GetObject", f"arn:aws:s3:::{env.config.artifact_bucket_name}/fraud-detection/runs/*")
+    ]
+
+
+def test_approval_role_lists_only_the_run_prefix_so_missing_evidence_is_no_such_key(env: Synthesized) -> None:
+    # Without ListBucket S3 answers a missing key with AccessDenied, which the function retries.
+    listing = [s for s in s3_statements(env, "Approval") if s["Action"] == "s3:ListBucket"]
+    assert listing == [
+        {
+            "Action": "s3:ListBucket",
+            "Condition": {"StringLike": {"s3:prefix": "fraud-detection/runs/*"}},
+            "Effect": "Allow",
+            "Resource": f"arn:aws:s3:::{env.config.artifact_bucket_name}",
+        }
     ]
 
 
 def test_deploy_role_creates_resources_only_under_the_environment_prefix(env: Synthesized) -> None:
     base = f"arn:aws:sagemaker:{env.config.region}:{env.config.account}:"
-    for statement in role_statements(env, "Deploy"):
-        if "sagemaker:CreateEndpoint" in as_list(statement["Action"]):
-            assert set(as_list(statement["Resource"])) == {
-                f"{base}{kind}/{env.config.prefix}-*" for kind in ("model", "endpoint-config", "endpoint")
-            }
+    creates = [
+        s for s in role_statements(env, "Deploy") if "sagemaker:CreateEndpoint" in as_list(s["Action"])
+    ]
+    assert creates
+    for statement in creates:
+        assert set(as_list(statement["Resource"])) == {
+            f"{base}{kind}/{env.config.prefix}-*" for kind in ("model", "endpoint-config", "endpoint")
+        }
 
 
 def test_deploy_role_passes_only_the_model_execution_role(env: Synthesized) -> None:

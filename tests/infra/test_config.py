@@ -5,6 +5,7 @@ Every rule has its own test, and each asserts the message: the dotted key and wh
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import re
 
@@ -12,7 +13,7 @@ import pytest
 from synth_support import changed_context
 
 from infra.config import EnvironmentConfig, load_environment, load_environments
-from pipeline_def.settings import ConfigError, Reader
+from pipeline_def.settings import ConfigError, DeploymentSettings, Reader
 
 KEY = "cdk.json.context.environments.dev"
 
@@ -185,4 +186,149 @@ def test_schedule_switch_must_be_a_boolean(context: Reader) -> None:
     assert (
         error_for(context, "schedule.enabled", "yes")
         == f"{KEY}.schedule.enabled: expected true or false, got 'yes'"
+    )
+
+
+def test_account_must_be_twelve_digits(context: Reader) -> None:
+    assert error_for(context, "account", "1111-2222-3333") == (
+        rf"{KEY}.account: '1111-2222-3333' does not match ^\d{{12}}$"
+    )
+
+
+def test_region_must_look_like_a_region(context: Reader) -> None:
+    assert error_for(context, "region", "us-east") == (
+        rf"{KEY}.region: 'us-east' does not match ^[a-z]{{2}}(-gov)?-[a-z]+-\d$"
+    )
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "pipeline.processingInstanceType",
+        "pipeline.trainingInstanceType",
+        "pipeline.transformInstanceType",
+        "pipeline.clarifyInstanceType",
+        "endpoint.instanceType",
+    ],
+)
+def test_instance_type_must_be_a_sagemaker_ml_type(context: Reader, path: str) -> None:
+    assert error_for(context, path, "m5.xlarge") == (
+        rf"{KEY}.{path}: 'm5.xlarge' does not match ^ml\.[a-z0-9]+\.[a-z0-9]+$"
+    )
+
+
+def test_parallel_tuning_jobs_may_not_exceed_the_tuning_jobs(context: Reader) -> None:
+    assert error_for(context, "pipeline.maxParallelTuningJobs", 7) == (
+        f"{KEY}.pipeline.maxParallelTuningJobs: 7 exceeds maxTuningJobs (6)"
+    )
+
+
+@pytest.mark.parametrize(
+    "network",
+    [
+        {"subnetIds": ["subnet-0123456789abcdef0"], "securityGroupIds": []},
+        {"subnetIds": [], "securityGroupIds": ["sg-0123456789abcdef0"]},
+    ],
+    ids=["subnets-only", "security-groups-only"],
+)
+def test_subnets_and_security_groups_come_together(context: Reader, network: dict) -> None:
+    assert error_for(context, "network", network) == (
+        f"{KEY}.network: subnetIds and securityGroupIds must be given together"
+    )
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "pattern"),
+    [
+        ("subnetIds", "subnet-XYZ", r"^subnet-[0-9a-f]{8,17}$"),
+        ("securityGroupIds", "sg-12", r"^sg-[0-9a-f]{8,17}$"),
+    ],
+)
+def test_network_ids_must_match_their_pattern(context: Reader, key: str, value: str, pattern: str) -> None:
+    network = {"subnetIds": ["subnet-0123456789abcdef0"], "securityGroupIds": ["sg-0123456789abcdef0"]}
+    network[key] = [value]
+    assert (
+        error_for(context, "network", network) == f"{KEY}.network.{key}: {value!r} does not match {pattern}"
+    )
+
+
+def test_project_name_must_be_lowercase_letters_digits_and_dashes(context: Reader) -> None:
+    data = copy.deepcopy(dict(context.data))
+    data["project"] = "Fraud_MLOps"
+    with pytest.raises(ConfigError) as raised:
+        load_environments(Reader(data, context.path))
+    assert str(raised.value) == (
+        "cdk.json.context.project: 'Fraud_MLOps' does not match ^[a-z][a-z0-9-]{1,20}[a-z0-9]$"
+    )
+
+
+@pytest.mark.parametrize("count", [0, 101])
+def test_endpoint_instance_count_is_bounded(context: Reader, count: int) -> None:
+    assert error_for(context, "endpoint.instanceCount", count) == (
+        f"{KEY}.endpoint.instanceCount: {count} is outside [1, 100]"
+    )
+
+
+# --- endpoint.deployment ----------------------------------------------------------------------
+def test_deployment_block_is_read_per_environment(context: Reader) -> None:
+    dev, prod = (load_environment(context, name).endpoint.deployment for name in ("dev", "prod"))
+    assert (dev.traffic_routing, dev.rollback_alarms, prod.traffic_routing, prod.rollback_alarms) == (
+        "ALL_AT_ONCE",
+        False,
+        "CANARY",
+        True,
+    )
+
+
+def test_missing_deployment_block_means_all_at_once_without_alarms(context: Reader) -> None:
+    config = load_environment(changed_context(context, "dev", "endpoint.deployment", delete=True), "dev")
+    assert config.endpoint.deployment == DeploymentSettings()
+
+
+def test_traffic_routing_is_all_at_once_or_canary(context: Reader) -> None:
+    assert error_for(context, "endpoint.deployment.trafficRouting", "LINEAR") == (
+        f"{KEY}.endpoint.deployment.trafficRouting: 'LINEAR' is not allowed; allowed: ALL_AT_ONCE, CANARY"
+    )
+
+
+def test_canary_needs_at_least_two_instances(context: Reader) -> None:
+    # dev has one instance
+    assert error_for(context, "endpoint.deployment.trafficRouting", "CANARY") == (
+        f"{KEY}.endpoint.deployment.trafficRouting: CANARY needs {KEY}.endpoint.instanceCount >= 2 "
+        "(got 1); allowed: ALL_AT_ONCE, or more instances"
+    )
+
+
+@pytest.mark.parametrize("percent", [0, 51])
+def test_canary_size_is_at_most_half_the_fleet(context: Reader, percent: int) -> None:
+    assert error_for(context, "endpoint.deployment.canarySizePercent", percent) == (
+        f"{KEY}.endpoint.deployment.canarySizePercent: {percent} is outside [1, 50]"
+    )
+
+
+@pytest.mark.parametrize("seconds", [-1, 3601])
+def test_traffic_wait_is_bounded(context: Reader, seconds: int) -> None:
+    assert error_for(context, "endpoint.deployment.waitSeconds", seconds) == (
+        f"{KEY}.endpoint.deployment.waitSeconds: {seconds} is outside [0, 3600]"
+    )
+
+
+def test_rollback_alarms_switch_must_be_a_boolean(context: Reader) -> None:
+    assert error_for(context, "endpoint.deployment.rollbackAlarms", "on") == (
+        f"{KEY}.endpoint.deployment.rollbackAlarms: expected true or false, got 'on'"
+    )
+
+
+@pytest.mark.parametrize("latency", [0, 60_001])
+def test_latency_alarm_threshold_is_bounded(context: Reader, latency: int) -> None:
+    assert error_for(context, "endpoint.deployment.maxModelLatencyMs", latency) == (
+        f"{KEY}.endpoint.deployment.maxModelLatencyMs: {latency} is outside [1, 60000]"
+    )
+
+
+def test_registering_models_as_approved_is_refused_by_config(context: Reader) -> None:
+    # "Approved" would make every new model deploy without passing the approval gates
+    message = error_for(context, "pipeline.modelApprovalStatus", "Approved")
+    assert message.endswith(
+        "pipeline.modelApprovalStatus: 'Approved' is not allowed; allowed: PendingManualApproval"
     )

@@ -82,6 +82,7 @@ def test_key_rotates(env: Synthesized) -> None:
 def test_every_bucket_denies_requests_without_tls(env: Synthesized) -> None:
     template = env.json("data")
     buckets = set(resources_of(template, "AWS::S3::Bucket"))
+    assert len(buckets) == 3
     denied = {
         policy["Properties"]["Bucket"]["Ref"]
         for policy in resources_of(template, "AWS::S3::BucketPolicy").values()
@@ -93,7 +94,9 @@ def test_every_bucket_denies_requests_without_tls(env: Synthesized) -> None:
 
 
 def test_every_bucket_is_versioned_and_private(env: Synthesized) -> None:
-    for bucket in resources_of(env.json("data"), "AWS::S3::Bucket").values():
+    buckets = resources_of(env.json("data"), "AWS::S3::Bucket").values()
+    assert buckets
+    for bucket in buckets:
         props = bucket["Properties"]
         assert props["VersioningConfiguration"] == {"Status": "Enabled"}
         assert props["PublicAccessBlockConfiguration"] == dict.fromkeys(
@@ -176,6 +179,31 @@ def test_feature_store_role_writes_only_the_offline_store_prefix(env: Synthesize
     assert s3_resources == {f"arn:aws:s3:::{bucket}/feature-store/*", f"arn:aws:s3:::{bucket}"}
 
 
+def test_feature_store_role_trusts_sagemaker_without_source_conditions(env: Synthesized) -> None:
+    # Feature Store is not among the SageMaker features documented to send aws:SourceAccount.
+    role = env.json("data")["Resources"][only_resource_id(env, "FeatureStoreRole")]["Properties"]
+    assert role["AssumeRolePolicyDocument"]["Statement"] == [
+        {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}}
+    ]
+
+
+@pytest.mark.parametrize("schema", FEATURE_GROUPS, ids=lambda s: s.name)
+def test_feature_groups_carry_only_the_fixed_project_and_env_tags(
+    env: Synthesized, schema: FeatureGroupSchema
+) -> None:
+    # Tags of a feature group are create-only: configured tags (cost-center...) would make every
+    # tag edit in cdk.json a replacement, so the stage's tag aspect skips feature groups.
+    assert feature_group(env, schema)["Tags"] == [
+        {"Key": "env", "Value": env.config.name},
+        {"Key": "project", "Value": env.config.project},
+    ]
+
+
+def test_configured_tags_still_reach_the_other_data_resources(env: Synthesized) -> None:
+    key = only_resource(env.json("data"), "AWS::KMS::Key")["Properties"]
+    assert {t["Key"]: t["Value"] for t in key["Tags"]} == env.config.all_tags
+
+
 def only_resource_id(env: Synthesized, prefix: str) -> str:
     ids = [k for k in resources_of(env.json("data"), "AWS::IAM::Role") if k.startswith(prefix)]
     assert len(ids) == 1
@@ -184,13 +212,17 @@ def only_resource_id(env: Synthesized, prefix: str) -> str:
 
 @pytest.mark.parametrize("resource_type", STATEFUL_TYPES)
 def test_prod_retains_stateful_resources(prod: Synthesized, resource_type: str) -> None:
-    for resource in resources_of(prod.json("data"), resource_type).values():
+    resources = resources_of(prod.json("data"), resource_type).values()
+    assert resources, f"no {resource_type} in the data stack"
+    for resource in resources:
         assert (resource["DeletionPolicy"], resource["UpdateReplacePolicy"]) == ("Retain", "Retain")
 
 
 @pytest.mark.parametrize("resource_type", STATEFUL_TYPES)
 def test_dev_deletes_stateful_resources(dev: Synthesized, resource_type: str) -> None:
-    for resource in resources_of(dev.json("data"), resource_type).values():
+    resources = resources_of(dev.json("data"), resource_type).values()
+    assert resources, f"no {resource_type} in the data stack"
+    for resource in resources:
         assert resource["DeletionPolicy"] == "Delete"
 
 

@@ -6,10 +6,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+from sagemaker import image_uris
 from synth_support import Synthesized, as_list, only_resource, policy_statements, resources_of
 
-from pipeline_def.definition import VARIABLES, code_key_prefix, fill, render, scripts_digest
-from pipeline_def.pipeline import SCRIPT_NAMES
+from pipeline_def.definition import VARIABLES, code_key_prefix, fill, scripts_digest
+from pipeline_def.pipeline import SCRIPT_NAMES, XGBOOST_VERSION, Deployment, get_pipeline, quiet_sdk
 
 TEST_VALUES = {
     "PipelineRoleArn": "arn:aws:iam::123456789012:role/test-pipeline-role",
@@ -54,11 +56,27 @@ def test_pipeline_has_the_settings_name(env: Synthesized) -> None:
     assert pipeline_props(env)["PipelineName"] == env.config.pipeline.pipeline_name
 
 
-def test_pipeline_body_after_sub_is_the_rendered_definition(env: Synthesized) -> None:
+def built_definition(env: Synthesized) -> dict[str, Any]:
+    """What the SageMaker SDK builds from the environment's settings with TEST_VALUES deployed."""
+    digest = scripts_digest()
+    deployment = Deployment(
+        role_arn=TEST_VALUES["PipelineRoleArn"],
+        artifact_bucket=TEST_VALUES["ArtifactBucket"],
+        kms_key_arn=TEST_VALUES["KmsKeyArn"],
+        code_uri=f"s3://{TEST_VALUES['ArtifactBucket']}/{code_key_prefix(digest)}",
+    )
+    with quiet_sdk():
+        return json.loads(get_pipeline(env.config.pipeline, deployment, code_version=digest).definition())
+
+
+def test_pipeline_body_after_sub_is_what_the_sdk_builds(env: Synthesized) -> None:
+    # Given the synthesized body with its Fn::Sub variables filled in as CloudFormation would
     body, _ = definition_sub(env)
-    filled = fill(body, TEST_VALUES)
-    assert filled == fill(render(env.config.pipeline), TEST_VALUES)
-    assert json.loads(filled)["Parameters"]
+    deployed = json.loads(fill(body, TEST_VALUES))
+
+    # Then it is the builder's own definition for the same values (as parsed JSON: the renderer
+    # sorts keys and indents, the SDK does not)
+    assert deployed == built_definition(env)
 
 
 def test_pipeline_body_substitutes_exactly_the_definition_variables(env: Synthesized) -> None:
@@ -213,7 +231,6 @@ def test_execution_role_s3_access_is_limited_to_the_project_prefixes(env: Synthe
     assert s3_resources == {
         f"arn:aws:s3:::{artifacts}",
         f"arn:aws:s3:::{artifacts}/fraud-detection/*",
-        f"arn:aws:s3:::{artifacts}/fraud-detection/checkpoints/*",
         f"arn:aws:s3:::{artifacts}/athena-results/*",
         f"arn:aws:s3:::{data}",
         f"arn:aws:s3:::{data}/feature-store/*",
@@ -238,24 +255,81 @@ def test_execution_role_queries_only_this_environments_tables_and_workgroup(env:
     }
 
 
+def sagemaker_resources_for(env: Synthesized, action: str) -> set[str]:
+    """Every resource of the execution role's statements that allow ``action``."""
+    return {
+        r
+        for s in statements_of(env, "ExecutionRole")
+        if action in as_list(s["Action"])
+        for r in as_list(s["Resource"])
+    }
+
+
+def sagemaker_base(env: Synthesized) -> str:
+    return f"arn:aws:sagemaker:{env.config.region}:{env.config.account}:"
+
+
 def test_execution_role_sagemaker_resources_are_generated_names_of_this_environment(env: Synthesized) -> None:
-    settings, account, region = env.config.pipeline, env.config.account, env.config.region
-    base = f"arn:aws:sagemaker:{region}:{account}:"
-    allowed_names = (
-        "pipelines-*",
-        f"{settings.prefix}-*",
-        "sm-clarify-*",
-        settings.model_package_group_name,
-        f"{settings.model_package_group_name}/*",
-        settings.pipeline_name,
-        "*",
+    settings, base = env.config.pipeline, sagemaker_base(env)
+    group = settings.model_package_group_name
+    allowed = {
+        "processing-job": {"pipelines-*", f"{settings.prefix}-*"},
+        "transform-job": {"pipelines-*", f"{settings.prefix}-*"},
+        # Tuning jobs get generated names without a prefix, and name their training jobs after them.
+        "hyper-parameter-tuning-job": {"*"},
+        "training-job": {"*"},
+        "model": {"pipelines-*"},
+        "model-package-group": {group},
+        "model-package": {f"{group}/*"},
+        "experiment": {settings.pipeline_name},
+        "experiment-trial": {"*"},
+        "experiment-trial-component": {"pipelines-*"},
+        "endpoint": {"sm-clarify-*"},
+        "endpoint-config": {"sm-clarify-*"},
+    }
+    found = {
+        tuple(resource.removeprefix(base).split("/", 1))
+        for statement in statements_of(env, "ExecutionRole")
+        for resource in as_list(statement["Resource"])
+        if isinstance(resource, str) and resource.startswith(base)
+    }
+    assert found == {(kind, name) for kind, names in allowed.items() for name in names}
+
+
+@pytest.mark.parametrize(
+    ("action", "kind"),
+    [
+        ("sagemaker:CreateHyperParameterTuningJob", "hyper-parameter-tuning-job"),
+        ("sagemaker:DescribeHyperParameterTuningJob", "hyper-parameter-tuning-job"),
+        ("sagemaker:StopHyperParameterTuningJob", "hyper-parameter-tuning-job"),
+        ("sagemaker:ListTrainingJobsForHyperParameterTuningJob", "hyper-parameter-tuning-job"),
+        ("sagemaker:CreateTrainingJob", "training-job"),
+        ("sagemaker:DescribeTrainingJob", "training-job"),
+        ("sagemaker:StopTrainingJob", "training-job"),
+    ],
+)
+def test_execution_role_reaches_tuning_and_training_jobs_of_any_name_in_this_account_and_region(
+    env: Synthesized, action: str, kind: str
+) -> None:
+    # Pipelines names a tuning job with at most 32 generated characters, no pipelines- prefix.
+    assert sagemaker_resources_for(env, action) == {f"{sagemaker_base(env)}{kind}/*"}
+
+
+def test_execution_role_tags_tuning_and_training_jobs(env: Synthesized) -> None:
+    base = sagemaker_base(env)
+    assert {f"{base}hyper-parameter-tuning-job/*", f"{base}training-job/*"} <= sagemaker_resources_for(
+        env, "sagemaker:AddTags"
     )
-    for statement in statements_of(env, "ExecutionRole"):
-        for resource in as_list(statement["Resource"]):
-            if isinstance(resource, str) and resource.startswith(base):
-                kind, _, name = resource.removeprefix(base).partition("/")
-                assert name in allowed_names, resource
-                assert name != "*" or kind == "experiment-trial", resource
+
+
+@pytest.mark.parametrize("action", ["sagemaker:CreateModel", "sagemaker:DescribeModel"])
+def test_execution_role_reaches_only_the_models_pipelines_creates(env: Synthesized, action: str) -> None:
+    # Not <prefix>-*: those are the deploy function's live models.
+    assert sagemaker_resources_for(env, action) == {f"{sagemaker_base(env)}model/pipelines-*"}
+
+
+def test_execution_role_cannot_delete_models(env: Synthesized) -> None:
+    assert sagemaker_resources_for(env, "sagemaker:DeleteModel") == set()
 
 
 def test_model_execution_role_reads_models_and_writes_data_capture_only(env: Synthesized) -> None:
@@ -275,9 +349,14 @@ def test_model_execution_role_reads_models_and_writes_data_capture_only(env: Syn
 
 
 def test_model_execution_role_pulls_only_the_serving_image(env: Synthesized) -> None:
+    # Given the registry of the pipeline's XGBoost image in the environment's region
+    image = image_uris.retrieve("xgboost", env.config.region, version=XGBOOST_VERSION)
+    registry, _, path = image.partition("/")
+    account, region = registry.split(".")[0], registry.split(".")[3]
+    repository = path.split(":")[0]
+
+    # Then the endpoint role pulls exactly that repository
     pulls = [
         s for s in statements_of(env, "ModelExecutionRole") if "ecr:BatchGetImage" in as_list(s["Action"])
     ]
-    assert [s["Resource"] for s in pulls] == [
-        "arn:aws:ecr:us-east-1:683313688378:repository/sagemaker-xgboost"
-    ]
+    assert [s["Resource"] for s in pulls] == [f"arn:aws:ecr:{region}:{account}:repository/{repository}"]

@@ -186,7 +186,7 @@ def approval_calls(approval_env: ReviewerInbox) -> ApiCallRecorder:
 # --- Deploy function -------------------------------------------------------------------------
 @pytest.fixture
 def deploy_env(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Aws:
-    """The deploy function's environment, without rollback alarms."""
+    """The deploy function's environment, without rollback alarms or cost tags."""
     for name, value in {
         "MODEL_PACKAGE_GROUP_NAME": GROUP,
         "IDEMPOTENCY_TABLE": TABLE,
@@ -199,7 +199,8 @@ def deploy_env(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Aws:
         "KMS_KEY_ARN": KMS_KEY_ARN,
     }.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.delenv("ROLLBACK_ALARM_NAMES", raising=False)
+    for optional in ("ROLLBACK_ALARM_NAMES", "COST_TAGS"):
+        monkeypatch.delenv(optional, raising=False)
     return aws
 
 

@@ -127,6 +127,34 @@ def test_model_config_and_endpoint_are_tagged_with_the_package(
         assert tags["model-package-version"] == "1"
 
 
+def test_model_config_and_endpoint_carry_the_environments_cost_tags(
+    deploy_env: Aws, lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an environment whose stack passes its cost tags
+    monkeypatch.setenv("COST_TAGS", '{"cost-center":"ml-platform-prod","env":"prod","project":"fraud-mlops"}')
+
+    # When version 1 is approved
+    result = handler(_approved_event(deploy_env, _approved_package(deploy_env)), lambda_context)
+
+    # Then the model, endpoint config and endpoint carry them next to the package tags
+    sagemaker = deploy_env.sagemaker
+    arns = [
+        sagemaker.describe_model(ModelName=result["model_name"])["ModelArn"],
+        sagemaker.describe_endpoint_config(EndpointConfigName=result["endpoint_config_name"])[
+            "EndpointConfigArn"
+        ],
+        sagemaker.describe_endpoint(EndpointName=ENDPOINT)["EndpointArn"],
+    ]
+    for arn in arns:
+        tags = _tags(deploy_env, arn)
+        assert (tags["cost-center"], tags["env"], tags["project"], tags["model-package-version"]) == (
+            "ml-platform-prod",
+            "prod",
+            "fraud-mlops",
+            "1",
+        )
+
+
 def test_resource_names_are_valid_and_traceable_to_the_version(first_deployment: dict[str, Any]) -> None:
     # Given the first deployment's model name
     name = first_deployment["model_name"]

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from approval.models import ApprovalSettings
-from deploy.models import DeploySettings, deployment_config
+from deploy.models import MAX_COST_TAGS, DeploySettings, deployment_config, release_tags
+from infra.config import load_environment
+from pipeline_def.lambda_environment import deploy_environment
+from pipeline_def.settings import read_context
 from shared.settings import ConfigurationError, load_settings
 
 APPROVAL_VARIABLES = {
@@ -116,3 +121,102 @@ def test_deploy_variables_are_checked_against_sagemaker_rules(name: str, value: 
     # When / Then the function refuses it up front, naming it
     with pytest.raises(ConfigurationError, match=name):
         load_settings(DeploySettings, DEPLOY_VARIABLES | {name: value})
+
+
+def test_cost_tags_are_read_from_a_json_object() -> None:
+    # Given the stack's JSON object of tags
+    variables = DEPLOY_VARIABLES | {"COST_TAGS": '{"cost-center":"ml-platform-prod","env":"prod"}'}
+
+    # When the deploy settings are loaded / Then each tag is kept
+    settings = load_settings(DeploySettings, variables)
+    assert settings.cost_tags == {"cost-center": "ml-platform-prod", "env": "prod"}
+
+
+@pytest.mark.parametrize("variables", [{}, {"COST_TAGS": ""}], ids=["unset", "empty"])
+def test_without_cost_tags_only_the_package_tags_are_written(variables: dict[str, str]) -> None:
+    # Given no cost tags (the local run passes none)
+    settings = load_settings(DeploySettings, DEPLOY_VARIABLES | variables)
+
+    # When a release's tags are built / Then they are the package tags alone
+    arn = "arn:aws:sagemaker:us-east-1:123456789012:model-package/fraud-detection/3"
+    assert set(release_tags(settings, arn, 3)) == {
+        "model-package-arn",
+        "model-package-group",
+        "model-package-version",
+    }
+
+
+def test_cost_tags_go_next_to_the_package_tags() -> None:
+    settings = load_settings(DeploySettings, DEPLOY_VARIABLES | {"COST_TAGS": '{"owner":"ml-platform"}'})
+    arn = "arn:aws:sagemaker:us-east-1:123456789012:model-package/fraud-detection/3"
+    tags = release_tags(settings, arn, 3)
+    assert (tags["owner"], tags["model-package-version"]) == ("ml-platform", "3")
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["cost-center=ml", '["env", "prod"]', '{"env": 1}', '{"": "x"}', '{"env": "a\\nb"}'],
+    ids=["not-json", "a-list", "a-number", "empty-key", "newline"],
+)
+def test_cost_tags_that_are_not_an_object_of_sagemaker_tags_are_refused(value: str) -> None:
+    with pytest.raises(ConfigurationError, match="COST_TAGS"):
+        load_settings(DeploySettings, DEPLOY_VARIABLES | {"COST_TAGS": value})
+
+
+@pytest.mark.parametrize("key", ["model-package-version", "model-package-group", "model-package-arn"])
+def test_cost_tags_may_not_override_the_package_tags(key: str) -> None:
+    # The package tags trace a resource to its version and stop late events from rolling back.
+    with pytest.raises(ConfigurationError, match=f"COST_TAGS may not set {key}"):
+        load_settings(DeploySettings, DEPLOY_VARIABLES | {"COST_TAGS": f'{{"{key}": "9"}}'})
+
+
+def test_cost_tags_may_not_use_the_aws_prefix() -> None:
+    with pytest.raises(ConfigurationError, match="COST_TAGS may not set aws:owner"):
+        load_settings(DeploySettings, DEPLOY_VARIABLES | {"COST_TAGS": '{"aws:owner": "x"}'})
+
+
+def test_cost_tags_leave_room_for_the_package_tags_within_sagemakers_limit() -> None:
+    too_many = json.dumps({f"tag-{i}": "x" for i in range(MAX_COST_TAGS + 1)})
+    with pytest.raises(ConfigurationError, match="COST_TAGS"):
+        load_settings(DeploySettings, DEPLOY_VARIABLES | {"COST_TAGS": too_many})
+
+
+@pytest.mark.parametrize("env_name", ["dev", "staging", "prod"])
+def test_what_the_stack_renders_for_each_environment_is_accepted(env_name: str) -> None:
+    # Given the deploy variables built from cdk.json, with stand-ins for deploy-time values
+    config = load_environment(read_context(), env_name)
+    variables = deploy_environment(
+        config.pipeline,
+        config.endpoint,
+        idempotency_table=DEPLOY_VARIABLES["IDEMPOTENCY_TABLE"],
+        model_role_arn=DEPLOY_VARIABLES["MODEL_EXECUTION_ROLE_ARN"],
+        data_capture_uri=DEPLOY_VARIABLES["DATA_CAPTURE_S3_URI"],
+        kms_key_arn=DEPLOY_VARIABLES["KMS_KEY_ARN"],
+        rollback_alarm_names=["errors-alarm", "latency-alarm"]
+        if config.endpoint.deployment.rollback_alarms
+        else [],
+        cost_tags=config.all_tags,
+    )
+
+    # When the function reads them / Then they validate, with the configured routing and tags
+    settings = load_settings(DeploySettings, variables)
+    assert (settings.traffic_routing, settings.cost_tags) == (
+        config.endpoint.deployment.traffic_routing,
+        config.all_tags,
+    )
+
+
+def test_the_deploy_environment_defaults_to_no_alarms_and_no_cost_tags() -> None:
+    # Given the call the local run makes (no alarms, no tags)
+    config = load_environment(read_context(), "dev")
+    variables = deploy_environment(
+        config.pipeline,
+        config.endpoint,
+        idempotency_table="t",
+        model_role_arn=DEPLOY_VARIABLES["MODEL_EXECUTION_ROLE_ARN"],
+        data_capture_uri=DEPLOY_VARIABLES["DATA_CAPTURE_S3_URI"],
+        kms_key_arn=DEPLOY_VARIABLES["KMS_KEY_ARN"],
+    )
+
+    # Then both variables are set, empty
+    assert (variables["ROLLBACK_ALARM_NAMES"], variables["COST_TAGS"]) == ("", "{}")

@@ -266,3 +266,9 @@ def test_clarify_analyses_the_transform_steps_predictions(definition):
     args = _steps(definition)[p.STEP_CLARIFY_CONFIG]["Arguments"]["AppSpecification"]["ContainerArguments"]
     position = args.index("--predicted-label-dataset-uri")
     assert args[position + 1] == {"Get": f"Steps.{p.STEP_TRANSFORM}.TransformOutput.S3OutputPath"}
+
+
+def test_a_run_cannot_register_an_already_approved_model(definition):
+    # Approval goes through the gates (or a human): "Approved" would deploy without them
+    (status,) = [p for p in definition["Parameters"] if p["Name"] == "ModelApprovalStatus"]
+    assert status["EnumValues"] == ["PendingManualApproval"]
