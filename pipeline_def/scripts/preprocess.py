@@ -89,7 +89,7 @@ def parse_cutoff(text: str) -> float | None:
         ) from err
     if moment.tzinfo is None:
         # timezone.utc, not datetime.UTC: the container runs Python 3.8.
-        moment = moment.replace(tzinfo=timezone.utc)  # noqa: UP017
+        moment = moment.replace(tzinfo=timezone.utc)
     return moment.timestamp()
 
 
@@ -111,7 +111,7 @@ def iso_utc(epoch: float | None) -> str:
     if epoch is None:
         return "unbounded"
     # timezone.utc, not datetime.UTC: the container runs Python 3.8.
-    return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")  # noqa: UP017
+    return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def check_name(argument: str, value: str) -> str:
