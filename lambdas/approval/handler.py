@@ -12,18 +12,13 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
-from aws_lambda_powertools.utilities.idempotency import (
-    BasePersistenceLayer,
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
+from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer, DynamoDBPersistenceLayer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from approval.logic import review_package
 from approval.models import ApprovalSettings
-from constants import IDEMPOTENCY_EXPIRY_SECONDS, STATUS_PENDING
-from shared.dispatch import event_ignore_reason, idempotency_key, ignored, parse_or_raise
+from constants import STATUS_PENDING
+from shared.dispatch import event_ignore_reason, ignored, parse_or_raise, run_once
 from shared.notify import Notifier, SnsNotifier
 from shared.observability import logger
 from shared.registry import (
@@ -33,8 +28,6 @@ from shared.registry import (
     dynamodb_client_from_environment,
 )
 from shared.settings import load_settings
-
-IDEMPOTENCY_CONFIG = IdempotencyConfig(expires_after_seconds=IDEMPOTENCY_EXPIRY_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -82,16 +75,11 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if reason is not None:
         return ignored(request.package_arn, reason)
     dependencies = build_dependencies(settings.idempotency_table, client_environment())
-    IDEMPOTENCY_CONFIG.register_lambda_context(context)
-    # Wrapped per call, not with a decorator at import: the store only exists once settings are read.
-    review_once = idempotent_function(
+    return run_once(
         review_package,
-        data_keyword_argument="request",
+        event=request,
         persistence_store=dependencies.persistence_store,
-        config=IDEMPOTENCY_CONFIG,
-    )
-    return review_once(
-        request=idempotency_key(request),
+        context=context,
         settings=settings,
         registry=dependencies.registry,
         notifier=dependencies.notifier,

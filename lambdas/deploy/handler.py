@@ -11,18 +11,13 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
-from aws_lambda_powertools.utilities.idempotency import (
-    BasePersistenceLayer,
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
+from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer, DynamoDBPersistenceLayer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from constants import IDEMPOTENCY_EXPIRY_SECONDS, STATUS_APPROVED
+from constants import STATUS_APPROVED
 from deploy.logic import deploy_package
 from deploy.models import DeploySettings
-from shared.dispatch import event_ignore_reason, idempotency_key, ignored, parse_or_raise
+from shared.dispatch import event_ignore_reason, ignored, parse_or_raise, run_once
 from shared.observability import logger
 from shared.registry import (
     Boto3RegistryAdapter,
@@ -31,8 +26,6 @@ from shared.registry import (
     dynamodb_client_from_environment,
 )
 from shared.settings import load_settings
-
-IDEMPOTENCY_CONFIG = IdempotencyConfig(expires_after_seconds=IDEMPOTENCY_EXPIRY_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -79,12 +72,11 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if reason is not None:
         return ignored(request.package_arn, reason)
     dependencies = build_dependencies(settings.idempotency_table, client_environment())
-    IDEMPOTENCY_CONFIG.register_lambda_context(context)
-    # Wrapped per call, not with a decorator at import: the store only exists once settings are read.
-    deploy_once = idempotent_function(
+    return run_once(
         deploy_package,
-        data_keyword_argument="request",
+        event=request,
         persistence_store=dependencies.persistence_store,
-        config=IDEMPOTENCY_CONFIG,
+        context=context,
+        settings=settings,
+        registry=dependencies.registry,
     )
-    return deploy_once(request=idempotency_key(request), settings=settings, registry=dependencies.registry)

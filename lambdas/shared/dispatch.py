@@ -8,8 +8,16 @@ order, or name a group the package does not belong to.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from aws_lambda_powertools.utilities.idempotency import (
+    BasePersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+
+from constants import IDEMPOTENCY_EXPIRY_SECONDS
 from shared.events import MalformedEventError, ModelPackageStateChangeEvent, parse_event
 from shared.observability import logger
 from shared.registry import ModelPackage, PackageNotFoundError, RegistryAdapter
@@ -76,3 +84,26 @@ def package_to_act_on(
     if reason is not None:
         return None, ignored(arn, reason)
     return package, None
+
+
+IDEMPOTENCY_CONFIG = IdempotencyConfig(expires_after_seconds=IDEMPOTENCY_EXPIRY_SECONDS)
+
+
+def run_once(
+    logic: Callable[..., dict[str, Any]],
+    *,
+    event: ModelPackageStateChangeEvent,
+    persistence_store: BasePersistenceLayer,
+    context: Any,
+    **arguments: Any,
+) -> dict[str, Any]:
+    """Run ``logic`` once per (package ARN, status): a duplicate delivery gets the stored result.
+
+    Wrapped per call, not with a decorator at import, because the persistence store only exists
+    once the function's settings have been read.
+    """
+    IDEMPOTENCY_CONFIG.register_lambda_context(context)
+    once = idempotent_function(
+        logic, data_keyword_argument="request", persistence_store=persistence_store, config=IDEMPOTENCY_CONFIG
+    )
+    return once(request=idempotency_key(event), **arguments)
