@@ -277,6 +277,7 @@ def run_tuning(sm: LocalSageMaker, step: str, request: dict, execution_id: str, 
         "HyperParameterTuningJobStatus": "Completed",
         "BestTrainingJob": summaries[0],
         "TrainingJobSummaries": summaries,
+        "TrainingJobDefinition": definition,
     }
 
 
@@ -293,7 +294,6 @@ def _summary(result: TrainingResult) -> dict:
             "MetricName": "validation:auc",
             "Value": result.objective,
         },
-        "ModelArtifacts": {"S3ModelArtifacts": result.model_uri},
     }
 
 

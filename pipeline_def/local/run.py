@@ -215,9 +215,9 @@ class LocalRun:
             found["clarify_analysis"] = str(self.s3.path(f"{clarify}/analysis.json"))
         tuning = result.properties.get(names.STEP_TUNING)
         if tuning:
-            found["model"] = str(
-                self.s3.path(tuning["BestTrainingJob"]["ModelArtifacts"]["S3ModelArtifacts"])
-            )
+            best = tuning["BestTrainingJob"]["TrainingJobName"]
+            output = tuning["TrainingJobDefinition"]["OutputDataConfig"]["S3OutputPath"].rstrip("/")
+            found["model"] = str(self.s3.path(f"{output}/{best}/output/model.tar.gz"))
         predictions = self.predictions(result, found)
         if predictions:
             found["predictions"] = str(predictions)
@@ -255,6 +255,9 @@ class LocalRun:
             "seconds": round(seconds, 3),
             "definition": str(self.options.workdir / "definition.json"),
             "artifacts": self.artifacts(result),
+            "best_training_job": result.properties.get(names.STEP_TUNING, {})
+            .get("BestTrainingJob", {})
+            .get("TrainingJobName"),
             "model_package_arn": outcome.model_package_arn if outcome else None,
             "approval": approval_summary(outcome),
         }
