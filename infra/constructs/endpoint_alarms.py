@@ -40,38 +40,36 @@ class EndpointRollbackAlarms(Construct):
         max_model_latency_ms: int,
     ) -> None:
         super().__init__(scope, construct_id)
-        dimensions = {"EndpointName": endpoint_name, "VariantName": variant_name}
-        self.errors = cloudwatch.Alarm(
-            self,
+        self._dimensions = {"EndpointName": endpoint_name, "VariantName": variant_name}
+        self.errors = self._alarm(
             "Invocation5XXErrors",
-            alarm_description=f"More than {MAX_ERROR_RATE:.0%} of {endpoint_name}'s invocations answered "
-            "with a 5xx; rolls a deployment in progress back.",
-            metric=cloudwatch.Metric(
-                namespace=NAMESPACE,
-                metric_name="Invocation5XXErrors",
-                dimensions_map=dimensions,
-                statistic=cloudwatch.Stats.AVERAGE,
-                period=PERIOD,
-            ),
+            statistic=cloudwatch.Stats.AVERAGE,
             threshold=MAX_ERROR_RATE,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            evaluation_periods=EVALUATION_PERIODS,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            description=f"More than {MAX_ERROR_RATE:.0%} of {endpoint_name}'s invocations failed with a 5xx",
         )
-        self.latency = cloudwatch.Alarm(
-            self,
+        self.latency = self._alarm(
             "ModelLatency",
-            alarm_description=f"p99 model latency of {endpoint_name} above {max_model_latency_ms} ms; "
-            "rolls a deployment in progress back.",
-            metric=cloudwatch.Metric(
-                namespace=NAMESPACE,
-                metric_name="ModelLatency",
-                dimensions_map=dimensions,
-                statistic=cloudwatch.Stats.p(99),
-                period=PERIOD,
-            ),
+            statistic=cloudwatch.Stats.p(99),
             # ModelLatency is reported in microseconds.
             threshold=max_model_latency_ms * 1000,
+            description=f"p99 model latency of {endpoint_name} above {max_model_latency_ms} ms",
+        )
+
+    def _alarm(
+        self, metric_name: str, *, statistic: str, threshold: float, description: str
+    ) -> cloudwatch.Alarm:
+        return cloudwatch.Alarm(
+            self,
+            metric_name,
+            alarm_description=f"{description}; rolls a deployment in progress back.",
+            metric=cloudwatch.Metric(
+                namespace=NAMESPACE,
+                metric_name=metric_name,
+                dimensions_map=self._dimensions,
+                statistic=statistic,
+                period=PERIOD,
+            ),
+            threshold=threshold,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
             evaluation_periods=EVALUATION_PERIODS,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
