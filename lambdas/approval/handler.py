@@ -12,20 +12,19 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
-from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer, DynamoDBPersistenceLayer
+from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from approval.logic import review_package
 from approval.models import ApprovalSettings
 from constants import STATUS_PENDING
-from shared.dispatch import event_ignore_reason, ignored, parse_or_raise, run_once
+from shared.dispatch import event_ignore_reason, idempotency_store, ignored, parse_or_raise, run_once
 from shared.notify import Notifier, SnsNotifier
 from shared.observability import logger
 from shared.registry import (
     Boto3RegistryAdapter,
     RegistryAdapter,
     client_environment,
-    dynamodb_client_from_environment,
 )
 from shared.settings import load_settings
 
@@ -51,9 +50,7 @@ def build_dependencies(idempotency_table: str, environment: tuple[str | None, ..
     return ApprovalDependencies(
         registry=Boto3RegistryAdapter.from_environment(),
         notifier=SnsNotifier.from_environment(),
-        persistence_store=DynamoDBPersistenceLayer(
-            table_name=idempotency_table, boto3_client=dynamodb_client_from_environment()
-        ),
+        persistence_store=idempotency_store(idempotency_table),
     )
 
 

@@ -11,19 +11,18 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
-from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer, DynamoDBPersistenceLayer
+from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from constants import STATUS_APPROVED
 from deploy.logic import deploy_package
 from deploy.models import DeploySettings
-from shared.dispatch import event_ignore_reason, ignored, parse_or_raise, run_once
+from shared.dispatch import event_ignore_reason, idempotency_store, ignored, parse_or_raise, run_once
 from shared.observability import logger
 from shared.registry import (
     Boto3RegistryAdapter,
     RegistryAdapter,
     client_environment,
-    dynamodb_client_from_environment,
 )
 from shared.settings import load_settings
 
@@ -44,9 +43,7 @@ def build_dependencies(idempotency_table: str, environment: tuple[str | None, ..
     """
     return DeployDependencies(
         registry=Boto3RegistryAdapter.from_environment(),
-        persistence_store=DynamoDBPersistenceLayer(
-            table_name=idempotency_table, boto3_client=dynamodb_client_from_environment()
-        ),
+        persistence_store=idempotency_store(idempotency_table),
     )
 
 

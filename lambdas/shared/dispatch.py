@@ -13,6 +13,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency import (
     BasePersistenceLayer,
+    DynamoDBPersistenceLayer,
     IdempotencyConfig,
     idempotent_function,
 )
@@ -20,7 +21,12 @@ from aws_lambda_powertools.utilities.idempotency import (
 from constants import IDEMPOTENCY_EXPIRY_SECONDS
 from shared.events import MalformedEventError, ModelPackageStateChangeEvent, parse_event
 from shared.observability import logger
-from shared.registry import ModelPackage, PackageNotFoundError, RegistryAdapter
+from shared.registry import (
+    ModelPackage,
+    PackageNotFoundError,
+    RegistryAdapter,
+    dynamodb_client_from_environment,
+)
 from shared.text import printable
 
 IGNORED = "ignored"
@@ -87,6 +93,11 @@ def package_to_act_on(
 
 
 IDEMPOTENCY_CONFIG = IdempotencyConfig(expires_after_seconds=IDEMPOTENCY_EXPIRY_SECONDS)
+
+
+def idempotency_store(table_name: str) -> DynamoDBPersistenceLayer:
+    """The functions' idempotency records, with a client that honours AWS_ENDPOINT_URL."""
+    return DynamoDBPersistenceLayer(table_name=table_name, boto3_client=dynamodb_client_from_environment())
 
 
 def run_once(
