@@ -12,9 +12,9 @@ import sys
 import aws_cdk as cdk
 
 from infra.compliance import enable_checks
-from infra.config import load_environments
 from infra.stage import MlopsStage
-from pipeline_def.settings import ConfigError, read_context
+from pipeline_def.config.environment import load_environments
+from pipeline_def.config.settings import ConfigError, read_context
 
 
 def main() -> int:

@@ -35,13 +35,13 @@ import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipeline_def import synthetic
-from pipeline_def.ingest.runner import Ingester, RejectsWriter
-from pipeline_def.ingest.sinks import Record, iter_records
-from pipeline_def.offline_store import write_offline_store
+from pipeline_def.config.settings import load_settings
+from pipeline_def.data import synthetic
+from pipeline_def.data.ingest.runner import Ingester, RejectsWriter
+from pipeline_def.data.ingest.sinks import Record, iter_records
+from pipeline_def.data.validation import validate
+from pipeline_def.local.offline_store import write_offline_store
 from pipeline_def.schema import CLAIMS, CUSTOMERS
-from pipeline_def.settings import load_settings
-from pipeline_def.validation import validate
 
 
 class NullSink:

@@ -23,7 +23,7 @@ import xgboost as xgb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipeline_def import synthetic
+from pipeline_def.data import synthetic
 from pipeline_def.local.explain import tree_shap
 from pipeline_def.schema import CLAIMS, CUSTOMERS, LABEL, dataset_columns
 

@@ -7,10 +7,10 @@ from typing import Any
 import aws_cdk as cdk
 from constructs import Construct
 
-from infra.config import EnvironmentConfig
 from infra.stacks.approval_stack import ApprovalStack
 from infra.stacks.data_stack import DataStack
 from infra.stacks.pipeline_stack import PipelineStack
+from pipeline_def.config.environment import EnvironmentConfig
 
 #: Resource types whose Tags are create-only: a tag edit in cdk.json would make CloudFormation
 #: replace them, which fails for these named resources. They carry fixed tags of their own
@@ -49,7 +49,6 @@ class MlopsStage(cdk.Stage):
             config=config,
             key=self.data.key,
             model_execution_role=self.pipeline.model_execution_role,
-            data_capture_uri=self.pipeline.data_capture_uri,
             stack_name=f"{config.prefix}-approval",
         )
         self.pipeline.add_stack_dependency(self.data)

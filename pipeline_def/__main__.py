@@ -10,8 +10,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from pipeline_def.definition import render
-from pipeline_def.settings import ConfigError, environment_names, load_settings, read_context
+from pipeline_def.config.settings import ConfigError, environment_names, load_settings, read_context
+from pipeline_def.definition.render import render
 
 
 def _parser() -> argparse.ArgumentParser:

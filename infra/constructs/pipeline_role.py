@@ -12,9 +12,9 @@ from constructs import Construct
 from infra import policies
 from infra.compliance import acknowledge_unscoped_actions, acknowledge_wildcard_resources
 from infra.constructs.feature_group import OFFLINE_STORE_PREFIX
-from pipeline_def.pipeline import PREFIX
+from pipeline_def.config.settings import PipelineSettings
+from pipeline_def.definition.names import PREFIX
 from pipeline_def.schema import FEATURE_GROUPS
-from pipeline_def.settings import PipelineSettings
 
 #: SageMaker Pipelines names the processing and transform jobs and the models it creates
 #: ``pipelines-<execution-id>-<step>-<random>``; processing and transform jobs started outside a

@@ -29,15 +29,14 @@ from constructs import Construct
 
 from infra import policies
 from infra.compliance import acknowledge_wildcard_resources
-from infra.config import EnvironmentConfig
 from infra.constructs.encrypted_queue import dead_letter_queue
 from infra.constructs.endpoint_alarms import EndpointRollbackAlarms
 from infra.constructs.registry_lambda import RegistryLambda, powertools_layer
 from infra.retention import log_retention
 from infra.stacks.data_stack import removal_policy_of
 from lambdas import constants as c
-from pipeline_def.lambda_environment import approval_environment, deploy_environment
-from pipeline_def.pipeline import PREFIX
+from pipeline_def.config.environment import EnvironmentConfig
+from pipeline_def.definition.names import PREFIX
 
 _PACKAGES_REASON = (
     "The registry numbers package versions at run time (model-package/<group>/<version>); limited to this "
@@ -73,7 +72,6 @@ class ApprovalStack(cdk.Stack):
         config: EnvironmentConfig,
         key: kms.IKey,
         model_execution_role: iam.IRole,
-        data_capture_uri: str,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -92,7 +90,7 @@ class ApprovalStack(cdk.Stack):
         self._layer = powertools_layer(self, "PowertoolsLayer")
         self.rollback_alarms = self._rollback_alarms()
         self.approval = self._approval_function()
-        self.deploy = self._deploy_function(model_execution_role, data_capture_uri)
+        self.deploy = self._deploy_function(model_execution_role)
         if self.rollback_alarms:
             self._let_model_role_read_alarms(model_execution_role)
         group = config.pipeline.model_package_group_name
@@ -210,7 +208,7 @@ class ApprovalStack(cdk.Stack):
         acknowledge_wildcard_resources(function.role, [evidence], _EVIDENCE_REASON)
         return function
 
-    def _deploy_function(self, model_role: iam.IRole, data_capture_uri: str) -> RegistryLambda:
+    def _deploy_function(self, model_role: iam.IRole) -> RegistryLambda:
         packages = self._packages("sagemaker:DescribeModelPackage")
         releases = self._releases()
         function = self._function(
@@ -218,7 +216,7 @@ class ApprovalStack(cdk.Stack):
             handler=c.DEPLOY_HANDLER,
             description=f"Deploys approved {self._config.pipeline.model_package_group_name} packages to "
             f"{self._config.pipeline.endpoint_name}",
-            environment=self._deploy_environment(model_role, data_capture_uri),
+            environment=self._deploy_environment(model_role),
             statements=[
                 packages,
                 releases,
@@ -234,26 +232,18 @@ class ApprovalStack(cdk.Stack):
         return function
 
     def _approval_environment(self) -> dict[str, str]:
-        config = self._config
-        return approval_environment(
-            config.pipeline,
-            config.approval,
-            idempotency_table=self.idempotency_table.table_name,
-            topic_arn=self.topic.topic_arn,
-        )
+        return self._config.approval_environment(
+            idempotency_table=self.idempotency_table.table_name, topic_arn=self.topic.topic_arn
+        ).variables()
 
-    def _deploy_environment(self, model_role: iam.IRole, data_capture_uri: str) -> dict[str, str]:
-        config = self._config
-        return deploy_environment(
-            config.pipeline,
-            config.endpoint,
+    def _deploy_environment(self, model_role: iam.IRole) -> dict[str, str]:
+        return self._config.deploy_environment(
+            artifact_bucket=self._config.artifact_bucket_name,
             idempotency_table=self.idempotency_table.table_name,
             model_role_arn=model_role.role_arn,
-            data_capture_uri=data_capture_uri,
             kms_key_arn=self._key.key_arn,
-            rollback_alarm_names=[alarm.alarm_name for alarm in self.rollback_alarms],
-            cost_tags=config.all_tags,
-        )
+            rollback_alarm_names=tuple(alarm.alarm_name for alarm in self.rollback_alarms),
+        ).variables()
 
     def _packages(self, *actions: str) -> iam.PolicyStatement:
         group = self._config.pipeline.model_package_group_name

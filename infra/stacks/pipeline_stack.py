@@ -11,7 +11,6 @@ import aws_cdk.aws_sagemaker as sagemaker
 from constructs import Construct
 
 from infra import policies
-from infra.config import EnvironmentConfig
 from infra.constructs.job_scripts import JobScripts
 from infra.constructs.model_execution_role import ModelExecutionRole
 from infra.constructs.pipeline_role import PipelineExecutionRole
@@ -19,12 +18,12 @@ from infra.constructs.pipeline_schedule import PipelineSchedule
 from infra.constructs.sagemaker_pipeline import SageMakerPipeline
 from infra.retention import log_retention
 from infra.stacks.data_stack import ATHENA_RESULTS_PREFIX, removal_policy_of
-from pipeline_def.definition import SCRIPTS_DIR, code_key_prefix, render, scripts_digest
-from pipeline_def.pipeline import PREFIX, SCRIPT_NAMES, TUNING_FOLDER
+from pipeline_def.config.environment import DATA_CAPTURE_PREFIX, EnvironmentConfig
+from pipeline_def.definition.names import PREFIX, SCRIPT_NAMES, TUNING_FOLDER
+from pipeline_def.definition.render import SCRIPTS_DIR, code_key_prefix, render, scripts_digest
 
 #: Where the tuning jobs write model artifacts and where endpoints write captured traffic.
 MODEL_ARTIFACTS_PREFIX = f"{PREFIX}/{TUNING_FOLDER}/"
-DATA_CAPTURE_PREFIX = f"{PREFIX}/data-capture/"
 
 
 def schedule_parameters(config: EnvironmentConfig) -> dict[str, str]:
@@ -118,4 +117,3 @@ class PipelineStack(cdk.Stack):
             key=key,
             image_uris=policies.model_image_uris_in(definition),
         ).role
-        self.data_capture_uri = f"s3://{config.artifact_bucket_name}/{DATA_CAPTURE_PREFIX.rstrip('/')}"

@@ -16,11 +16,11 @@ import sys
 import time
 from pathlib import Path
 
-from pipeline_def.definition_checks import DefinitionError
+from pipeline_def.config.settings import ConfigError
+from pipeline_def.data.validation import ValidationError
+from pipeline_def.definition.checks import DefinitionError
 from pipeline_def.local.executor import ParameterError
 from pipeline_def.local.run import InputDataError, RunOptions, WorkdirError, run
-from pipeline_def.settings import ConfigError
-from pipeline_def.validation import ValidationError
 
 
 def _override(text: str) -> tuple[str, str]:

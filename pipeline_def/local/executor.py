@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from pipeline_def.definition_checks import (
+from pipeline_def.definition.checks import (
     REQUEST_OPERATIONS,
     check_definition,
     iter_gets,

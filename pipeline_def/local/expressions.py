@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline_def.definition_checks import parse_path
+from pipeline_def.definition.checks import parse_path
 
 
 class ExecutionError(RuntimeError):

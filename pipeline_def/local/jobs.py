@@ -27,8 +27,8 @@ import xgboost as xgb
 from pipeline_def.local.explain import load_booster
 from pipeline_def.local.expressions import ExecutionError
 from pipeline_def.local.model_artifact import predict, write_model_tar
+from pipeline_def.local.offline_store import CATALOG_ENV_VAR
 from pipeline_def.local.storage import LocalS3
-from pipeline_def.offline_store import CATALOG_ENV_VAR
 
 CONTAINER_ROOT = "/opt/ml/"
 

@@ -22,9 +22,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline_def import pipeline as names
-from pipeline_def.definition import SCRIPTS_DIR, code_key_prefix, fill, render, scripts_digest
-from pipeline_def.lambda_environment import approval_environment, deploy_environment
+from pipeline_def.config.environment import EnvironmentConfig, load_environment
+from pipeline_def.config.settings import PipelineSettings, read_context
+from pipeline_def.data.synthetic import write as write_synthetic
+from pipeline_def.data.validation import ValidationReport, validate
+from pipeline_def.definition import names
+from pipeline_def.definition.render import SCRIPTS_DIR, code_key_prefix, fill, render, scripts_digest
 from pipeline_def.local.executor import ExecutionResult, Executor
 from pipeline_def.local.jobs import (
     LocalSageMaker,
@@ -33,20 +36,10 @@ from pipeline_def.local.jobs import (
     run_transform,
     run_tuning,
 )
+from pipeline_def.local.offline_store import write_offline_store
 from pipeline_def.local.registry import ACCOUNT, LambdaSetup, LocalCloud, LocalRegistry, RegistryOutcome
 from pipeline_def.local.storage import LocalS3
-from pipeline_def.offline_store import write_offline_store
 from pipeline_def.schema import CLAIMS, CUSTOMERS, LABEL, SENSITIVE_FACET
-from pipeline_def.settings import (
-    ApprovalSettings,
-    EndpointSettings,
-    PipelineSettings,
-    environment,
-    load_settings,
-    read_context,
-)
-from pipeline_def.synthetic import write as write_synthetic
-from pipeline_def.validation import ValidationReport, validate
 
 ARTIFACT_BUCKET = "local-artifacts"
 DATA_BUCKET = "local-offline-store"
@@ -82,11 +75,13 @@ class RunOptions:
 class LocalRun:
     options: RunOptions
     progress: Callable[[str], None]
+    config: EnvironmentConfig = field(init=False)
     settings: PipelineSettings = field(init=False)
     s3: LocalS3 = field(init=False)
 
     def __post_init__(self) -> None:
-        self.settings = load_settings(self.options.env)
+        self.config = load_environment(read_context(), self.options.env)
+        self.settings = self.config.pipeline
         self.s3 = LocalS3(self.options.workdir / "s3")
 
     # --- preparation ---------------------------------------------------------------------------
@@ -126,22 +121,17 @@ class LocalRun:
     # --- execution -----------------------------------------------------------------------------
 
     def lambda_setup(self, topic_arn: str) -> LambdaSetup:
-        env_block = environment(read_context(), self.options.env)
+        """The functions' variables from the same config and mapping as the approval stack."""
         return LambdaSetup(
-            approval=approval_environment(
-                self.settings,
-                ApprovalSettings.from_context(env_block),
-                idempotency_table=IDEMPOTENCY_TABLE,
-                topic_arn=topic_arn,
-            ),
-            deploy=deploy_environment(
-                self.settings,
-                EndpointSettings.from_context(env_block),
+            approval=self.config.approval_environment(
+                idempotency_table=IDEMPOTENCY_TABLE, topic_arn=topic_arn
+            ).variables(),
+            deploy=self.config.deploy_environment(
+                artifact_bucket=ARTIFACT_BUCKET,
                 idempotency_table=IDEMPOTENCY_TABLE,
                 model_role_arn=ROLE_ARN,
-                data_capture_uri=f"s3://{ARTIFACT_BUCKET}/{names.PREFIX}/data-capture",
                 kms_key_arn=KMS_KEY_ARN,
-            ),
+            ).variables(),
         )
 
     def execute(self, definition: dict, catalog: Path, registry: LocalRegistry) -> ExecutionResult:

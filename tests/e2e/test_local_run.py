@@ -10,12 +10,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline_def import pipeline as names
-from pipeline_def.definition_checks import DefinitionError
+from pipeline_def.config.settings import ApprovalSettings, environment, load_settings, read_context
+from pipeline_def.definition import names
+from pipeline_def.definition.checks import DefinitionError
 from pipeline_def.local import __main__ as cli
 from pipeline_def.local import run as local_run
 from pipeline_def.local.run import RunOptions, run
-from pipeline_def.settings import ApprovalSettings, environment, load_settings, read_context
 
 ROWS = 2000
 
@@ -148,7 +148,7 @@ def test_a_definition_with_a_broken_reference_fails_naming_step_and_reference(tm
 
 def test_cli_exits_2_and_names_file_line_and_column_for_a_bad_row(tmp_path, capsys):
     # Given synthetic files with one broken value on the third data row
-    from pipeline_def.synthetic import write
+    from pipeline_def.data.synthetic import write
 
     claims, customers = write(tmp_path / "data", 50, seed=3)
     lines = claims.read_text().splitlines()

@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from synth_support import Synthesized, synthesize_app
 
-from pipeline_def.settings import Reader, read_context
+from pipeline_def.config.settings import Reader, read_context
 
 
 @pytest.fixture(scope="session")

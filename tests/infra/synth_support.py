@@ -17,9 +17,9 @@ import aws_cdk as cdk
 from aws_cdk.assertions import Template
 
 from infra.compliance import enable_checks
-from infra.config import EnvironmentConfig, load_environments
 from infra.stage import MlopsStage
-from pipeline_def.settings import Reader
+from pipeline_def.config.environment import EnvironmentConfig, load_environments
+from pipeline_def.config.settings import Reader
 
 STACK_KINDS = ("data", "pipeline", "approval")
 

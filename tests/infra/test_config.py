@@ -12,8 +12,8 @@ import re
 import pytest
 from synth_support import changed_context
 
-from infra.config import EnvironmentConfig, load_environment, load_environments
-from pipeline_def.settings import ConfigError, DeploymentSettings, Reader
+from pipeline_def.config.environment import EnvironmentConfig, load_environment, load_environments
+from pipeline_def.config.settings import ConfigError, DeploymentSettings, Reader
 
 KEY = "cdk.json.context.environments.dev"
 

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 from synth_support import Synthesized, allows, as_list, only_resource, resources_of, role_statements
 
-from pipeline_def.definition import fill
-from pipeline_def.definition_checks import iter_steps
+from pipeline_def.definition.checks import iter_steps
+from pipeline_def.definition.render import fill
 
 EXECUTION_ID = "k3v9x2m4q8z1"
 ROLE_SENTINEL = "role-of-the-definition"
@@ -46,7 +46,7 @@ STEP_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
 }
 #: Prefixes of the artifact bucket the pipeline reads or writes (per-execution outputs, tuning
 #: output, job scripts): the walk below must find at least these, or it is not looking. (Spot
-#: training runs without checkpoints, see pipeline_def.pipeline, so there is no checkpoints/.)
+#: training runs without checkpoints, see pipeline_def.definition.builder, so there is no checkpoints/.)
 EXPECTED_PREFIXES = {"fraud-detection/runs", "fraud-detection/tuning", "fraud-detection/code"}
 IMAGE_KEYS = ("ImageUri", "TrainingImage", "Image")
 _IMAGE = re.compile(

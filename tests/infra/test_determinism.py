@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from synth_support import Synthesized, synthesize_app
 
-from pipeline_def.settings import Reader
+from pipeline_def.config.settings import Reader
 
 
 def tree(root: Path) -> dict[str, str]:

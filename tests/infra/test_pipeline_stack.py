@@ -10,8 +10,9 @@ import pytest
 from sagemaker import image_uris
 from synth_support import Synthesized, as_list, only_resource, policy_statements, resources_of
 
-from pipeline_def.definition import VARIABLES, code_key_prefix, fill, scripts_digest
-from pipeline_def.pipeline import SCRIPT_NAMES, XGBOOST_VERSION, Deployment, get_pipeline, quiet_sdk
+from pipeline_def.definition.builder import Deployment, get_pipeline, quiet_sdk
+from pipeline_def.definition.names import SCRIPT_NAMES, XGBOOST_VERSION
+from pipeline_def.definition.render import VARIABLES, code_key_prefix, fill, scripts_digest
 
 TEST_VALUES = {
     "PipelineRoleArn": "arn:aws:iam::123456789012:role/test-pipeline-role",

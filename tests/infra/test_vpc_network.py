@@ -23,9 +23,9 @@ from synth_support import (
 )
 
 from infra.compliance import enable_checks
-from infra.config import load_environment
 from infra.stage import MlopsStage
-from pipeline_def.settings import Reader
+from pipeline_def.config.environment import load_environment
+from pipeline_def.config.settings import Reader
 
 SUBNETS = ("subnet-0123456789abcdef0", "subnet-0fedcba9876543210")
 SECURITY_GROUPS = ("sg-0123456789abcdef0",)

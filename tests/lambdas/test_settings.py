@@ -8,9 +8,9 @@ import pytest
 
 from approval.models import ApprovalSettings
 from deploy.models import MAX_COST_TAGS, DeploySettings, deployment_config, release_tags
-from infra.config import load_environment
-from pipeline_def.lambda_environment import deploy_environment
-from pipeline_def.settings import read_context
+from lambdas.environment import DeployEnvironment
+from pipeline_def.config.environment import load_environment
+from pipeline_def.config.settings import read_context
 from shared.settings import ConfigurationError, load_settings
 
 APPROVAL_VARIABLES = {
@@ -185,18 +185,15 @@ def test_cost_tags_leave_room_for_the_package_tags_within_sagemakers_limit() -> 
 def test_what_the_stack_renders_for_each_environment_is_accepted(env_name: str) -> None:
     # Given the deploy variables built from cdk.json, with stand-ins for deploy-time values
     config = load_environment(read_context(), env_name)
-    variables = deploy_environment(
-        config.pipeline,
-        config.endpoint,
+    variables = config.deploy_environment(
+        artifact_bucket="fraud-artifacts",
         idempotency_table=DEPLOY_VARIABLES["IDEMPOTENCY_TABLE"],
         model_role_arn=DEPLOY_VARIABLES["MODEL_EXECUTION_ROLE_ARN"],
-        data_capture_uri=DEPLOY_VARIABLES["DATA_CAPTURE_S3_URI"],
         kms_key_arn=DEPLOY_VARIABLES["KMS_KEY_ARN"],
-        rollback_alarm_names=["errors-alarm", "latency-alarm"]
+        rollback_alarm_names=("errors-alarm", "latency-alarm")
         if config.endpoint.deployment.rollback_alarms
-        else [],
-        cost_tags=config.all_tags,
-    )
+        else (),
+    ).variables()
 
     # When the function reads them / Then they validate, with the configured routing and tags
     settings = load_settings(DeploySettings, variables)
@@ -207,16 +204,21 @@ def test_what_the_stack_renders_for_each_environment_is_accepted(env_name: str) 
 
 
 def test_the_deploy_environment_defaults_to_no_alarms_and_no_cost_tags() -> None:
-    # Given the call the local run makes (no alarms, no tags)
-    config = load_environment(read_context(), "dev")
-    variables = deploy_environment(
-        config.pipeline,
-        config.endpoint,
+    # Given a deploy environment with only the required values
+    environment = DeployEnvironment(
+        model_package_group_name="g",
         idempotency_table="t",
-        model_role_arn=DEPLOY_VARIABLES["MODEL_EXECUTION_ROLE_ARN"],
+        endpoint_name="e",
+        instance_type="ml.m5.large",
+        instance_count=1,
+        model_execution_role_arn=DEPLOY_VARIABLES["MODEL_EXECUTION_ROLE_ARN"],
         data_capture_uri=DEPLOY_VARIABLES["DATA_CAPTURE_S3_URI"],
+        data_capture_sampling_percentage=100,
         kms_key_arn=DEPLOY_VARIABLES["KMS_KEY_ARN"],
     )
 
-    # Then both variables are set, empty
+    # When it is rendered
+    variables = environment.variables()
+
+    # Then both optional variables are set, empty
     assert (variables["ROLLBACK_ALARM_NAMES"], variables["COST_TAGS"]) == ("", "{}")

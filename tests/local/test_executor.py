@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from pipeline_def.definition_checks import DefinitionError
+from pipeline_def.definition.checks import DefinitionError
 from pipeline_def.local.executor import Executor, ParameterError, resolve_parameters
 from pipeline_def.local.expressions import ExecutionError
 

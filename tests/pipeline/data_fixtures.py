@@ -14,9 +14,9 @@ from pathlib import Path
 import pandas as pd
 from botocore.exceptions import ClientError
 
-from pipeline_def.ingest.sinks import Record
+from pipeline_def.data.ingest.sinks import Record
+from pipeline_def.data.synthetic import generate, write_frames
 from pipeline_def.schema import CLAIMS, CUSTOMERS, FeatureGroupSchema
-from pipeline_def.synthetic import generate, write_frames
 
 #: A fixed "now" after every synthetic event time (2027-01-15T08:00:00Z), so tests never depend on the clock.
 NOW = 1_800_000_000.0

@@ -9,16 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from pipeline_def import pipeline as p
-from pipeline_def.definition import SENTINELS, TemplateError, fill, render, variables_in
-from pipeline_def.definition_checks import (
+from pipeline_def.config.settings import load_settings
+from pipeline_def.definition import names as p
+from pipeline_def.definition.checks import (
     DefinitionError,
     check_definition,
     check_references,
     check_requests,
     iter_steps,
 )
-from pipeline_def.settings import load_settings
+from pipeline_def.definition.render import SENTINELS, TemplateError, fill, render, variables_in
 
 GOLDEN = Path(__file__).parent / "golden"
 LOCAL_VALUES = {

@@ -12,8 +12,8 @@ import pytest
 from botocore.exceptions import EndpointConnectionError, NoCredentialsError
 from botocore.stub import Stubber
 
-from pipeline_def.ingest.runner import Ingester, IngestStats, Progress, RejectsWriter, RetryPolicy
-from pipeline_def.ingest.sinks import Failure, FeatureStoreSink, classify, iter_records, render_value
+from pipeline_def.data.ingest.runner import Ingester, IngestStats, Progress, RejectsWriter, RetryPolicy
+from pipeline_def.data.ingest.sinks import Failure, FeatureStoreSink, classify, iter_records, render_value
 from pipeline_def.schema import CLAIMS, CUSTOMERS, FeatureType
 from tests.pipeline.data_fixtures import FakeSink, client_error, frames
 

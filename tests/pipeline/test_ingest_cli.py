@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
-from pipeline_def.ingest.cli import main
-from pipeline_def.settings import REPO_ROOT
+from pipeline_def.config.settings import REPO_ROOT
+from pipeline_def.data.ingest.cli import main
 from tests.pipeline.data_fixtures import FakeSink, client_error, edit_csv, write_csvs
 
 

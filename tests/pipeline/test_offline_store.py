@@ -14,10 +14,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline_def import offline_store
-from pipeline_def.offline_store import CATALOG_FILE, attach_catalog, write_offline_store
+from pipeline_def.config.settings import PipelineSettings, load_settings
+from pipeline_def.local import offline_store
+from pipeline_def.local.offline_store import CATALOG_FILE, attach_catalog, write_offline_store
 from pipeline_def.schema import CLAIMS, CUSTOMERS, SYSTEM_COLUMNS, FeatureGroupSchema
-from pipeline_def.settings import PipelineSettings, load_settings
 from tests.pipeline.data_fixtures import NOW, frames
 
 SETTINGS = load_settings("dev")

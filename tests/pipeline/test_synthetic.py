@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline_def import synthetic
+from pipeline_def.data import synthetic
 from pipeline_def.schema import CLAIMS, CUSTOMERS, LABEL, FeatureGroupSchema
 from tests.pipeline.data_fixtures import NOW, frames
 

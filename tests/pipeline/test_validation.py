@@ -14,14 +14,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline_def.schema import CLAIMS, CUSTOMERS
-from pipeline_def.validation import (
+from pipeline_def.data.validation import (
     MAX_REPORTED_ERRORS,
     InvalidDataError,
     ValidationError,
     ValidationReport,
     validate,
 )
+from pipeline_def.schema import CLAIMS, CUSTOMERS
 from tests.pipeline.data_fixtures import NOW, edit_csv, frames, replace_lines, write_csvs
 
 

@@ -26,7 +26,7 @@ from typing import IO, Any
 
 import pandas as pd
 
-from pipeline_def.ingest.sinks import (
+from pipeline_def.data.ingest.sinks import (
     Failure,
     Record,
     RecordSink,

@@ -2,7 +2,7 @@
 
 A bad value fails synth with a message that names the dotted key and what is allowed, instead
 of surfacing as a failed CloudFormation update or a schedule that silently never fires.
-``pipeline_def.settings`` validates the ``pipeline`` block, account, region and network; this
+``pipeline_def.config.settings`` validates the ``pipeline`` block, account, region and network; this
 module validates the rest of an environment with the same :class:`Reader` and embeds the
 resulting :class:`PipelineSettings`, so both the CDK app and the local run read one truth.
 """
@@ -13,7 +13,8 @@ import re
 import zoneinfo
 from dataclasses import dataclass
 
-from pipeline_def.settings import (
+from lambdas.environment import ApprovalEnvironment, DeployEnvironment
+from pipeline_def.config.settings import (
     ApprovalSettings,
     ConfigError,
     EndpointSettings,
@@ -23,7 +24,10 @@ from pipeline_def.settings import (
     environment_names,
     project_name,
 )
+from pipeline_def.definition.names import PREFIX
 
+#: Under the artifact bucket: the endpoint's captured requests and responses (JSON Lines).
+DATA_CAPTURE_PREFIX = f"{PREFIX}/data-capture/"
 REMOVAL_POLICIES = ("destroy", "retain")
 #: CloudWatch Logs accepts only these retention periods (days).
 LOG_RETENTION_DAYS = (
@@ -136,6 +140,53 @@ class EnvironmentConfig:
         """The stage's own tags first, then the configured ones (which cannot clash)."""
         return {**self.fixed_tags, **dict(self.tags)}
 
+    def data_capture_uri(self, artifact_bucket: str) -> str:
+        """Where the endpoint writes captured requests: one layout for the stack and the local run."""
+        return f"s3://{artifact_bucket}/{DATA_CAPTURE_PREFIX.rstrip('/')}"
+
+    def approval_environment(self, *, idempotency_table: str, topic_arn: str) -> ApprovalEnvironment:
+        """The approval function's variables; the deployed-only values come from the caller."""
+        pipeline, approval = self.pipeline, self.approval
+        return ApprovalEnvironment(
+            model_package_group_name=pipeline.model_package_group_name,
+            idempotency_table=idempotency_table,
+            notify_topic_arn=topic_arn,
+            auto_approve=approval.auto_approve,
+            min_auc=pipeline.min_auc,
+            min_recall=pipeline.min_recall,
+            di_min=approval.di_min,
+            di_max=approval.di_max,
+            max_abs_dppl=approval.max_abs_dppl,
+        )
+
+    def deploy_environment(
+        self,
+        *,
+        artifact_bucket: str,
+        idempotency_table: str,
+        model_role_arn: str,
+        kms_key_arn: str,
+        rollback_alarm_names: tuple[str, ...] = (),
+    ) -> DeployEnvironment:
+        """The deploy function's variables; the deployed-only values come from the caller."""
+        endpoint, deployment = self.endpoint, self.endpoint.deployment
+        return DeployEnvironment(
+            model_package_group_name=self.pipeline.model_package_group_name,
+            idempotency_table=idempotency_table,
+            endpoint_name=self.pipeline.endpoint_name,
+            instance_type=endpoint.instance_type,
+            instance_count=endpoint.instance_count,
+            model_execution_role_arn=model_role_arn,
+            data_capture_uri=self.data_capture_uri(artifact_bucket),
+            data_capture_sampling_percentage=endpoint.data_capture_sampling_percentage,
+            kms_key_arn=kms_key_arn,
+            traffic_routing=deployment.traffic_routing,
+            canary_size_percent=deployment.canary_size_percent,
+            wait_seconds=deployment.wait_seconds,
+            rollback_alarm_names=rollback_alarm_names,
+            cost_tags=self.all_tags,
+        )
+
 
 def load_environment(context: Reader, env_name: str) -> EnvironmentConfig:
     """Validate one environment of the ``cdk.json`` context.
@@ -147,7 +198,7 @@ def load_environment(context: Reader, env_name: str) -> EnvironmentConfig:
 
     Examples
     --------
-    >>> from pipeline_def.settings import read_context
+    >>> from pipeline_def.config.settings import read_context
     >>> load_environment(read_context(), "dev").prefix  # doctest: +SKIP
     'fraud-mlops-dev'
     """

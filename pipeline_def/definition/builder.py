@@ -18,7 +18,7 @@
 This is the only module that touches the SageMaker SDK (2.x), so a port to SDK 3 stays local.
 Building makes no AWS call: scripts are ``s3://`` URIs, every output path is explicit, the role
 is a literal ARN and the region is concrete. Deployment-specific values (role, bucket, KMS key)
-arrive as :class:`Deployment`; :mod:`pipeline_def.definition` builds with placeholders that
+arrive as :class:`Deployment`; :mod:`pipeline_def.definition.render` builds with placeholders that
 CloudFormation's ``Fn::Sub`` fills in.
 """
 
@@ -68,34 +68,29 @@ from sagemaker.workflow.retry import (  # noqa: E402
 )
 from sagemaker.workflow.steps import CacheConfig, ProcessingStep, TransformStep, TuningStep  # noqa: E402
 
+from pipeline_def.config.settings import REGISTRATION_STATUSES, PipelineSettings  # noqa: E402
+from pipeline_def.definition.names import (  # noqa: E402
+    AUC_PATH,
+    CUTOFF_PATH,
+    DATASET_PROPERTY_FILE,
+    EVALUATION_PROPERTY_FILE,
+    GROUP_VARIABLE,
+    PREFIX,
+    RECALL_PATH,
+    STEP_CLARIFY,
+    STEP_CLARIFY_CONFIG,
+    STEP_CONDITION,
+    STEP_CREATE_MODEL,
+    STEP_EVAL,
+    STEP_FAIL,
+    STEP_PROCESS,
+    STEP_REGISTER,
+    STEP_TRANSFORM,
+    STEP_TUNING,
+    TUNING_FOLDER,
+    XGBOOST_VERSION,
+)
 from pipeline_def.schema import CLAIMS, CUSTOMERS, LABEL, SENSITIVE_FACET  # noqa: E402
-from pipeline_def.settings import REGISTRATION_STATUSES, PipelineSettings  # noqa: E402
-
-XGBOOST_VERSION = "1.7-1"
-PREFIX = "fraud-detection"
-#: Training jobs write <artifact bucket>/<PREFIX>/<TUNING_FOLDER>/<job>/output/model.tar.gz.
-TUNING_FOLDER = "tuning"
-GROUP_VARIABLE = "customer_education"
-
-# Step names are API: the local run, tests, dashboards and alarms refer to them.
-STEP_PROCESS = "FraudDataProcess"
-STEP_TUNING = "FraudHyperParameterTuning"
-STEP_EVAL = "FraudEvalBestModel"
-STEP_CREATE_MODEL = "FraudCreateModel"
-STEP_CLARIFY_CONFIG = "FraudClarifyConfig"
-STEP_TRANSFORM = "FraudTransform"
-STEP_CLARIFY = "FraudClarify"
-STEP_REGISTER = "FraudRegisterModel"
-STEP_CONDITION = "FraudCheckEvaluation"
-STEP_FAIL = "FraudModelBelowQualityBar"
-
-EVALUATION_PROPERTY_FILE = "EvaluationReport"
-DATASET_PROPERTY_FILE = "DatasetMetadata"
-CUTOFF_PATH = "data_cutoff_time"
-AUC_PATH = "binary_classification_metrics.auc.value"
-RECALL_PATH = "binary_classification_metrics.recall.value"
-
-SCRIPT_NAMES = ("preprocess.py", "evaluate.py", "clarify_config.py")
 
 
 @dataclass(frozen=True, kw_only=True)

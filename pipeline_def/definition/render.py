@@ -15,10 +15,11 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from pipeline_def.pipeline import PREFIX, SCRIPT_NAMES, Deployment, get_pipeline, quiet_sdk
-from pipeline_def.settings import PipelineSettings
+from pipeline_def.config.settings import PipelineSettings
+from pipeline_def.definition.builder import Deployment, get_pipeline, quiet_sdk
+from pipeline_def.definition.names import PREFIX, SCRIPT_NAMES
 
-SCRIPTS_DIR = Path(__file__).resolve().parent / "scripts"
+SCRIPTS_DIR = Path(__file__).resolve().parents[1] / "scripts"
 
 #: Fn::Sub variable -> the sentinel the builder sees in its place.
 SENTINELS: dict[str, str] = {

@@ -2,9 +2,10 @@
 
 The CDK app and the ``python -m pipeline_def`` CLI read the same file, so a value changed in
 ``cdk.json`` reaches the deployed pipeline and the local run alike. This module validates only
-what the pipeline needs (``pipeline`` block, account, region); ``infra.config`` validates the rest
-of an environment and embeds a :class:`PipelineSettings`. Errors name the exact key and what is
-allowed, because a typo here otherwise surfaces as a failed job hours later.
+what the pipeline needs (``pipeline`` block, account, region);
+``pipeline_def.config.environment`` validates the rest of an environment and embeds a
+:class:`PipelineSettings`. Errors name the exact key and what is allowed, because a typo here
+otherwise surfaces as a failed job hours later.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any, ClassVar
 from lambdas import constants as c
 from pipeline_def.schema import CLAIMS, CUSTOMERS
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 CDK_JSON = REPO_ROOT / "cdk.json"
 
 #: Status a new model package may be registered with. Not "Approved": approval happens only

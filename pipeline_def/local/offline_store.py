@@ -41,9 +41,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipeline_def.config.settings import PipelineSettings
+from pipeline_def.data.validation import epoch_seconds
 from pipeline_def.schema import SYSTEM_COLUMNS, FeatureGroupSchema, feature_group
-from pipeline_def.settings import PipelineSettings
-from pipeline_def.validation import epoch_seconds
 
 CATALOG_FILE = "glue_catalog.json"
 CATALOG_ENV_VAR = "FRAUD_LOCAL_GLUE_CATALOG"
@@ -95,7 +95,7 @@ def _check_frame(schema: FeatureGroupSchema, frame: pd.DataFrame) -> None:
     if tuple(frame.columns) != schema.column_names:
         raise ValueError(
             f"{schema.name}: frame columns do not match the schema (validate it first with "
-            f"pipeline_def.validation.validate); expected {list(schema.column_names)}, "
+            f"pipeline_def.data.validation.validate); expected {list(schema.column_names)}, "
             f"got {list(frame.columns)}"
         )
     wrong = {n: str(frame[n].dtype) for n, dtype in schema.dtypes.items() if str(frame[n].dtype) != dtype}

@@ -19,11 +19,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from pipeline_def.ingest.runner import Ingester, IngestStats, Progress, RejectsWriter, RetryPolicy
-from pipeline_def.ingest.sinks import FeatureStoreSink, RecordSink
+from pipeline_def.config.settings import ConfigError, PipelineSettings, load_settings
+from pipeline_def.data.ingest.runner import Ingester, IngestStats, Progress, RejectsWriter, RetryPolicy
+from pipeline_def.data.ingest.sinks import FeatureStoreSink, RecordSink
+from pipeline_def.data.validation import MAX_REPORTED_ERRORS, ValidationError, ValidationReport, validate
 from pipeline_def.schema import CLAIMS, CUSTOMERS, FeatureGroupSchema, feature_group
-from pipeline_def.settings import ConfigError, PipelineSettings, load_settings
-from pipeline_def.validation import MAX_REPORTED_ERRORS, ValidationError, ValidationReport, validate
 
 EXIT_OK, EXIT_PARTIAL, EXIT_INVALID = 0, 1, 2
 MAX_WORKERS = 64

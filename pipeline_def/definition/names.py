@@ -1,0 +1,33 @@
+"""Names the definition gives its steps, files and paths: API for everyone who reads a run.
+
+The local run, the stacks' IAM scopes, tests, dashboards and alarms refer to these. They live
+apart from the builder so that reading a name never imports the SageMaker SDK.
+"""
+
+from __future__ import annotations
+
+XGBOOST_VERSION = "1.7-1"
+PREFIX = "fraud-detection"
+#: Training jobs write <artifact bucket>/<PREFIX>/<TUNING_FOLDER>/<job>/output/model.tar.gz.
+TUNING_FOLDER = "tuning"
+GROUP_VARIABLE = "customer_education"
+
+# Step names are API: the local run, tests, dashboards and alarms refer to them.
+STEP_PROCESS = "FraudDataProcess"
+STEP_TUNING = "FraudHyperParameterTuning"
+STEP_EVAL = "FraudEvalBestModel"
+STEP_CREATE_MODEL = "FraudCreateModel"
+STEP_CLARIFY_CONFIG = "FraudClarifyConfig"
+STEP_TRANSFORM = "FraudTransform"
+STEP_CLARIFY = "FraudClarify"
+STEP_REGISTER = "FraudRegisterModel"
+STEP_CONDITION = "FraudCheckEvaluation"
+STEP_FAIL = "FraudModelBelowQualityBar"
+
+EVALUATION_PROPERTY_FILE = "EvaluationReport"
+DATASET_PROPERTY_FILE = "DatasetMetadata"
+CUTOFF_PATH = "data_cutoff_time"
+AUC_PATH = "binary_classification_metrics.auc.value"
+RECALL_PATH = "binary_classification_metrics.recall.value"
+
+SCRIPT_NAMES = ("preprocess.py", "evaluate.py", "clarify_config.py")
