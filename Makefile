@@ -44,7 +44,7 @@ definitions: $(STAMP)  ## Write each environment's pipeline definition to cdk.ou
 	@for env in $(ENVS); do $(BIN)/python -m pipeline_def definition --env $$env --out cdk.out/definitions/$$env.json; done
 
 golden: $(STAMP)  ## Accept the current pipeline definitions as the golden files the tests compare against
-	@for env in $(ENVS); do $(BIN)/python -m pipeline_def definition --env $$env --out tests/pipeline/golden/definition-$$env.json; done
+	@for env in $(ENVS); do $(BIN)/python -m pipeline_def definition --env $$env --out tests/definition/golden/definition-$$env.json; done
 
 synth: setup  ## Synthesize every environment into cdk.out/ (offline, no credentials)
 	npx cdk synth --quiet

@@ -7,16 +7,12 @@ synth, so the session fixture itself fails if any finding is left unacknowledged
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from synth_support import Synthesized, synthesize_app
-
 from pipeline_def.config.settings import Reader, read_context
+from tests.infra.synth_support import Synthesized, synthesize_app
 
 
 @pytest.fixture(scope="session")

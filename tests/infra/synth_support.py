@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 from collections.abc import Iterable, Iterator
@@ -120,22 +119,6 @@ def allows(statements: Iterable[dict[str, Any]], action: str, resource: Any) -> 
             elif granted == resource:
                 return True
     return False
-
-
-def changed_context(
-    context: Reader, env_name: str, path: str, value: Any = None, *, delete: bool = False
-) -> Reader:
-    """A deep copy of the context with ``environments.<env>.<path>`` set to ``value`` (or deleted)."""
-    data = copy.deepcopy(dict(context.data))
-    node = data["environments"][env_name]
-    *parents, last = path.split(".")
-    for part in parents:
-        node = node[part]
-    if delete:
-        del node[last]
-    else:
-        node[last] = value
-    return Reader(data, context.path)
 
 
 def read_json(path: Path) -> Any:

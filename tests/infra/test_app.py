@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from synth_support import Synthesized
+
+from tests.infra.synth_support import Synthesized
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

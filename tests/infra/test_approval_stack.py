@@ -9,10 +9,10 @@ from typing import Any
 
 import aws_cdk.aws_lambda as lambda_
 import pytest
-from synth_support import Synthesized, as_list, only_resource, policy_statements, resources_of
 
 from infra.constructs.registry_lambda import POWERTOOLS_LAYER_PARAMETER, POWERTOOLS_VERSION
 from lambdas import constants as c
+from tests.infra.synth_support import Synthesized, as_list, only_resource, policy_statements, resources_of
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FUNCTIONS = {"Approval": c.APPROVAL_HANDLER, "Deploy": c.DEPLOY_HANDLER}

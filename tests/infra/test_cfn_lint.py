@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pytest
 from cfnlint.api import ManualArgs, lint_file
-from synth_support import STACK_KINDS, Synthesized
+
+from tests.infra.synth_support import STACK_KINDS, Synthesized
 
 IGNORED = ["W3005"]
 

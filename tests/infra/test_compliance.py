@@ -11,9 +11,9 @@ import aws_cdk as cdk
 import aws_cdk.aws_iam as iam
 import aws_cdk.aws_s3 as s3
 import pytest
-from synth_support import Synthesized, read_json
 
 from infra.compliance import acknowledge, enable_checks
+from tests.infra.synth_support import Synthesized, read_json
 
 FINDING_ID = re.compile(r"^AwsSolutions-[A-Z]+\d+(\[(Resource|Action|Policy)::.+\])?$")
 TEST_ENV = cdk.Environment(account="111111111111", region="us-east-1")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 from aws_cdk.assertions import Match
-from synth_support import Synthesized, as_list, only_resource, policy_statements, resources_of
 
 from pipeline_def.schema import FEATURE_GROUPS, FeatureGroupSchema
+from tests.infra.synth_support import Synthesized, as_list, only_resource, policy_statements, resources_of
 
 STATEFUL_TYPES = (
     "AWS::KMS::Key",

@@ -16,10 +16,17 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from synth_support import Synthesized, allows, as_list, only_resource, resources_of, role_statements
 
 from pipeline_def.definition.checks import iter_steps
 from pipeline_def.definition.render import fill
+from tests.infra.synth_support import (
+    Synthesized,
+    allows,
+    as_list,
+    only_resource,
+    resources_of,
+    role_statements,
+)
 
 EXECUTION_ID = "k3v9x2m4q8z1"
 ROLE_SENTINEL = "role-of-the-definition"

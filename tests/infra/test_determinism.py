@@ -6,9 +6,9 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from synth_support import Synthesized, synthesize_app
 
 from pipeline_def.config.settings import Reader
+from tests.infra.synth_support import Synthesized, synthesize_app
 
 
 def tree(root: Path) -> dict[str, str]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from synth_support import STACK_KINDS, Synthesized, as_list, policy_statements, resources_of
+
+from tests.infra.synth_support import STACK_KINDS, Synthesized, as_list, policy_statements, resources_of
 
 #: Actions that have no resource-level permissions, so IAM accepts only Resource "*" for them
 #: (the same list as infra/policies.py's docstring).

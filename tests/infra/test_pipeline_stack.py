@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 from sagemaker import image_uris
-from synth_support import Synthesized, as_list, only_resource, policy_statements, resources_of
 
 from pipeline_def.definition.builder import Deployment, get_pipeline, quiet_sdk
 from pipeline_def.definition.names import SCRIPT_NAMES, XGBOOST_VERSION
 from pipeline_def.definition.render import VARIABLES, code_key_prefix, fill, scripts_digest
+from tests.infra.synth_support import Synthesized, as_list, only_resource, policy_statements, resources_of
 
 TEST_VALUES = {
     "PipelineRoleArn": "arn:aws:iam::123456789012:role/test-pipeline-role",

@@ -12,20 +12,20 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 from cfnlint.api import ManualArgs, lint_file
-from synth_support import (
-    Synthesized,
-    allows,
-    as_list,
-    changed_context,
-    read_json,
-    resources_of,
-    role_statements,
-)
 
 from infra.compliance import enable_checks
 from infra.stage import MlopsStage
 from pipeline_def.config.environment import load_environment
 from pipeline_def.config.settings import Reader
+from tests.config.config_support import changed_context
+from tests.infra.synth_support import (
+    Synthesized,
+    allows,
+    as_list,
+    read_json,
+    resources_of,
+    role_statements,
+)
 
 SUBNETS = ("subnet-0123456789abcdef0", "subnet-0fedcba9876543210")
 SECURITY_GROUPS = ("sg-0123456789abcdef0",)

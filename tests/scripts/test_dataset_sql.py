@@ -24,7 +24,7 @@ import pytest
 
 from pipeline_def.schema import CLAIMS, CUSTOMERS, SYSTEM_COLUMNS, dataset_columns
 from pipeline_def.scripts import preprocess
-from tests.pipeline.script_fixtures import (
+from tests.scripts.script_fixtures import (
     CLAIMS_TABLE,
     CUSTOMERS_TABLE,
     CUTOFF_EPOCH,

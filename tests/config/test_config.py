@@ -10,10 +10,10 @@ import dataclasses
 import re
 
 import pytest
-from synth_support import changed_context
 
 from pipeline_def.config.environment import EnvironmentConfig, load_environment, load_environments
 from pipeline_def.config.settings import ConfigError, DeploymentSettings, Reader
+from tests.config.config_support import changed_context
 
 KEY = "cdk.json.context.environments.dev"
 

@@ -18,7 +18,7 @@ from botocore.stub import Stubber
 
 from pipeline_def.schema import LABEL, dataset_columns
 from pipeline_def.scripts import preprocess
-from tests.pipeline.script_fixtures import (
+from tests.scripts.script_fixtures import (
     CLAIMS_TABLE,
     CUSTOMERS_TABLE,
     DATABASE,

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from pipeline_def.scripts import evaluate
-from tests.pipeline.script_fixtures import (
+from tests.scripts.script_fixtures import (
     classification_data,
     native_model_bytes,
     run_standalone,

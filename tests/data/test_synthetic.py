@@ -12,7 +12,7 @@ import pytest
 
 from pipeline_def.data import synthetic
 from pipeline_def.schema import CLAIMS, CUSTOMERS, LABEL, FeatureGroupSchema
-from tests.pipeline.data_fixtures import NOW, frames
+from tests.data.data_fixtures import NOW, frames
 
 BIG = 200_000  # large enough for rates to within ~0.1 percentage point
 

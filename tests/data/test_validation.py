@@ -22,7 +22,7 @@ from pipeline_def.data.validation import (
     validate,
 )
 from pipeline_def.schema import CLAIMS, CUSTOMERS
-from tests.pipeline.data_fixtures import NOW, edit_csv, frames, replace_lines, write_csvs
+from tests.data.data_fixtures import NOW, edit_csv, frames, replace_lines, write_csvs
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 
 from pipeline_def.config.settings import REPO_ROOT
 from pipeline_def.data.ingest.cli import main
-from tests.pipeline.data_fixtures import FakeSink, client_error, edit_csv, write_csvs
+from tests.data.data_fixtures import FakeSink, client_error, edit_csv, write_csvs
 
 
 class NeverSink:

@@ -12,7 +12,7 @@ import pytest
 
 from pipeline_def.schema import LABEL, SENSITIVE_FACET, dataset_columns
 from pipeline_def.scripts import clarify_config
-from tests.pipeline.script_fixtures import headered_dataset, run_standalone
+from tests.scripts.script_fixtures import headered_dataset, run_standalone
 
 THRESHOLD = 0.137
 

@@ -15,7 +15,7 @@ from botocore.stub import Stubber
 from pipeline_def.data.ingest.runner import Ingester, IngestStats, Progress, RejectsWriter, RetryPolicy
 from pipeline_def.data.ingest.sinks import Failure, FeatureStoreSink, classify, iter_records, render_value
 from pipeline_def.schema import CLAIMS, CUSTOMERS, FeatureType
-from tests.pipeline.data_fixtures import FakeSink, client_error, frames
+from tests.data.data_fixtures import FakeSink, client_error, frames
 
 GROUP = "fraud-mlops-dev-claims"
 

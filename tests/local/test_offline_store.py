@@ -18,7 +18,7 @@ from pipeline_def.config.settings import PipelineSettings, load_settings
 from pipeline_def.local import offline_store
 from pipeline_def.local.offline_store import CATALOG_FILE, attach_catalog, write_offline_store
 from pipeline_def.schema import CLAIMS, CUSTOMERS, SYSTEM_COLUMNS, FeatureGroupSchema
-from tests.pipeline.data_fixtures import NOW, frames
+from tests.data.data_fixtures import NOW, frames
 
 SETTINGS = load_settings("dev")
 WRITE_TIME = datetime(2027, 1, 15, 8, 0, 0, tzinfo=UTC)  # == NOW
