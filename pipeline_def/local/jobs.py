@@ -27,10 +27,11 @@ import xgboost as xgb
 from pipeline_def.local.explain import load_booster
 from pipeline_def.local.expressions import ExecutionError
 from pipeline_def.local.model_artifact import predict, write_model_tar
-from pipeline_def.local.offline_store import CATALOG_ENV_VAR
 from pipeline_def.local.storage import LocalS3
 
 CONTAINER_ROOT = "/opt/ml/"
+#: Where ``python -m pipeline_def.local.launch`` resolves: the job subprocess starts here.
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -56,7 +57,7 @@ class _Container:
     """A job's file system: container paths under /opt/ml map to a folder of the job."""
 
     def __init__(self, root: Path) -> None:
-        self.root = root
+        self.root = root.resolve()  # the job starts in another folder (PROJECT_ROOT)
 
     def path(self, container_path: str) -> Path:
         return self.root / container_path.removeprefix(CONTAINER_ROOT)
@@ -86,14 +87,17 @@ def _run_script(sm: LocalSageMaker, step: str, request: dict, container: _Contai
         raise ExecutionError(
             f"step {step}: the local run runs 'python3 <script>' entrypoints, got {entrypoint}"
         )
-    command = [sys.executable, container.map_argument(entrypoint[1])]
+    command = [sys.executable, "-m", "pipeline_def.local.launch"]
+    if sm.glue_catalog is not None:
+        command += ["--glue-catalog", str(Path(sm.glue_catalog).resolve())]
+    command.append(container.map_argument(entrypoint[1]))
     command += [container.map_argument(str(a)) for a in app.get("ContainerArguments", [])]
     env = {**os.environ, **request.get("Environment", {})}
-    if sm.glue_catalog is not None:
-        env[CATALOG_ENV_VAR] = str(sm.glue_catalog)
     log = container.root / "job.log"
     with log.open("w", encoding="utf-8") as handle:
-        result = subprocess.run(command, stdout=handle, stderr=subprocess.STDOUT, env=env, check=False)
+        result = subprocess.run(
+            command, stdout=handle, stderr=subprocess.STDOUT, env=env, cwd=PROJECT_ROOT, check=False
+        )
     if result.returncode != 0:
         tail = "".join(log.read_text(encoding="utf-8").splitlines(keepends=True)[-15:])
         raise ExecutionError(f"step {step}: job script exited with {result.returncode}; last lines:\n{tail}")

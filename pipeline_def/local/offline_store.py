@@ -1,6 +1,6 @@
 """A local Feature Store offline store: Parquet in the service's own S3 layout, plus a catalog.
 
-The local run (DESIGN.md §7) writes validated frames here instead of calling PutRecord, so
+The local run writes validated frames here instead of calling PutRecord, so
 the pipeline's dataset SQL runs through DuckDB against files shaped exactly like the ones
 Feature Store writes to S3 for a Glue-format offline store::
 
@@ -18,7 +18,7 @@ types of :attr:`pipeline_def.schema.FeatureType.sql_type` (bigint -> int64, doub
 an absolute glob of that group's Parquet files. Read it with
 ``read_parquet('<glob>', hive_partitioning = false)``: DuckDB otherwise adds the
 ``year/month/day/hour`` folder names as columns, which Feature Store's Glue table does not
-have. :func:`attach_catalog` creates those views on a DuckDB connection.
+have. :class:`pipeline_def.local.athena.DuckDBEngine` creates those views.
 
 Writes are deterministic for a given ``now``: the creation epoch of a new group is ``now``
 (an existing group folder is reused, as the service keeps appending to it), file names come
@@ -34,7 +34,6 @@ import os
 import re
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -46,7 +45,6 @@ from pipeline_def.data.validation import epoch_seconds
 from pipeline_def.schema import SYSTEM_COLUMNS, FeatureGroupSchema, feature_group
 
 CATALOG_FILE = "glue_catalog.json"
-CATALOG_ENV_VAR = "FRAUD_LOCAL_GLUE_CATALOG"
 PARTITION_GLOB = "year=*/month=*/day=*/hour=*/*.parquet"
 _ARROW_TYPES = {"bigint": pa.int64(), "double": pa.float64(), "string": pa.string()}
 _TIMESTAMP = pa.timestamp("ms")
@@ -146,9 +144,9 @@ def table_name(settings: PipelineSettings, schema_name: str) -> str:
     return f"{settings.glue_database}.{settings.offline_table(schema_name)}"
 
 
-def load_catalog(path: Path) -> dict[str, str]:
-    """The catalog's ``{"db.table": glob}``; a missing file is an empty catalog."""
-    if not path.exists():
+def load_catalog(path: Path, *, must_exist: bool = False) -> dict[str, str]:
+    """The catalog's ``{"db.table": glob}``; a missing file is an empty catalog unless ``must_exist``."""
+    if not path.exists() and not must_exist:
         return {}
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -188,7 +186,8 @@ def write_offline_store(
     Returns
     -------
     Path
-        ``<root>/glue_catalog.json`` (absolute); point ``FRAUD_LOCAL_GLUE_CATALOG`` at it.
+        ``<root>/glue_catalog.json`` (absolute): the catalog of
+        :class:`pipeline_def.local.athena.DuckDBEngine`.
 
     Examples
     --------
@@ -207,21 +206,3 @@ def write_offline_store(
     root.mkdir(parents=True, exist_ok=True)
     _write_catalog(catalog_path, catalog)
     return catalog_path
-
-
-def attach_catalog(connection: Any, catalog_path: Path) -> list[str]:
-    """Create a DuckDB view ``"<db>"."<table>"`` per catalog entry, so Athena SQL runs unchanged.
-
-    ``connection`` is a ``duckdb.DuckDBPyConnection``; returns the view names created.
-    """
-    created = []
-    for key, glob in sorted(load_catalog(catalog_path).items()):
-        database, table = key.split(".", 1)
-        source = glob.replace("'", "''")
-        connection.execute(f'CREATE SCHEMA IF NOT EXISTS "{database}"')
-        connection.execute(
-            f'CREATE OR REPLACE VIEW "{database}"."{table}" AS '  # noqa: S608 - names from our own catalog
-            f"SELECT * FROM read_parquet('{source}', hive_partitioning = false)"
-        )
-        created.append(key)
-    return created

@@ -10,9 +10,8 @@ checked, split stratified on ``fraud`` and written in the built-in XGBoost CSV c
     <output-dir>/clarify/test_with_header.csv    test.csv's rows, in order, with the header row
     <output-dir>/metadata/dataset.json           row counts, fraud rates, cutoff, columns, query
 
-The query runs on Athena in SageMaker. The offline local run sets ``FRAUD_LOCAL_GLUE_CATALOG`` to a
-JSON file mapping ``"<database>.<table>"`` to a Parquet glob, and the same query text runs on
-DuckDB over those files instead.
+The query runs on Athena unless the caller of :func:`main` passes another engine with the same
+interface (``name``, ``run(query) -> DataFrame``): the same query text then runs there.
 
 The file is shipped alone into the SageMaker XGBoost 1.7-1 container (Python 3.8, pandas 1.2,
 numpy 1.19): it imports nothing from this repository and only APIs common to old and new versions.
@@ -26,7 +25,6 @@ import io
 import json
 import logging
 import math
-import os
 import re
 import sys
 import time
@@ -48,7 +46,6 @@ EVENT_TIME = "event_time"
 SYSTEM_COLUMNS = ("write_time", "api_invocation_time", "is_deleted")
 #: Helper column of the point-in-time window; never part of the dataset.
 RANK_COLUMN = "fs_row_rank"
-LOCAL_CATALOG_ENV = "FRAUD_LOCAL_GLUE_CATALOG"
 #: Glue/Athena names are lower case letters, digits and underscores; the offline store's table
 #: names may also carry hyphens. Nothing else (no quotes, dots, spaces) can reach the SQL text.
 NAME_PATTERN = re.compile(r"^[a-z0-9_][a-z0-9_-]{0,254}$")
@@ -299,69 +296,7 @@ class AthenaEngine:
             delay = min(delay * 2, ATHENA_MAX_POLL_SECONDS)
 
 
-def load_local_catalog(path: Path) -> dict[tuple[str, str], str]:
-    """Read ``{"<database>.<table>": "<parquet glob>"}``; relative globs are relative to the file."""
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:
-        raise QueryError(f"{LOCAL_CATALOG_ENV}={path}: cannot read the local catalog ({err})") from err
-    if not isinstance(raw, dict):
-        raise QueryError(f"{LOCAL_CATALOG_ENV}={path}: expected a JSON object of table -> glob")
-    catalog = {}
-    for qualified, glob in raw.items():
-        database, _, table = str(qualified).partition(".")
-        check_name(f"{path}: database of {qualified!r}", database)
-        check_name(f"{path}: table of {qualified!r}", table)
-        if not isinstance(glob, str) or not glob:
-            raise QueryError(f"{path}: {qualified!r} must map to a Parquet glob, got {glob!r}")
-        location = glob if os.path.isabs(glob) else str(path.parent / glob)
-        catalog[(database, table)] = location
-    return catalog
-
-
-class DuckDBEngine:
-    """Athena stand-in for the offline local run: one view per Glue table over its Parquet files."""
-
-    name = "duckdb"
-
-    def __init__(self, catalog: dict[tuple[str, str], str]) -> None:
-        import duckdb  # only here: the SageMaker container has no duckdb, and needs none
-
-        self._error = duckdb.Error
-        self._connection = duckdb.connect()
-        for (database, table), glob in sorted(catalog.items()):
-            try:
-                self._create_view(database, table, glob)
-            except self._error as err:
-                raise QueryError(f"local table {database}.{table} over {glob}: {err}") from err
-
-    def _create_view(self, database: str, table: str, glob: str) -> None:
-        literal = glob.replace("'", "''")
-        self._connection.execute(f'CREATE SCHEMA IF NOT EXISTS "{database}"')
-        # hive_partitioning off: the offline store's year=/month=/day=/hour= folders are not
-        # columns of its Glue table, so they must not become columns here either.
-        self._connection.execute(
-            f'CREATE VIEW "{database}"."{table}" AS '  # noqa: S608 (names validated, glob escaped)
-            f"SELECT * FROM read_parquet('{literal}', hive_partitioning = false)"
-        )
-
-    def run(self, query: str) -> pd.DataFrame:
-        try:
-            cursor = self._connection.execute(query)
-            names = [column[0] for column in cursor.description]
-            frame = cursor.fetchdf()
-        except self._error as err:
-            raise QueryError(f"DuckDB query failed: {err}") from err
-        frame.columns = names  # fetchdf renames duplicates (event_time_1); Athena does not
-        return frame
-
-
-def engine_from_environment(region: str, workgroup: str, database: str) -> QueryEngine:
-    """DuckDB when the local catalog variable is set, Athena otherwise."""
-    catalog_path = os.environ.get(LOCAL_CATALOG_ENV)
-    if catalog_path:
-        LOG.info("Using DuckDB over the local catalog %s", catalog_path)
-        return DuckDBEngine(load_local_catalog(Path(catalog_path)))
+def athena_engine(region: str, workgroup: str, database: str) -> QueryEngine:
     return AthenaEngine(
         boto3.client("athena", region_name=region),
         boto3.client("s3", region_name=region),
@@ -503,12 +438,12 @@ def run(args: argparse.Namespace, engine: QueryEngine) -> dict[str, Any]:
     return document
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, engine: QueryEngine | None = None) -> int:
+    """Entry point; ``engine`` defaults to Athena in the job's region, workgroup and database."""
     logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     args = parse_args(argv)
     try:
-        engine = engine_from_environment(args.region, args.workgroup, args.database)
-        run(args, engine)
+        run(args, engine or athena_engine(args.region, args.workgroup, args.database))
     except (DatasetError, QueryError) as err:
         LOG.error("FraudDataProcess failed: %s", err)
         return 1

@@ -16,7 +16,8 @@ import pytest
 
 from pipeline_def.config.settings import PipelineSettings, load_settings
 from pipeline_def.local import offline_store
-from pipeline_def.local.offline_store import CATALOG_FILE, attach_catalog, write_offline_store
+from pipeline_def.local.athena import DuckDBEngine
+from pipeline_def.local.offline_store import CATALOG_FILE, write_offline_store
 from pipeline_def.schema import CLAIMS, CUSTOMERS, SYSTEM_COLUMNS, FeatureGroupSchema
 from tests.data.data_fixtures import NOW, frames
 
@@ -177,19 +178,24 @@ def test_existing_catalog_entries_are_kept(tmp_path: Path) -> None:
     assert table_of(SETTINGS, CUSTOMERS) in entries
 
 
-def test_attach_catalog_lets_athena_style_sql_run(store: tuple[Path, Path]) -> None:
+def test_the_catalog_lets_athena_style_sql_run(store: tuple[Path, Path]) -> None:
     _, catalog = store
-    connection = duckdb.connect()
-    assert len(attach_catalog(connection, catalog)) == 2
+    engine = DuckDBEngine.from_catalog_file(catalog)
+    assert len(engine.views) == 2
     database, claims_table = table_of(SETTINGS, CLAIMS).split(".")
     customers_table = SETTINGS.offline_table(CUSTOMERS.name)
-    joined = connection.sql(
-        f'SELECT count(*) FROM "{database}"."{claims_table}" c '  # noqa: S608 - test names
+    joined = engine.run(
+        f'SELECT count(*) AS n FROM "{database}"."{claims_table}" c '  # noqa: S608 - test names
         f'JOIN "{database}"."{customers_table}" u USING (policy_id)'
-    ).fetchall()
-    assert joined == [(400,)]
-    columns = [row[0] for row in connection.sql(f'DESCRIBE "{database}"."{claims_table}"').fetchall()]
-    assert columns == [*CLAIMS.column_names, *SYSTEM_COLUMNS]  # no year/month/day/hour columns
+    )
+    assert joined["n"].tolist() == [400]
+
+
+def test_the_catalog_tables_have_no_partition_columns(store: tuple[Path, Path]) -> None:
+    _, catalog = store
+    database, claims_table = table_of(SETTINGS, CLAIMS).split(".")
+    described = DuckDBEngine.from_catalog_file(catalog).run(f'DESCRIBE "{database}"."{claims_table}"')
+    assert described["column_name"].tolist() == [*CLAIMS.column_names, *SYSTEM_COLUMNS]
 
 
 @pytest.mark.parametrize(

@@ -69,7 +69,7 @@ def write_store(root: Path, table: str, frame: pd.DataFrame) -> str:
 
 
 def write_catalog(path: Path, globs: Mapping[str, str], database: str = DATABASE) -> Path:
-    """The ``FRAUD_LOCAL_GLUE_CATALOG`` file mapping ``database.table`` to Parquet globs."""
+    """The local offline store's catalog file mapping ``database.table`` to Parquet globs."""
     path.write_text(
         json.dumps({f"{database}.{table}": glob for table, glob in globs.items()}), encoding="utf-8"
     )

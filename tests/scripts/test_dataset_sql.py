@@ -22,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from pipeline_def.local.athena import DuckDBEngine
 from pipeline_def.schema import CLAIMS, CUSTOMERS, SYSTEM_COLUMNS, dataset_columns
 from pipeline_def.scripts import preprocess
 from tests.scripts.script_fixtures import (
@@ -64,24 +65,24 @@ def _customers() -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> preprocess.DuckDBEngine:
+def engine(tmp_path_factory: pytest.TempPathFactory) -> DuckDBEngine:
     root = tmp_path_factory.mktemp("offline-store")
     catalog = {
-        (DATABASE, CLAIMS_TABLE): write_store(root, CLAIMS_TABLE, _claims()),
-        (DATABASE, CUSTOMERS_TABLE): write_store(root, CUSTOMERS_TABLE, _customers()),
+        f"{DATABASE}.{CLAIMS_TABLE}": write_store(root, CLAIMS_TABLE, _claims()),
+        f"{DATABASE}.{CUSTOMERS_TABLE}": write_store(root, CUSTOMERS_TABLE, _customers()),
     }
-    return preprocess.DuckDBEngine(catalog)
+    return DuckDBEngine(catalog, error=preprocess.QueryError)
 
 
 @pytest.fixture(scope="module")
-def at_cutoff(engine: preprocess.DuckDBEngine) -> pd.DataFrame:
+def at_cutoff(engine: DuckDBEngine) -> pd.DataFrame:
     """Raw query result with the test cutoff, indexed by the first ``policy_id`` column."""
     result = engine.run(preprocess.build_query(DATABASE, CLAIMS_TABLE, CUSTOMERS_TABLE, CUTOFF_EPOCH))
     return result.set_index(result["policy_id"].to_numpy())
 
 
 @pytest.fixture(scope="module")
-def without_cutoff(engine: preprocess.DuckDBEngine) -> pd.DataFrame:
+def without_cutoff(engine: DuckDBEngine) -> pd.DataFrame:
     result = engine.run(preprocess.build_query(DATABASE, CLAIMS_TABLE, CUSTOMERS_TABLE, None))
     return result.set_index(result["policy_id"].to_numpy())
 
@@ -162,31 +163,21 @@ def test_non_finite_cutoff_is_rejected() -> None:
         preprocess.build_query(DATABASE, CLAIMS_TABLE, CUSTOMERS_TABLE, float("nan"))
 
 
-def test_hive_partition_folders_do_not_become_columns(engine: preprocess.DuckDBEngine) -> None:
+def test_hive_partition_folders_do_not_become_columns(engine: DuckDBEngine) -> None:
     columns = engine.run(f'SELECT * FROM "{DATABASE}"."{CLAIMS_TABLE}" LIMIT 0').columns  # noqa: S608
     assert "year" not in set(columns)
 
 
-def test_duckdb_error_becomes_query_error(engine: preprocess.DuckDBEngine) -> None:
+def test_duckdb_error_becomes_query_error(engine: DuckDBEngine) -> None:
     with pytest.raises(preprocess.QueryError, match="DuckDB query failed"):
         engine.run(preprocess.build_query(DATABASE, "missing_table", CUSTOMERS_TABLE, None))
 
 
 def test_local_glob_matching_no_files_is_a_query_error(tmp_path: Path) -> None:
     with pytest.raises(preprocess.QueryError, match=r"local table db\.claims over"):
-        preprocess.DuckDBEngine({("db", "claims"): str(tmp_path / "none" / "*.parquet")})
-
-
-def test_local_catalog_resolves_relative_globs_against_its_folder(tmp_path: Path) -> None:
-    catalog = tmp_path / "catalog.json"
-    catalog.write_text('{"db.claims": "store/claims/**/*.parquet"}', encoding="utf-8")
-    assert preprocess.load_local_catalog(catalog) == {
-        ("db", "claims"): str(tmp_path / "store/claims/**/*.parquet")
-    }
+        DuckDBEngine({"db.claims": str(tmp_path / "none" / "*.parquet")}, error=preprocess.QueryError)
 
 
 def test_local_catalog_with_a_bad_table_name_is_rejected(tmp_path: Path) -> None:
-    catalog = tmp_path / "catalog.json"
-    catalog.write_text('{"db.claims\'--": "x.parquet"}', encoding="utf-8")
-    with pytest.raises(preprocess.DatasetError, match="table of"):
-        preprocess.load_local_catalog(catalog)
+    with pytest.raises(preprocess.QueryError, match="table of"):
+        DuckDBEngine({"db.claims'--": str(tmp_path / "x.parquet")}, error=preprocess.QueryError)

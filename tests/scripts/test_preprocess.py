@@ -16,6 +16,7 @@ import pytest
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
+from pipeline_def.local.athena import DuckDBEngine
 from pipeline_def.schema import LABEL, dataset_columns
 from pipeline_def.scripts import preprocess
 from tests.scripts.script_fixtures import (
@@ -269,9 +270,8 @@ def test_athena_result_csv_keeps_duplicate_column_names() -> None:
     assert list(frame.columns) == ["policy_id", "event_time", "event_time"]
 
 
-def test_without_local_catalog_the_engine_is_athena(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(preprocess.LOCAL_CATALOG_ENV, raising=False)
-    assert preprocess.engine_from_environment("eu-west-1", "wg", DATABASE).name == "athena"
+def test_the_default_engine_is_athena() -> None:
+    assert preprocess.athena_engine("eu-west-1", "wg", DATABASE).name == "athena"
 
 
 # --------------------------------------------------------------------------- main, end to end on DuckDB
@@ -286,14 +286,15 @@ def _argv(output_dir: Path, cutoff: str = "latest") -> list[str]:
     ]  # fmt: skip
 
 
+def _local_engine(catalog: Path) -> DuckDBEngine:
+    return DuckDBEngine.from_catalog_file(catalog, error=preprocess.QueryError)
+
+
 @pytest.fixture(scope="module")
 def run_output(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, Path]:
     root = tmp_path_factory.mktemp("preprocess")
-    catalog = write_synthetic_store(root / "store")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(preprocess.LOCAL_CATALOG_ENV, str(catalog))
-        code = preprocess.main(_argv(root / "output"))
-    return code, root / "output"
+    engine = _local_engine(write_synthetic_store(root / "store"))
+    return preprocess.main(_argv(root / "output"), engine=engine), root / "output"
 
 
 def _split(output: Path, name: str) -> pd.DataFrame:
@@ -346,24 +347,13 @@ def test_every_split_keeps_the_fraud_rate(run_output: tuple[int, Path]) -> None:
 
 
 def test_cutoff_before_every_record_fails_with_a_clear_error(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setenv(preprocess.LOCAL_CATALOG_ENV, str(write_synthetic_store(tmp_path / "store", rows=40)))
+    engine = _local_engine(write_synthetic_store(tmp_path / "store", rows=40))
     caplog.set_level(logging.ERROR)
-    code = preprocess.main(_argv(tmp_path / "output", cutoff="1970-01-01T00:00:00Z"))
+    code = preprocess.main(_argv(tmp_path / "output", cutoff="1970-01-01T00:00:00Z"), engine=engine)
     assert code == 1
     assert "the query returned no rows" in caplog.text
-
-
-def test_unreadable_local_catalog_fails_naming_the_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    missing = tmp_path / "nowhere.json"
-    monkeypatch.setenv(preprocess.LOCAL_CATALOG_ENV, str(missing))
-    caplog.set_level(logging.ERROR)
-    code = preprocess.main(_argv(tmp_path / "output"))
-    assert code == 1
-    assert f"{preprocess.LOCAL_CATALOG_ENV}={missing}: cannot read" in caplog.text
 
 
 def test_script_runs_alone_without_this_repository(tmp_path: Path) -> None:
