@@ -1,4 +1,4 @@
-"""Local stand-in for the SageMaker Clarify processing job (pipeline step 7, DESIGN.md §7).
+"""Local stand-in for the SageMaker Clarify processing job (pipeline step 7, docs/architecture.md).
 
 It reads the same ``analysis_config.json`` that the pipeline's ClarifyConfig step writes for
 the real Clarify container, computes what its ``methods`` ask for, and writes Clarify's

@@ -5,7 +5,7 @@ On AWS, Clarify estimates SHAP values with KernelSHAP by querying a shadow endpo
 so we compute *exact* TreeSHAP with ``Booster.predict(..., pred_contribs=True)``. That call
 returns, for every row, one contribution per feature plus a bias column. Their sum is the
 model's margin (its log-odds), and the values equal ``shap.TreeExplainer``'s. It is also
-about 50-120x cheaper than KernelSHAP (DESIGN.md §4). There is no sampling noise, so the
+about 50-120x cheaper than KernelSHAP (bench/RESULTS.md). There is no sampling noise, so the
 baseline and ``num_samples`` of the Clarify config have nothing to tune: TreeSHAP's
 reference is the training data's distribution as the trees' cover counts record it.
 

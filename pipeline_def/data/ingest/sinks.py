@@ -1,9 +1,9 @@
 """Where records go: the :class:`RecordSink` interface and its Feature Store implementation.
 
-moto has no Feature Store runtime (DESIGN.md §5), so the ingester talks to this small
-interface: production uses :class:`FeatureStoreSink` (one ``PutRecord`` per record), tests use
-a fake or a botocore ``Stubber`` on a real client. This module also decides how a failure is
-treated, because that depends on the service's errors, not on the ingest loop.
+moto implements no Feature Store runtime API (``sagemaker-featurestore-runtime``), so the ingester
+talks to this small interface: production uses :class:`FeatureStoreSink` (one ``PutRecord`` per
+record), tests use a fake or a botocore ``Stubber`` on a real client. This module also decides
+how a failure is treated, because that depends on the service's errors, not on the ingest loop.
 """
 
 from __future__ import annotations
