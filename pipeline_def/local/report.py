@@ -417,6 +417,21 @@ def _bias(analysis: Mapping[str, Any]) -> str:
     )
 
 
+def shap_units(label0: Any) -> str:
+    """What the SHAP numbers measure, as the file says; never log-odds by assumption.
+
+    Our step-7 job writes ``units`` (log-odds of fraud). A file from SageMaker Clarify has no
+    such key: its KernelSHAP values are in the model output's units, probabilities for this
+    model unless the config asked for ``use_logit``.
+    """
+    units = _get(label0, "units")
+    if units == "log-odds":
+        return "log-odds of fraud"
+    if isinstance(units, str) and units:
+        return _esc(units)
+    return "model output units, as SageMaker Clarify wrote them"
+
+
 def _shap(analysis: Mapping[str, Any]) -> str:
     label0 = _get(analysis, "explanations", "kernel_shap", "label0")
     values = _get(label0, "global_shap_values")
@@ -426,11 +441,11 @@ def _shap(analysis: Mapping[str, Any]) -> str:
     ]
     if not items:
         return f"<section><h2>What drives the predictions</h2>{_missing('Global SHAP values')}</section>"
-    method = _get(label0, "local_explainer") or "Clarify KernelSHAP"
+    method = _get(label0, "explainer") or "Clarify KernelSHAP"
     return (
         f"<section><h2>What drives the predictions <span class='muted small'>(top {len(items)} of "
         f"{len(numeric)} features)</span></h2>"
-        f"{svg_bar_chart(items, 'mean |SHAP value| (log-odds of fraud)')}"
+        f"{svg_bar_chart(items, f'mean |SHAP value| ({shap_units(label0)})')}"
         f'<p class="small muted">Expected value (mean margin): {_fmt(_get(label0, "expected_value"))}. '
         f"Method: {_esc(method)}.</p></section>"
     )

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
+import copy
 import shutil
 import struct
 import subprocess
 import zlib
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pytest
 
-from pipeline_def.local import bias
 from pipeline_def.local.report import render_report
-
-if TYPE_CHECKING:  # conftest is not importable at run time (--import-mode=importlib); the type is for readers
-    from conftest import ClarifyCase
+from pipeline_def.scripts import bias_shap as bias
+from tests.scripts.bias_shap_fixtures import ClarifyCase
 
 VOID_TAGS = {"meta", "br", "hr", "img", "input", "link", "area", "base", "col", "embed", "source", "wbr"}
 SVG_LEAF_TAGS = {"line", "rect", "polyline", "path", "circle"}
@@ -188,6 +187,24 @@ def test_shap_chart_shows_the_fifteen_most_important_features(
     top = sorted(values, key=values.get, reverse=True)[:15]
     [chart] = [svg for svg in parse(page).svgs if svg["label"] == "mean |SHAP value| (log-odds of fraud)"]
     assert [t for t in chart["texts"] if t in values] == top
+
+
+def test_a_clarify_file_without_units_is_not_called_log_odds(
+    tmp_path: Path, run: dict[str, Any], evaluation: dict[str, Any], clarify_output: tuple[dict, Path]
+) -> None:
+    # Given a file as SageMaker Clarify writes it: KernelSHAP, no units key, no explainer key
+    analysis = copy.deepcopy(clarify_output[0])
+    label0 = analysis["explanations"]["kernel_shap"]["label0"]
+    del label0["units"], label0["explainer"]
+
+    # When the report is rendered
+    labels = [
+        svg["label"] for svg in parse(render_report(run, evaluation, analysis, tmp_path / "r.html")).svgs
+    ]
+
+    # Then the SHAP chart names Clarify's units, not log-odds
+    assert "mean |SHAP value| (model output units, as SageMaker Clarify wrote them)" in labels
+    assert not [label for label in labels if label and "log-odds" in label]
 
 
 def test_report_is_well_formed(page: Path) -> None:

@@ -1,4 +1,4 @@
-"""Fixtures for the local Clarify stand-in: a small synthetic test split, a model and its scores."""
+"""Fixtures for the step-7 job (``bias_shap.py``): a small synthetic test split, a model and its scores."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 import xgboost as xgb
 
 from pipeline_def import schema
-from pipeline_def.local import clarify
+from pipeline_def.scripts import bias_shap
 
 ROWS = 600
 FEMALE_ROWS = 240  # exactly 40 %, so CI = (360 - 240) / 600 = 0.2
@@ -104,7 +104,7 @@ def analysis_config(
 
 @dataclass(frozen=True)
 class ClarifyCase:
-    """Files on disk for one run_clarify call, plus the data that produced them."""
+    """Files on disk for one ``bias_shap.analyze`` call, plus the data that produced them."""
 
     root: Path
     frame: pd.DataFrame
@@ -116,6 +116,10 @@ class ClarifyCase:
     model: Path
     features: tuple[str, ...] = FEATURES
     threshold: float = THRESHOLD
+
+    @property
+    def inputs(self) -> bias_shap.Inputs:
+        return bias_shap.Inputs(self.config, self.dataset, self.predictions, self.model)
 
     def config_dict(self, methods: dict[str, Any] | None = None) -> dict[str, Any]:
         """The pipeline's analysis config, with Clarify ``methods`` replaced if given."""
@@ -157,9 +161,10 @@ def clarify_case(tmp_path_factory: pytest.TempPathFactory) -> ClarifyCase:
 
 @pytest.fixture(scope="session")
 def clarify_output(clarify_case: ClarifyCase) -> tuple[dict[str, Any], Path]:
-    """One full run_clarify on the generated case: (returned analysis, output folder)."""
+    """One full analysis of the generated case: (returned analysis, output folder)."""
     out = clarify_case.root / "output"
-    analysis = clarify.run_clarify(
-        clarify_case.config, clarify_case.dataset, clarify_case.predictions, clarify_case.model, out
+    inputs = bias_shap.Inputs(
+        clarify_case.config, clarify_case.dataset, clarify_case.predictions, clarify_case.model
     )
+    analysis = bias_shap.analyze(inputs, out)
     return analysis, out

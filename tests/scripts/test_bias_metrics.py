@@ -20,17 +20,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline_def.local import bias
+from pipeline_def.scripts import bias_shap
 
 OUTCOMES_A = ["TP"] * 3 + ["FN"] * 1 + ["FP"] * 2 + ["TN"] * 3
 OUTCOMES_D = ["TP"] * 1 + ["FN"] * 2 + ["FP"] * 1 + ["TN"] * 1
 
 
-def table(outcomes_a: list[str], outcomes_d: list[str]) -> bias.BiasInputs:
+def table(outcomes_a: list[str], outcomes_d: list[str]) -> bias_shap.BiasInputs:
     """Rows from confusion outcomes: TP/FN are observed acceptances and TP/FP predicted ones."""
     outcomes = outcomes_a + outcomes_d
     accepted = np.array([o in ("TP", "FN") for o in outcomes])
-    return bias.BiasInputs(
+    return bias_shap.BiasInputs(
         facet=np.array([False] * len(outcomes_a) + [True] * len(outcomes_d)),
         labels=np.where(accepted, 0, 1),  # fraud = 0 is the favourable label
         accepted=accepted,
@@ -39,12 +39,12 @@ def table(outcomes_a: list[str], outcomes_d: list[str]) -> bias.BiasInputs:
 
 
 @pytest.fixture
-def hand_table() -> bias.BiasInputs:
+def hand_table() -> bias_shap.BiasInputs:
     return table(OUTCOMES_A, OUTCOMES_D)
 
 
-def value_of(metric: str, inputs: bias.BiasInputs) -> float | None:
-    [entry] = bias.metric_entries([bias.METRICS[metric]], inputs)
+def value_of(metric: str, inputs: bias_shap.BiasInputs) -> float | None:
+    [entry] = bias_shap.metric_entries([bias_shap.METRICS[metric]], inputs)
     return entry["value"]  # type: ignore[return-value]
 
 
@@ -78,7 +78,7 @@ EXPECTED = {
 
 @pytest.mark.parametrize(("metric", "expected"), sorted(EXPECTED.items()))
 def test_metric_matches_its_definition_on_the_hand_table(
-    metric: str, expected: float, hand_table: bias.BiasInputs
+    metric: str, expected: float, hand_table: bias_shap.BiasInputs
 ) -> None:
     assert value_of(metric, hand_table) == pytest.approx(expected, abs=1e-12)
 
@@ -88,7 +88,7 @@ def test_class_imbalance_of_a_known_female_share() -> None:
     facet = np.zeros(1000, dtype=bool)
     facet[:370] = True
     # Then CI = (630 - 370) / 1000
-    assert bias.class_imbalance(facet) == pytest.approx(0.26, abs=1e-15)
+    assert bias_shap.class_imbalance(facet) == pytest.approx(0.26, abs=1e-15)
 
 
 # ---------------------------------------------------------------- conditional demographic disparity
@@ -103,7 +103,7 @@ def test_cddl_weights_each_subgroups_disparity_by_its_size() -> None:
     facet = np.array([1, 1, 0, 0, 1, 0, 0, 0, 0, 0], dtype=bool)
     accepted = np.array([1, 0, 1, 1, 1, 1, 1, 0, 0, 0], dtype=bool)
     group = np.array([1, 1, 1, 1, 2, 2, 2, 2, 2, 2])
-    assert bias.conditional_demographic_disparity(facet, accepted, group) == pytest.approx(1 / 15)
+    assert bias_shap.conditional_demographic_disparity(facet, accepted, group) == pytest.approx(1 / 15)
 
 
 def test_cddl_counts_a_subgroup_without_rejections_as_a_zero_rejection_share() -> None:
@@ -112,12 +112,12 @@ def test_cddl_counts_a_subgroup_without_rejections_as_a_zero_rejection_share() -
     facet = np.array([1, 1, 0, 0, 1, 0], dtype=bool)
     accepted = np.array([1, 0, 1, 1, 1, 1], dtype=bool)
     group = np.array(["g1", "g1", "g1", "g1", "g3", "g3"])
-    assert bias.conditional_demographic_disparity(facet, accepted, group) == pytest.approx(5 / 18)
+    assert bias_shap.conditional_demographic_disparity(facet, accepted, group) == pytest.approx(5 / 18)
 
 
 def test_cddpl_is_cdd_on_the_predicted_labels() -> None:
     # Same table as the first CDD test, but the labels are now predictions
-    inputs = bias.BiasInputs(
+    inputs = bias_shap.BiasInputs(
         facet=np.array([1, 1, 0, 0, 1, 0, 0, 0, 0, 0], dtype=bool),
         labels=np.zeros(10),
         accepted=np.ones(10, dtype=bool),
@@ -140,7 +140,7 @@ def test_flip_test_counts_unfavourable_flips_minus_favourable_flips() -> None:
     features = np.array([[0.0], [10.0], [20.0], [0.1], [10.2], [19.9], [0.2]])
     facet = np.array([0, 0, 0, 1, 1, 1, 1], dtype=bool)
     predicted = np.array([1, 0, 1, 0, 1, 0, 1], dtype=bool)
-    assert bias.flip_test(features, facet, predicted) == pytest.approx(1 / 4)
+    assert bias_shap.flip_test(features, facet, predicted) == pytest.approx(1 / 4)
 
 
 def test_flip_test_takes_a_majority_of_five_neighbours_when_facet_a_has_ten_rows() -> None:
@@ -150,7 +150,7 @@ def test_flip_test_takes_a_majority_of_five_neighbours_when_facet_a_has_ten_rows
     features = np.array([[float(x)] for x in range(10)] + [[5.0]])
     facet = np.array([False] * 10 + [True])
     predicted = np.array([x == 5 for x in range(10)] + [False])
-    assert bias.flip_test(features, facet, predicted) == 0.0
+    assert bias_shap.flip_test(features, facet, predicted) == 0.0
 
 
 def test_flip_test_on_a_capped_sample_is_repeatable() -> None:
@@ -158,8 +158,8 @@ def test_flip_test_on_a_capped_sample_is_repeatable() -> None:
     features = rng.normal(size=(3_000, 4))
     facet = rng.random(3_000) < 0.5
     predicted = features[:, 0] + 0.3 * facet > 0
-    first = bias.flip_test(features, facet, predicted, max_rows=200)
-    assert bias.flip_test(features, facet, predicted, max_rows=200) == first
+    first = bias_shap.flip_test(features, facet, predicted, max_rows=200)
+    assert bias_shap.flip_test(features, facet, predicted, max_rows=200) == first
 
 
 # ---------------------------------------------------------------- degenerate inputs
@@ -167,7 +167,7 @@ def test_flip_test_on_a_capped_sample_is_repeatable() -> None:
 
 def test_an_empty_facet_gives_null_values_not_an_exception() -> None:
     inputs = dataclasses.replace(table(OUTCOMES_A, []), group=np.zeros(len(OUTCOMES_A)))
-    entries = bias.metric_entries(bias.select_metrics("all", bias.PRE_TRAINING), inputs)
+    entries = bias_shap.metric_entries(bias_shap.select_metrics("all", bias_shap.PRE_TRAINING), inputs)
     assert all(e["value"] is None and "undefined" in str(e["error"]) for e in entries)
 
 
@@ -192,8 +192,10 @@ def test_kl_is_null_when_a_label_value_of_facet_a_never_occurs_in_facet_d() -> N
     assert value_of("KL", inputs) is None
 
 
-def test_cddl_without_a_group_variable_is_null_with_clarifys_error_text(hand_table: bias.BiasInputs) -> None:
-    [entry] = bias.metric_entries([bias.PRE_TRAINING["CDDL"]], hand_table)
+def test_cddl_without_a_group_variable_is_null_with_clarifys_error_text(
+    hand_table: bias_shap.BiasInputs,
+) -> None:
+    [entry] = bias_shap.metric_entries([bias_shap.PRE_TRAINING["CDDL"]], hand_table)
     assert entry == {
         "name": "CDDL",
         "description": "Conditional Demographic Disparity in Labels (CDDL)",
@@ -204,7 +206,7 @@ def test_cddl_without_a_group_variable_is_null_with_clarifys_error_text(hand_tab
 
 def test_degenerate_entries_serialise_as_strict_json() -> None:
     inputs = table(["FN", "FN"], [])
-    entries = bias.metric_entries(bias.select_metrics("all", bias.POST_TRAINING), inputs)
+    entries = bias_shap.metric_entries(bias_shap.select_metrics("all", bias_shap.POST_TRAINING), inputs)
     text = json.dumps(entries, allow_nan=False)
     assert '"value": null' in text
 
@@ -229,7 +231,7 @@ def test_every_metric_is_null_or_finite_for_any_table(table_rows: list[tuple[boo
         ),
         features=np.arange(len(table_rows), dtype=np.float64).reshape(-1, 1),
     )
-    entries = bias.metric_entries(list(bias.METRICS.values()), inputs)
+    entries = bias_shap.metric_entries(list(bias_shap.METRICS.values()), inputs)
     for entry in entries:
         value = entry["value"]
         assert value is None or math.isfinite(value)
@@ -241,20 +243,20 @@ def test_every_metric_is_null_or_finite_for_any_table(table_rows: list[tuple[boo
 
 
 def test_all_selects_every_metric_in_alphabetical_order() -> None:
-    names = [m.name for m in bias.select_metrics("all", bias.PRE_TRAINING)]
+    names = [m.name for m in bias_shap.select_metrics("all", bias_shap.PRE_TRAINING)]
     assert names == ["CDDL", "CI", "DPL", "JS", "KL", "KS", "LP", "TVD"]
 
 
 def test_a_list_selects_only_the_named_metrics() -> None:
-    names = [m.name for m in bias.select_metrics(["DPL", "CI"], bias.PRE_TRAINING)]
+    names = [m.name for m in bias_shap.select_metrics(["DPL", "CI"], bias_shap.PRE_TRAINING)]
     assert names == ["CI", "DPL"]
 
 
 def test_an_unknown_metric_name_is_an_error_naming_it_and_the_allowed_names() -> None:
     with pytest.raises(ValueError, match=r"unknown bias metric\(s\) XYZ; allowed: AD, CDDPL, .*TE, or 'all'"):
-        bias.select_metrics(["DPPL", "XYZ"], bias.POST_TRAINING)
+        bias_shap.select_metrics(["DPPL", "XYZ"], bias_shap.POST_TRAINING)
 
 
 def test_a_post_training_name_is_not_a_pre_training_metric() -> None:
     with pytest.raises(ValueError, match="DPPL"):
-        bias.select_metrics(["DPPL"], bias.PRE_TRAINING)
+        bias_shap.select_metrics(["DPPL"], bias_shap.PRE_TRAINING)

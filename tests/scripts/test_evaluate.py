@@ -287,7 +287,7 @@ def test_script_runs_alone_without_this_repository(tmp_path: Path) -> None:
 
 def test_the_definitions_condition_paths_resolve_in_the_evaluation(evaluation: dict[str, Any]) -> None:
     # Given the JSON paths the deployed condition step reads (taken from the definition itself)
-    from pipeline_def.config.settings import load_settings
+    from pipeline_def.config import load_settings
     from pipeline_def.definition.checks import iter_steps, parse_path
     from pipeline_def.definition.render import render
 

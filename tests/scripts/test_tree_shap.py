@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import xgboost as xgb
 
-from pipeline_def.local import explain
+from pipeline_def.scripts import bias_shap
 
 NAMES = [f"x{i}" for i in range(6)]
 
@@ -32,26 +32,26 @@ def booster(data: np.ndarray) -> xgb.Booster:
 def test_contributions_plus_bias_equal_the_margin_of_every_row(
     booster: xgb.Booster, data: np.ndarray
 ) -> None:
-    shap = explain.tree_shap(booster, data)
+    shap = bias_shap.tree_shap(booster, data)
     margin = booster.predict(xgb.DMatrix(data), output_margin=True)
     assert np.max(np.abs(shap.contributions.sum(axis=1) + shap.bias - margin)) <= 1e-4
 
 
 def test_global_values_are_the_mean_absolute_shap_per_feature(booster: xgb.Booster, data: np.ndarray) -> None:
-    per_row = explain.tree_shap(booster, data).contributions.astype(np.float64)
-    summary = explain.explain_dataset(booster, data, NAMES)
+    per_row = bias_shap.tree_shap(booster, data).contributions.astype(np.float64)
+    summary = bias_shap.explain_dataset(booster, data, NAMES)
     assert list(summary.values) == NAMES
     assert np.allclose(list(summary.values.values()), np.abs(per_row).mean(axis=0), atol=1e-9)
 
 
 def test_expected_value_is_the_mean_bias_term(booster: xgb.Booster, data: np.ndarray) -> None:
-    bias_term = explain.tree_shap(booster, data).bias.astype(np.float64)
-    assert explain.explain_dataset(booster, data, NAMES).expected_value == pytest.approx(bias_term.mean())
+    bias_term = bias_shap.tree_shap(booster, data).bias.astype(np.float64)
+    assert bias_shap.explain_dataset(booster, data, NAMES).expected_value == pytest.approx(bias_term.mean())
 
 
 def test_mean_sq_aggregates_squared_values(booster: xgb.Booster, data: np.ndarray) -> None:
-    per_row = explain.tree_shap(booster, data).contributions.astype(np.float64)
-    summary = explain.explain_dataset(booster, data, NAMES, agg_method="mean_sq")
+    per_row = bias_shap.tree_shap(booster, data).contributions.astype(np.float64)
+    summary = bias_shap.explain_dataset(booster, data, NAMES, agg_method="mean_sq")
     assert np.allclose(list(summary.values.values()), (per_row**2).mean(axis=0), atol=1e-9)
 
 
@@ -59,12 +59,14 @@ def test_an_unsupported_aggregation_is_an_error(booster: xgb.Booster, data: np.n
     with pytest.raises(
         ValueError, match="unsupported SHAP agg_method 'median'; supported: mean_abs, mean_sq"
     ):
-        explain.explain_dataset(booster, data, NAMES, agg_method="median")
+        bias_shap.explain_dataset(booster, data, NAMES, agg_method="median")
 
 
 def test_chunking_does_not_change_the_result(booster: xgb.Booster, data: np.ndarray, tmp_path: Path) -> None:
-    whole = explain.explain_dataset(booster, data, NAMES, local_csv=tmp_path / "whole.csv")
-    chunked = explain.explain_dataset(booster, data, NAMES, local_csv=tmp_path / "chunked.csv", chunk_rows=7)
+    whole = bias_shap.explain_dataset(booster, data, NAMES, local_csv=tmp_path / "whole.csv")
+    chunked = bias_shap.explain_dataset(
+        booster, data, NAMES, local_csv=tmp_path / "chunked.csv", chunk_rows=7
+    )
     assert chunked.values == pytest.approx(whole.values)
     assert (tmp_path / "chunked.csv").read_text() == (tmp_path / "whole.csv").read_text()
 
@@ -72,7 +74,7 @@ def test_chunking_does_not_change_the_result(booster: xgb.Booster, data: np.ndar
 def test_local_csv_has_a_feature_header_and_one_row_per_input_row(
     booster: xgb.Booster, data: np.ndarray, tmp_path: Path
 ) -> None:
-    explain.explain_dataset(booster, data, NAMES, local_csv=tmp_path / "out.csv", chunk_rows=64)
+    bias_shap.explain_dataset(booster, data, NAMES, local_csv=tmp_path / "out.csv", chunk_rows=64)
     lines = (tmp_path / "out.csv").read_text().splitlines()
     assert lines[0] == ",".join(NAMES)
     assert len(lines) == 1 + data.shape[0]
@@ -97,33 +99,33 @@ def test_loads_xgboost_model_from_a_sagemaker_model_tarball(
     booster: xgb.Booster, data: np.ndarray, tmp_path: Path
 ) -> None:
     model = _tarball(tmp_path / "model.tar.gz", "xgboost-model", bytes(booster.save_raw("ubj")))
-    assert _same_predictions(explain.load_booster(model), booster, data)
+    assert _same_predictions(bias_shap.load_booster(model), booster, data)
 
 
 def test_loads_xgboost_model_from_a_directory(booster: xgb.Booster, data: np.ndarray, tmp_path: Path) -> None:
     (tmp_path / "xgboost-model").write_bytes(bytes(booster.save_raw("json")))
-    assert _same_predictions(explain.load_booster(tmp_path), booster, data)
+    assert _same_predictions(bias_shap.load_booster(tmp_path), booster, data)
 
 
 def test_falls_back_to_pickle_for_old_container_artifacts(
     booster: xgb.Booster, data: np.ndarray, tmp_path: Path
 ) -> None:
     model = _tarball(tmp_path / "model.tar.gz", "./xgboost-model", pickle.dumps(booster))
-    assert _same_predictions(explain.load_booster(model), booster, data)
+    assert _same_predictions(bias_shap.load_booster(model), booster, data)
 
 
 def test_a_tarball_without_xgboost_model_is_an_error(tmp_path: Path) -> None:
     model = _tarball(tmp_path / "model.tar.gz", "something-else", b"{}")
-    with pytest.raises(explain.ModelLoadError, match="holds no file named 'xgboost-model'"):
-        explain.load_booster(model)
+    with pytest.raises(bias_shap.ModelLoadError, match="holds no file named 'xgboost-model'"):
+        bias_shap.load_booster(model)
 
 
 def test_a_file_that_is_no_model_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "xgboost-model").write_bytes(b"not a model")
-    with pytest.raises(explain.ModelLoadError, match="not an XGBoost model"):
-        explain.load_booster(tmp_path)
+    with pytest.raises(bias_shap.ModelLoadError, match="not an XGBoost model"):
+        bias_shap.load_booster(tmp_path)
 
 
 def test_a_feature_count_mismatch_is_an_error(booster: xgb.Booster) -> None:
     with pytest.raises(ValueError, match="the model expects 6 features, the dataset has 5"):
-        explain.check_feature_names(booster, NAMES[:5])
+        bias_shap.check_feature_names(booster, NAMES[:5])
