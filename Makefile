@@ -56,15 +56,17 @@ run: setup local-run synth definitions  ## Local end-to-end run on synthetic dat
 	@$(BIN)/python -m pipeline_def.local summary --workdir $(WORKDIR)
 	@echo "  synthesized: cdk.out/ (dev, staging, prod) and cdk.out/definitions/"
 
-test: setup chromium  ## Every test (lint included)
+test: setup chromium  ## Every test (lint and import contracts included)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 	rc=0; $(BIN)/python -m pytest -q || rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: that is a failure here"; exit 1; fi; exit $$rc
 
-lint: $(STAMP)  ## ruff check + format check
+lint: $(STAMP)  ## ruff check + format check + import contracts
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 format: $(STAMP)  ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
@@ -72,7 +74,7 @@ format: $(STAMP)  ## Apply ruff's fixes and formatting
 
 bench: setup  ## Benchmarks -> bench/RESULTS.md (about 15 minutes; BENCH_ARGS=--quick for a smoke run)
 	$(BIN)/python -m pip install -q -r bench/requirements.txt -c constraints.txt
-	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
+	$(BIN)/python -m bench.run_all $(BENCH_ARGS)
 
 clean:  ## Remove generated output (keeps .venv and node_modules)
 	rm -rf cdk.out .run .pytest_cache .ruff_cache

@@ -13,8 +13,7 @@ import aws_cdk as cdk
 
 from infra.compliance import enable_checks
 from infra.stage import MlopsStage
-from pipeline_def.config.environment import load_environments
-from pipeline_def.config.settings import ConfigError, read_context
+from pipeline_def.config import ConfigError, load_environments, read_context
 
 
 def main() -> int:

@@ -13,7 +13,7 @@ on the same data, so the ratios survive a slower or busier machine:
 
 Prints a Markdown section on stdout; progress goes to stderr.
 
-Usage: ``python bench/bench_data.py [--rows 1000000] [--repeats 3] [--ingest-rows 200000]``
+Usage: ``python -m bench.bench_data [--rows 1000000] [--repeats 3] [--ingest-rows 200000]``
 """
 
 from __future__ import annotations
@@ -33,9 +33,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from pipeline_def.config.settings import load_settings
+from pipeline_def.config import load_settings
 from pipeline_def.data import synthetic
 from pipeline_def.data.ingest.runner import Ingester, RejectsWriter
 from pipeline_def.data.ingest.sinks import Record, iter_records
@@ -151,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--ingest-rows", type=int, default=200_000)
     args = parser.parse_args(argv)
-    command = "python bench/bench_data.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    command = "python -m bench.bench_data " + " ".join(argv if argv is not None else sys.argv[1:])
     with tempfile.TemporaryDirectory(prefix="bench_data_") as temporary:
         folder = Path(temporary)
         lines = bench_generation(args.rows, args.repeats, folder)

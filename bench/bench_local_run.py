@@ -5,7 +5,7 @@ against rows (about linear is the goal), so the ratios survive a slower or busie
 Each size runs in a fresh subprocess (``python -m pipeline_def.local run --quiet``) so imports
 and caches count as they do for a user. Prints a Markdown section on stdout.
 
-Usage: ``python bench/bench_local_run.py [--sizes 5000 50000 500000] [--repeats 3]``
+Usage: ``python -m bench.bench_local_run [--sizes 5000 50000 500000] [--repeats 3]``
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     base_seconds = measured[base_rows][0]
     print("## Local run (the embedded default)\n")
     print(
-        f"Command: `python bench/bench_local_run.py --sizes {' '.join(map(str, args.sizes))} "
+        f"Command: `python -m bench.bench_local_run --sizes {' '.join(map(str, args.sizes))} "
         f"--repeats {args.repeats}`  "
     )
     print(f"Machine: `os.cpu_count()` = {os.cpu_count()}  ")

@@ -6,7 +6,7 @@ time ratio, each method's additivity error (contributions + base value vs the mo
 and how far KernelSHAP's estimate lies from the exact values. ``shap`` is a bench-only
 dependency (bench/requirements.txt). Prints a Markdown section on stdout.
 
-Usage: ``python bench/bench_shap.py [--rows 200] [--samples 100] [--repeats 3]``
+Usage: ``python -m bench.bench_shap [--rows 200] [--samples 100] [--repeats 3]``
 """
 
 from __future__ import annotations
@@ -16,12 +16,9 @@ import os
 import statistics
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import xgboost as xgb
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pipeline_def.data import synthetic
 from pipeline_def.local.explain import tree_shap
@@ -84,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     kernels = {label: timed(lambda n=n: kernel(n), args.repeats) for label, n in budgets.items()}
     print("## Explainability: exact TreeSHAP vs KernelSHAP (Clarify's algorithm)\n")
     print(
-        f"Command: `python bench/bench_shap.py --rows {args.rows} --samples {args.samples} "
+        f"Command: `python -m bench.bench_shap --rows {args.rows} --samples {args.samples} "
         f"--repeats {args.repeats}`  "
     )
     print(

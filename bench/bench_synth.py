@@ -7,7 +7,7 @@ machines even when absolute times are not. Prints a Markdown section; writes no 
 
 Usage::
 
-    .venv/bin/python bench/bench_synth.py [--repeats 3]
+    .venv/bin/python -m bench.bench_synth [--repeats 3]
 """
 
 from __future__ import annotations

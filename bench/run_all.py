@@ -1,10 +1,11 @@
 """``make bench``: run every benchmark and write bench/RESULTS.md.
 
-Each benchmark is a script that prints one Markdown section (with its own command, machine and
+Each benchmark is a module that prints one Markdown section (with its own command, machine and
 baseline measured in the same run); this collects them under one header. The machine is shared
 and noisy: the scripts report medians, and ratios against an in-run baseline rather than seconds.
 
-Usage: ``python bench/run_all.py [--quick]`` (``--quick``: smaller sizes, for a smoke run)
+Usage: ``python -m bench.run_all [--quick]``, from the repository root (``--quick``: smaller sizes,
+for a smoke run)
 """
 
 from __future__ import annotations
@@ -18,17 +19,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
+#: Each benchmark runs as a module of this package (``python -m bench.<name>``) from the
+#: repository root, so it imports the project by its full names.
 FULL = {
-    "bench_local_run.py": ["--sizes", "5000", "50000", "500000", "--repeats", "3"],
-    "bench_shap.py": ["--rows", "200", "--repeats", "3"],
-    "bench_data.py": ["--rows", "1000000", "--repeats", "3"],
-    "bench_synth.py": ["--repeats", "3"],
+    "bench.bench_local_run": ["--sizes", "5000", "50000", "500000", "--repeats", "3"],
+    "bench.bench_shap": ["--rows", "200", "--repeats", "3"],
+    "bench.bench_data": ["--rows", "1000000", "--repeats", "3"],
+    "bench.bench_synth": ["--repeats", "3"],
 }
 QUICK = {
-    "bench_local_run.py": ["--sizes", "2000", "10000", "--repeats", "3"],
-    "bench_shap.py": ["--rows", "50", "--repeats", "3"],
-    "bench_data.py": ["--rows", "100000", "--repeats", "3"],
-    "bench_synth.py": ["--repeats", "3"],
+    "bench.bench_local_run": ["--sizes", "2000", "10000", "--repeats", "3"],
+    "bench.bench_shap": ["--rows", "50", "--repeats", "3"],
+    "bench.bench_data": ["--rows", "100000", "--repeats", "3"],
+    "bench.bench_synth": ["--repeats", "3"],
 }
 
 
@@ -39,10 +42,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
     sections = []
-    for script, arguments in plan.items():
-        print(f"== {script} {' '.join(arguments)}", file=sys.stderr, flush=True)
+    for module, arguments in plan.items():
+        print(f"== {module} {' '.join(arguments)}", file=sys.stderr, flush=True)
         result = subprocess.run(
-            [sys.executable, str(BENCH / script), *arguments],
+            [sys.executable, "-m", module, *arguments],
             capture_output=True,
             text=True,
             check=False,
@@ -50,12 +53,12 @@ def main(argv: list[str] | None = None) -> int:
         )
         sys.stderr.write(result.stderr)
         if result.returncode != 0:
-            print(f"{script} failed (exit {result.returncode})", file=sys.stderr)
+            print(f"{module} failed (exit {result.returncode})", file=sys.stderr)
             return result.returncode
         sections.append(result.stdout.strip())
     header = (
         "# Benchmark results\n\n"
-        f"Written by `make bench` (`python bench/run_all.py{' --quick' if args.quick else ''}`) on "
+        f"Written by `make bench` (`python -m bench.run_all{' --quick' if args.quick else ''}`) on "
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; machine: {os.cpu_count()} cores, {platform.machine()}, "
         f"Python {platform.python_version()}. Each section names its own command and baseline.\n"
     )

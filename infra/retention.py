@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import aws_cdk.aws_logs as logs
 
-from pipeline_def.config.environment import LOG_RETENTION_DAYS
+from pipeline_def.config import LOG_RETENTION_DAYS
 
 #: RetentionDays members in increasing order, matching LOG_RETENTION_DAYS one to one.
 _MEMBERS = tuple(member for member in logs.RetentionDays if member is not logs.RetentionDays.INFINITE)

@@ -10,7 +10,7 @@ from constructs import Construct
 from infra.stacks.approval_stack import ApprovalStack
 from infra.stacks.data_stack import DataStack
 from infra.stacks.pipeline_stack import PipelineStack
-from pipeline_def.config.environment import EnvironmentConfig
+from pipeline_def.config import EnvironmentConfig
 
 #: Resource types whose Tags are create-only: a tag edit in cdk.json would make CloudFormation
 #: replace them, which fails for these named resources. They carry fixed tags of their own

@@ -12,10 +12,13 @@ from pathlib import Path
 from typing import Final
 
 # --- Packaging -------------------------------------------------------------------------------
-#: Both functions are packaged from this folder; handlers import siblings as ``shared.x``.
-ASSET_ROOT: Final = Path(__file__).resolve().parent
-APPROVAL_HANDLER: Final = "approval.handler.handler"
-DEPLOY_HANDLER: Final = "deploy.handler.handler"
+#: The folder both functions' asset is built from: the one holding this package, which the
+#: asset keeps as its only top-level folder (``lambdas/``), as Lambda's /var/task will. The
+#: handlers are full names resolved from there, and every module imports its siblings as
+#: ``lambdas.x``, exactly as the local run and the tests do.
+ASSET_ROOT: Final = Path(__file__).resolve().parent.parent
+APPROVAL_HANDLER: Final = "lambdas.approval.handler.handler"
+DEPLOY_HANDLER: Final = "lambdas.deploy.handler.handler"
 #: Powertools is not in the Lambda runtime: the stack adds AWS's public Powertools layer.
 APPROVAL_SERVICE_NAME: Final = "model-approval"
 DEPLOY_SERVICE_NAME: Final = "model-deploy"

@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from pipeline_def.config.settings import ConfigError, environment_names, load_settings, read_context
+from pipeline_def.config import ConfigError, environment_names, load_settings, read_context
 from pipeline_def.definition.render import render
 
 

@@ -12,16 +12,14 @@ from constructs import Construct
 from infra import policies
 from infra.compliance import acknowledge_unscoped_actions, acknowledge_wildcard_resources
 from infra.constructs.feature_group import OFFLINE_STORE_PREFIX
-from pipeline_def.config.settings import PipelineSettings
-from pipeline_def.definition.names import PREFIX
+from pipeline_def.config import PipelineSettings
+from pipeline_def.names import PREFIX
 from pipeline_def.schema import FEATURE_GROUPS
 
 #: SageMaker Pipelines names the processing and transform jobs and the models it creates
 #: ``pipelines-<execution-id>-<step>-<random>``; processing and transform jobs started outside a
 #: pipeline run carry the environment prefix (their base job name) instead.
 PIPELINE_JOB_PREFIX = "pipelines-"
-#: Clarify's shadow endpoint (and its config) for SHAP, created and deleted by the Clarify job.
-CLARIFY_SHADOW_PREFIX = "sm-clarify-"
 #: Job types whose names Pipelines starts with ``pipelines-`` (or a base job name starts with the prefix).
 _NAMED_JOB_ACTIONS = {
     "processing-job": (
@@ -58,16 +56,6 @@ _TUNING_ACTIONS = {
 #: The model step's CreateModel; Pipelines never deletes the model, and live models (the deploy
 #: function's ``<prefix>-...``) stay out of reach.
 _MODEL_ACTIONS = ("sagemaker:AddTags", "sagemaker:CreateModel", "sagemaker:DescribeModel")
-_SHADOW_ENDPOINT_ACTIONS = (
-    "sagemaker:AddTags",
-    "sagemaker:CreateEndpoint",
-    "sagemaker:CreateEndpointConfig",
-    "sagemaker:DeleteEndpoint",
-    "sagemaker:DeleteEndpointConfig",
-    "sagemaker:DescribeEndpoint",
-    "sagemaker:DescribeEndpointConfig",
-    "sagemaker:InvokeEndpoint",
-)
 _EXPERIMENT_ACTIONS = (
     "sagemaker:AddTags",
     "sagemaker:AssociateTrialComponent",
@@ -241,17 +229,6 @@ class PipelineExecutionRole(Construct):
             "(unknown before the run) whose components are the generated pipelines-* jobs; the experiment "
             "itself is named exactly.",
         )
-        self._add(
-            iam.PolicyStatement(
-                actions=list(_SHADOW_ENDPOINT_ACTIONS),
-                resources=[
-                    arn(stack, "endpoint", f"{CLARIFY_SHADOW_PREFIX}*"),
-                    arn(stack, "endpoint-config", f"{CLARIFY_SHADOW_PREFIX}*"),
-                ],
-            ),
-            wildcard_reason="The Clarify job computes SHAP values through a temporary shadow endpoint it "
-            "names sm-clarify-<...> and deletes afterwards; limited to that name prefix.",
-        )
 
     def _add_network_interfaces(self) -> None:
         """Network interfaces of jobs in the configured VPC: only those subnets and security groups."""
@@ -284,7 +261,7 @@ class PipelineExecutionRole(Construct):
         self._add(iam.PolicyStatement(actions=list(_ENI_UNSCOPED_ACTIONS), resources=["*"]))
 
     def _add_logs(self) -> None:
-        kinds = ("ProcessingJobs", "TrainingJobs", "TransformJobs", f"Endpoints/{CLARIFY_SHADOW_PREFIX}")
+        kinds = ("ProcessingJobs", "TrainingJobs", "TransformJobs")
         self._add(
             policies.sagemaker_logs(self._stack, *(f"/aws/sagemaker/{kind}" for kind in kinds)),
             wildcard_reason="SageMaker writes job logs to its fixed log groups (/aws/sagemaker/<kind>) with "

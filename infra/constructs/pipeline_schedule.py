@@ -11,7 +11,7 @@ import aws_cdk.aws_scheduler as scheduler
 from constructs import Construct
 
 from infra.constructs.encrypted_queue import dead_letter_queue
-from pipeline_def.config.environment import ScheduleConfig
+from pipeline_def.config import ScheduleConfig
 
 #: Give up on a start after an hour or three retries; the DLQ keeps what failed.
 MAX_EVENT_AGE_SECONDS = 3600

@@ -36,22 +36,52 @@ ASYNC_MAX_EVENT_AGE = cdk.Duration.hours(6)
 #: EventBridge retries delivery to Lambda, then puts the event in the rule target's DLQ.
 TARGET_RETRY_ATTEMPTS = 8
 TARGET_MAX_EVENT_AGE = cdk.Duration.hours(2)
-#: What ``Code.from_asset`` leaves out, so the asset hash depends on source files only.
-ASSET_EXCLUDES = (
-    "**/__pycache__",
-    "**/*.pyc",
-    "**/.pytest_cache",
-    "**/.mypy_cache",
-    "**/.ruff_cache",
-    "**/.hypothesis",
-    "**/tests",
-)
 
 
 def powertools_layer(scope: Construct, construct_id: str) -> lambda_.ILayerVersion:
     """The pinned public Powertools layer, resolved by CloudFormation (see POWERTOOLS_LAYER_PARAMETER)."""
     arn = ssm.StringParameter.value_for_string_parameter(scope, POWERTOOLS_LAYER_PARAMETER)
     return lambda_.LayerVersion.from_layer_version_arn(scope, construct_id, arn)
+
+
+def asset_excludes(package: str) -> list[str]:
+    """CDK glob excludes (the last matching pattern wins) keeping only ``<package>/**/*.py``.
+
+    The asset is built from the folder holding ``package``, which also holds .venv, node_modules
+    and cdk.out: excluding every top-level entry first means CDK skips those folders whole
+    instead of walking them to fingerprint the asset. The package is then let back in, minus
+    anything but Python source, caches, dot folders and tests, so the hash depends on the
+    runtime code only.
+    """
+    return [
+        "*",
+        ".*",
+        f"!{package}",
+        f"!{package}/**",
+        f"{package}/**/*.*",
+        f"!{package}/**/*.py",
+        "__pycache__",
+        ".*",
+        "tests",
+    ]
+
+
+def function_code(code_root: Path, handler: str) -> lambda_.Code:
+    """The asset of the function whose entry point is ``handler``: its package as the one top folder.
+
+    ``handler`` is a full name (``lambdas.approval.handler.handler``) that Lambda resolves from
+    the asset root as ``code_root`` resolves it here, so the asset holds exactly the package the
+    name starts with, and synth fails if the handler's module is not in it.
+    """
+    module, _, _ = handler.rpartition(".")
+    package = module.partition(".")[0]
+    if not (code_root / package / "__init__.py").is_file():
+        raise ValueError(f"handler {handler!r}: {code_root / package} is not a package")
+    if not (code_root / Path(*module.split("."))).with_suffix(".py").is_file():
+        raise ValueError(f"handler {handler!r}: no module {module} under {code_root}")
+    return lambda_.Code.from_asset(
+        str(code_root), exclude=asset_excludes(package), ignore_mode=cdk.IgnoreMode.GLOB
+    )
 
 
 class RegistryLambda(Construct):
@@ -105,7 +135,7 @@ class RegistryLambda(Construct):
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
             handler=handler,
-            code=lambda_.Code.from_asset(str(code_root), exclude=list(ASSET_EXCLUDES)),
+            code=function_code(code_root, handler),
             layers=[layer],
             environment=dict(environment),
             role=self.role,

@@ -35,8 +35,8 @@ from infra.constructs.registry_lambda import RegistryLambda, powertools_layer
 from infra.retention import log_retention
 from infra.stacks.data_stack import removal_policy_of
 from lambdas import constants as c
-from pipeline_def.config.environment import EnvironmentConfig
-from pipeline_def.definition.names import PREFIX
+from pipeline_def.config import EnvironmentConfig
+from pipeline_def.names import PREFIX
 
 _PACKAGES_REASON = (
     "The registry numbers package versions at run time (model-package/<group>/<version>); limited to this "

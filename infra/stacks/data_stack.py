@@ -18,7 +18,7 @@ from constructs import Construct
 
 from infra.constructs.feature_group import FeatureGroup, FeatureStoreRole
 from infra.constructs.secure_bucket import SecureBucket, access_log_bucket
-from pipeline_def.config.environment import EnvironmentConfig
+from pipeline_def.config import EnvironmentConfig
 from pipeline_def.schema import FEATURE_GROUPS
 
 #: Athena writes query results here (artifact bucket), encrypted with the environment key.

@@ -18,9 +18,9 @@ from infra.constructs.pipeline_schedule import PipelineSchedule
 from infra.constructs.sagemaker_pipeline import SageMakerPipeline
 from infra.retention import log_retention
 from infra.stacks.data_stack import ATHENA_RESULTS_PREFIX, removal_policy_of
-from pipeline_def.config.environment import DATA_CAPTURE_PREFIX, EnvironmentConfig
-from pipeline_def.definition.names import PREFIX, SCRIPT_NAMES, TUNING_FOLDER
+from pipeline_def.config import DATA_CAPTURE_PREFIX, EnvironmentConfig
 from pipeline_def.definition.render import SCRIPTS_DIR, code_key_prefix, render, scripts_digest
+from pipeline_def.names import PREFIX, SCRIPT_NAMES, TUNING_FOLDER
 
 #: Where the tuning jobs write model artifacts and where endpoints write captured traffic.
 MODEL_ARTIFACTS_PREFIX = f"{PREFIX}/{TUNING_FOLDER}/"

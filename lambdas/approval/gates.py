@@ -18,9 +18,9 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from approval.models import GateResult, GateThresholds
-from shared.documents import dig
-from shared.text import printable
+from lambdas.approval.models import GateResult, GateThresholds
+from lambdas.shared.documents import dig
+from lambdas.shared.text import printable
 
 #: A usable number, or the reason there is none.
 Reading = float | str

@@ -1,4 +1,4 @@
-"""Lambda entry point of the approval function (``constants.APPROVAL_HANDLER``).
+"""Lambda entry point of the approval function (``lambdas.constants.APPROVAL_HANDLER``).
 
 Thin on purpose: parse the event, read the settings, drop events that are not ours, then run
 :func:`approval.logic.review_package` once per (package ARN, status) under Powertools
@@ -15,18 +15,18 @@ from typing import Any
 from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from approval.logic import review_package
-from approval.models import ApprovalSettings
-from constants import STATUS_PENDING
-from shared.dispatch import event_ignore_reason, idempotency_store, ignored, parse_or_raise, run_once
-from shared.notify import Notifier, SnsNotifier
-from shared.observability import logger
-from shared.registry import (
+from lambdas.approval.logic import review_package
+from lambdas.approval.models import ApprovalSettings
+from lambdas.constants import STATUS_PENDING
+from lambdas.shared.dispatch import event_ignore_reason, idempotency_store, ignored, parse_or_raise, run_once
+from lambdas.shared.notify import Notifier, SnsNotifier
+from lambdas.shared.observability import logger
+from lambdas.shared.registry import (
     Boto3RegistryAdapter,
     RegistryAdapter,
     client_environment,
 )
-from shared.settings import load_settings
+from lambdas.shared.settings import load_settings
 
 
 @dataclass(frozen=True)

@@ -21,14 +21,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from approval.gates import evaluate_gates
-from approval.models import OUTCOME_BY_STATUS, ApprovalSettings, Decision, GateThresholds
-from constants import STATUS_APPROVED, STATUS_PENDING, STATUS_REJECTED
-from shared.dispatch import package_to_act_on
-from shared.notify import Notifier
-from shared.observability import logger
-from shared.registry import EvidenceUnavailableError, ModelPackage, RegistryAdapter
-from shared.text import printable
+from lambdas.approval.gates import evaluate_gates
+from lambdas.approval.models import OUTCOME_BY_STATUS, ApprovalSettings, Decision, GateThresholds
+from lambdas.constants import STATUS_APPROVED, STATUS_PENDING, STATUS_REJECTED
+from lambdas.shared.dispatch import package_to_act_on
+from lambdas.shared.notify import Notifier
+from lambdas.shared.observability import logger
+from lambdas.shared.registry import EvidenceUnavailableError, ModelPackage, RegistryAdapter
+from lambdas.shared.text import printable
 
 #: Gate rows per log line and per stored result: a report can hold thousands of facet values,
 #: and the result is stored in a DynamoDB item (400 KB limit) for duplicate deliveries.

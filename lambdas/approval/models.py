@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from constants import (
+from lambdas.constants import (
     DEFAULT_AUTO_APPROVE,
     DEFAULT_DI_MAX,
     DEFAULT_DI_MIN,
@@ -25,9 +25,9 @@ from constants import (
     STATUS_PENDING,
     STATUS_REJECTED,
 )
-from shared.events import GroupName
-from shared.settings import EnvBool, TableName
-from shared.text import clip
+from lambdas.shared.events import GroupName
+from lambdas.shared.settings import EnvBool, TableName
+from lambdas.shared.text import clip
 
 #: UpdateModelPackage's limit on ApprovalDescription.
 MAX_APPROVAL_DESCRIPTION = 1024

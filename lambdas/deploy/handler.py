@@ -1,4 +1,4 @@
-"""Lambda entry point of the deploy function (``constants.DEPLOY_HANDLER``).
+"""Lambda entry point of the deploy function (``lambdas.constants.DEPLOY_HANDLER``).
 
 Parse the event, read the settings, drop events that are not Approved packages of the group,
 then run :func:`deploy.logic.deploy_package` once per (package ARN, status) under Powertools
@@ -14,17 +14,17 @@ from typing import Any
 from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from constants import STATUS_APPROVED
-from deploy.logic import deploy_package
-from deploy.models import DeploySettings
-from shared.dispatch import event_ignore_reason, idempotency_store, ignored, parse_or_raise, run_once
-from shared.observability import logger
-from shared.registry import (
+from lambdas.constants import STATUS_APPROVED
+from lambdas.deploy.logic import deploy_package
+from lambdas.deploy.models import DeploySettings
+from lambdas.shared.dispatch import event_ignore_reason, idempotency_store, ignored, parse_or_raise, run_once
+from lambdas.shared.observability import logger
+from lambdas.shared.registry import (
     Boto3RegistryAdapter,
     RegistryAdapter,
     client_environment,
 )
-from shared.settings import load_settings
+from lambdas.shared.settings import load_settings
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from constants import STATUS_APPROVED, TAG_MODEL_PACKAGE_GROUP, TAG_MODEL_PACKAGE_VERSION
-from deploy.models import (
+from lambdas.constants import STATUS_APPROVED, TAG_MODEL_PACKAGE_GROUP, TAG_MODEL_PACKAGE_VERSION
+from lambdas.deploy.models import (
     DeployOutcome,
     DeploySettings,
     data_capture_config,
@@ -27,9 +27,9 @@ from deploy.models import (
     release_tags,
     resource_name,
 )
-from shared.dispatch import ignored, package_to_act_on
-from shared.observability import logger
-from shared.registry import Endpoint, ModelPackage, RegistryAdapter
+from lambdas.shared.dispatch import ignored, package_to_act_on
+from lambdas.shared.observability import logger
+from lambdas.shared.registry import Endpoint, ModelPackage, RegistryAdapter
 
 ENDPOINT_IN_SERVICE = "InService"
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from constants import (
+from lambdas.constants import (
     CANARY_SIZE_PERCENT_RANGE,
     DEFAULT_CANARY_SIZE_PERCENT,
     DEFAULT_TRAFFIC_ROUTING,
@@ -38,8 +38,8 @@ from constants import (
     TRAFFIC_CANARY,
     TRAFFIC_WAIT_SECONDS_RANGE,
 )
-from shared.events import GROUP_NAME_PATTERN, GroupName
-from shared.settings import TableName
+from lambdas.shared.events import GROUP_NAME_PATTERN, GroupName
+from lambdas.shared.settings import TableName
 
 #: SageMaker names (model, endpoint config, endpoint): 63 characters, this pattern.
 MAX_NAME_LENGTH = 63

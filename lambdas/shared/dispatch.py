@@ -18,16 +18,16 @@ from aws_lambda_powertools.utilities.idempotency import (
     idempotent_function,
 )
 
-from constants import IDEMPOTENCY_EXPIRY_SECONDS
-from shared.events import MalformedEventError, ModelPackageStateChangeEvent, parse_event
-from shared.observability import logger
-from shared.registry import (
+from lambdas.constants import IDEMPOTENCY_EXPIRY_SECONDS
+from lambdas.shared.events import MalformedEventError, ModelPackageStateChangeEvent, parse_event
+from lambdas.shared.observability import logger
+from lambdas.shared.registry import (
     ModelPackage,
     PackageNotFoundError,
     RegistryAdapter,
     dynamodb_client_from_environment,
 )
-from shared.text import printable
+from lambdas.shared.text import printable
 
 IGNORED = "ignored"
 

@@ -20,8 +20,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from constants import EVENT_DETAIL_TYPE, EVENT_SOURCE
-from shared.text import summarise_validation_error
+from lambdas.constants import EVENT_DETAIL_TYPE, EVENT_SOURCE
+from lambdas.shared.text import summarise_validation_error
 
 #: SageMaker's own patterns (CreateModelPackageGroup / DescribeModelPackage API reference).
 GROUP_NAME_PATTERN = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"

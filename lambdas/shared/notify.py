@@ -8,7 +8,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from shared.text import clip
+from lambdas.shared.text import clip
 
 #: SNS limits: Subject up to 100 printable ASCII characters, Message up to 256 KB.
 MAX_SUBJECT_CHARS = 100

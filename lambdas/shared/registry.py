@@ -28,7 +28,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.documents import dig
+from lambdas.shared.documents import dig
 
 #: Clarify's analysis.json holds SHAP values per feature; a few MB at most for tabular data.
 MAX_EVIDENCE_BYTES = 10 * 1024 * 1024

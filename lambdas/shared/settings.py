@@ -13,7 +13,7 @@ from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, Field, ValidationError
 
-from shared.text import summarise_validation_error
+from lambdas.shared.text import summarise_validation_error
 
 SettingsT = TypeVar("SettingsT", bound=BaseModel)
 

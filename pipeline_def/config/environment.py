@@ -1,30 +1,32 @@
-"""Per-environment configuration, validated from the ``cdk.json`` context before any construct exists.
+"""One environment of ``cdk.json``, validated into a frozen :class:`EnvironmentConfig`.
 
-A bad value fails synth with a message that names the dotted key and what is allowed, instead
-of surfacing as a failed CloudFormation update or a schedule that silently never fires.
-``pipeline_def.config.settings`` validates the ``pipeline`` block, account, region and network; this
-module validates the rest of an environment with the same :class:`Reader` and embeds the
-resulting :class:`PipelineSettings`, so both the CDK app and the local run read one truth.
+The CDK app, the definition CLI, ingestion and the local run all load their environment here,
+so a value changed in ``cdk.json`` reaches the stacks, the deployed pipeline and the local run
+alike, and a bad one fails every entry point with the same message (the dotted key and what is
+allowed) before any construct exists. The blocks come from ``settings`` and ``schedule``; this
+module owns the environment's own keys (removal policy, termination protection, log retention,
+tags) and the variables it hands to the Lambda functions.
 """
 
 from __future__ import annotations
 
 import re
-import zoneinfo
 from dataclasses import dataclass
+from pathlib import Path
 
 from lambdas.environment import ApprovalEnvironment, DeployEnvironment
-from pipeline_def.config.settings import (
-    ApprovalSettings,
+from pipeline_def.config.reader import (
+    CDK_JSON,
     ConfigError,
-    EndpointSettings,
-    PipelineSettings,
     Reader,
     environment,
     environment_names,
     project_name,
+    read_context,
 )
-from pipeline_def.definition.names import PREFIX
+from pipeline_def.config.schedule import ScheduleConfig
+from pipeline_def.config.settings import ApprovalSettings, EndpointSettings, PipelineSettings
+from pipeline_def.names import PREFIX
 
 #: Under the artifact bucket: the endpoint's captured requests and responses (JSON Lines).
 DATA_CAPTURE_PREFIX = f"{PREFIX}/data-capture/"
@@ -57,24 +59,8 @@ LOG_RETENTION_DAYS = (
 #: Tag keys the stage sets itself; config tags may not override them.
 RESERVED_TAG_KEYS = ("project", "env")
 
-_ENV_NAME = re.compile(r"^[a-z][a-z0-9]{1,11}$")
-_CRON = re.compile(r"^cron\((?P<fields>[^()]+)\)$")
-_RATE = re.compile(r"^rate\((?P<value>\d+) (?P<unit>minute|minutes|hour|hours|day|days)\)$")
 _TAG_KEY = re.compile(r"^[\w .:/=+\-@]{1,128}$")
 _TAG_VALUE = re.compile(r"^[\w .:/=+\-@]{0,256}$")
-_SCHEDULE_ALLOWED = (
-    "cron(<minutes> <hours> <day-of-month> <month> <day-of-week> <year>) with exactly 6 fields and '?' "
-    "in day-of-month or day-of-week, or rate(<N> minute|minutes|hour|hours|day|days) with N >= 1"
-)
-
-
-@dataclass(frozen=True, kw_only=True)
-class ScheduleConfig:
-    """When EventBridge Scheduler starts the pipeline."""
-
-    enabled: bool
-    expression: str
-    time_zone: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -188,23 +174,40 @@ class EnvironmentConfig:
         )
 
 
+#: The keys of an environment block; ``tags`` holds the user's own tag keys, so it is free-form.
+ENVIRONMENT_KEYS = (
+    "account",
+    "region",
+    "tags",
+    "removalPolicy",
+    "terminationProtection",
+    "logRetentionDays",
+    "pipeline",
+    "schedule",
+    "approval",
+    "endpoint",
+    "network",
+    "explainability",
+)
+
+
 def load_environment(context: Reader, env_name: str) -> EnvironmentConfig:
     """Validate one environment of the ``cdk.json`` context.
 
     Raises
     ------
     ConfigError
-        For an unknown environment or any missing or disallowed value; the message names the key.
+        For an unknown environment, an unknown key at any depth, or any missing or disallowed
+        value; the message names the key.
 
     Examples
     --------
-    >>> from pipeline_def.config.settings import read_context
+    >>> from pipeline_def.config import load_environment, read_context
     >>> load_environment(read_context(), "dev").prefix  # doctest: +SKIP
     'fraud-mlops-dev'
     """
     env = environment(context, env_name)
-    if not _ENV_NAME.match(env_name):
-        raise ConfigError(f"{env.path}: environment name {env_name!r} does not match {_ENV_NAME.pattern}")
+    env.reject_unknown(ENVIRONMENT_KEYS)
     removal_policy = env.str("removalPolicy", allowed=REMOVAL_POLICIES)
     return EnvironmentConfig(
         pipeline=PipelineSettings.from_context(project_name(context), env_name, env),
@@ -212,7 +215,7 @@ def load_environment(context: Reader, env_name: str) -> EnvironmentConfig:
         termination_protection=env.bool("terminationProtection", default=removal_policy == "retain"),
         log_retention_days=_log_retention(env),
         tags=_tags(env),
-        schedule=_schedule(env.child("schedule")),
+        schedule=ScheduleConfig.from_context(env),
         approval=ApprovalSettings.from_context(env),
         endpoint=EndpointSettings.from_context(env),
     )
@@ -222,6 +225,11 @@ def load_environments(context: Reader, selected: str | None = None) -> tuple[Env
     """The environment named by ``selected`` or, with none given, every environment."""
     names = (selected,) if selected else environment_names(context)
     return tuple(load_environment(context, name) for name in names)
+
+
+def load_settings(env_name: str, cdk_json: Path = CDK_JSON) -> PipelineSettings:
+    """The pipeline settings of one environment, after the whole environment is validated."""
+    return load_environment(read_context(cdk_json), env_name).pipeline
 
 
 def _log_retention(env: Reader) -> int:
@@ -252,49 +260,3 @@ def _tags(env: Reader) -> tuple[tuple[str, str], ...]:
                 "spaces and _ . : / = + - @"
             )
     return tuple(sorted(tags.data.items()))
-
-
-def _schedule(schedule: Reader) -> ScheduleConfig:
-    return ScheduleConfig(
-        enabled=schedule.bool("enabled"),
-        expression=_schedule_expression(schedule),
-        time_zone=_time_zone(schedule),
-    )
-
-
-def _schedule_expression(schedule: Reader) -> str:
-    expression = schedule.str("expression")
-    if _is_valid_cron(expression) or _is_valid_rate(expression):
-        return expression
-    raise ConfigError(
-        f"{schedule.path}.expression: {expression!r} is not allowed; allowed: {_SCHEDULE_ALLOWED}"
-    )
-
-
-def _is_valid_cron(expression: str) -> bool:
-    match = _CRON.match(expression)
-    if not match:
-        return False
-    fields = match["fields"].split()
-    return len(fields) == 6 and "?" in (fields[2], fields[4])
-
-
-def _is_valid_rate(expression: str) -> bool:
-    match = _RATE.match(expression)
-    if not match:
-        return False
-    value = int(match["value"])
-    singular = not match["unit"].endswith("s")
-    return value >= 1 and singular == (value == 1)
-
-
-def _time_zone(schedule: Reader) -> str:
-    name = schedule.str("timeZone")
-    try:
-        zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(
-            f"{schedule.path}.timeZone: {name!r} is not allowed; allowed: an IANA time zone name "
-            "such as UTC or Europe/London"
-        ) from None
-    return name

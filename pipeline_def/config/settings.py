@@ -1,114 +1,27 @@
-"""Per-environment pipeline settings, validated from the ``cdk.json`` context.
+"""The typed, frozen settings blocks of one environment: pipeline, approval, endpoint, deployment.
 
-The CDK app and the ``python -m pipeline_def`` CLI read the same file, so a value changed in
-``cdk.json`` reaches the deployed pipeline and the local run alike. This module validates only
-what the pipeline needs (``pipeline`` block, account, region);
-``pipeline_def.config.environment`` validates the rest of an environment and embeds a
-:class:`PipelineSettings`. Errors name the exact key and what is allowed, because a typo here
-otherwise surfaces as a failed job hours later.
+Each block declares the keys it knows (``KEYS``) and is built by ``from_context`` from a
+:class:`~pipeline_def.config.reader.Reader`, so an unknown key, a missing one or a value outside
+what is allowed fails with the dotted key. ``pipeline_def.config.environment`` assembles the
+blocks into an ``EnvironmentConfig``; the definition needs only :class:`PipelineSettings`.
 """
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from lambdas import constants as c
+from pipeline_def.config.reader import ConfigError, Reader
+from pipeline_def.config.regions import SUPPORTED_REGIONS
 from pipeline_def.schema import CLAIMS, CUSTOMERS
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-CDK_JSON = REPO_ROOT / "cdk.json"
 
 #: Status a new model package may be registered with. Not "Approved": approval happens only
 #: through the approval function's gates or a human reviewer, and an approved package deploys.
 REGISTRATION_STATUSES = ("PendingManualApproval",)
 _INSTANCE_TYPE = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
 _ACCOUNT = re.compile(r"^\d{12}$")
-_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
-_PROJECT = re.compile(r"^[a-z][a-z0-9-]{1,20}[a-z0-9]$")
-
-
-class ConfigError(ValueError):
-    """A configuration value is missing or not allowed; the message names the key."""
-
-
-class Reader:
-    """Typed access to one JSON object, remembering its dotted path for error messages."""
-
-    def __init__(self, data: Any, path: str) -> None:
-        if not isinstance(data, Mapping):
-            raise ConfigError(f"{path}: expected an object, got {type(data).__name__}")
-        self.data = data
-        self.path = path
-
-    def _get(self, key: str, default: Any) -> Any:
-        if key in self.data:
-            return self.data[key]
-        if default is _REQUIRED:
-            raise ConfigError(f"{self.path}.{key}: missing (required)")
-        return default
-
-    def child(self, key: str) -> Reader:
-        return Reader(self._get(key, _REQUIRED), f"{self.path}.{key}")
-
-    def str(
-        self,
-        key: str,
-        *,
-        pattern: re.Pattern[str] | None = None,
-        allowed: tuple[str, ...] = (),
-        default: Any = None,
-    ) -> str:
-        value = self._get(key, _REQUIRED if default is None else default)
-        where = f"{self.path}.{key}"
-        if not isinstance(value, str):
-            raise ConfigError(f"{where}: expected a string, got {value!r}")
-        if allowed and value not in allowed:
-            raise ConfigError(f"{where}: {value!r} is not allowed; allowed: {', '.join(allowed)}")
-        if pattern is not None and not pattern.match(value):
-            raise ConfigError(f"{where}: {value!r} does not match {pattern.pattern}")
-        return value
-
-    def bool(self, key: str, default: Any = None) -> bool:
-        value = self._get(key, _REQUIRED if default is None else default)
-        if not isinstance(value, bool):
-            raise ConfigError(f"{self.path}.{key}: expected true or false, got {value!r}")
-        return value
-
-    def int(self, key: str, *, low: int, high: int, default: Any = None) -> int:
-        value = self._get(key, _REQUIRED if default is None else default)
-        where = f"{self.path}.{key}"
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{where}: expected an integer in [{low}, {high}], got {value!r}")
-        if not low <= value <= high:
-            raise ConfigError(f"{where}: {value} is outside [{low}, {high}]")
-        return value
-
-    def float(self, key: str, *, low: float, high: float, default: Any = None) -> float:
-        value = self._get(key, _REQUIRED if default is None else default)
-        where = f"{self.path}.{key}"
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(f"{where}: expected a number in [{low}, {high}], got {value!r}")
-        if not low <= float(value) <= high:
-            raise ConfigError(f"{where}: {value} is outside [{low}, {high}]")
-        return float(value)
-
-    def str_list(self, key: str, *, pattern: re.Pattern[str]) -> tuple[str, ...]:
-        value = self._get(key, [])
-        where = f"{self.path}.{key}"
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ConfigError(f"{where}: expected a list of strings, got {value!r}")
-        for item in value:
-            if not pattern.match(item):
-                raise ConfigError(f"{where}: {item!r} does not match {pattern.pattern}")
-        return tuple(value)
-
-
-_REQUIRED = object()
 #: Disparate impact is a ratio; bounds beyond this are typos, not policy.
 _DI_CEILING = 1000.0
 _SUBNET = re.compile(r"^subnet-[0-9a-f]{8,17}$")
@@ -117,7 +30,28 @@ _SECURITY_GROUP = re.compile(r"^sg-[0-9a-f]{8,17}$")
 
 @dataclass(frozen=True, kw_only=True)
 class PipelineSettings:
-    """What the pipeline definition needs from one environment."""
+    """What the pipeline definition needs from one environment.
+
+    Read from the environment block (``account``, ``region``), its ``pipeline`` block and its
+    optional ``network`` block (subnets and security groups for every job, given together).
+    """
+
+    KEYS: ClassVar[tuple[str, ...]] = (
+        "processingInstanceType",
+        "trainingInstanceType",
+        "transformInstanceType",
+        "minAuc",
+        "minRecall",
+        "maxTuningJobs",
+        "maxParallelTuningJobs",
+        "useSpotTraining",
+        "modelApprovalStatus",
+    )
+    NETWORK_KEYS: ClassVar[tuple[str, ...]] = ("subnetIds", "securityGroupIds")
+    EXPLAINABILITY_KEYS: ClassVar[tuple[str, ...]] = ("instanceType", "maxRows")
+    #: TreeSHAP of this model explains roughly 10k rows a second on one ml.m5.xlarge
+    #: (bench/RESULTS.md), so 100k rows keep step 7 within minutes whatever the test split's size.
+    DEFAULT_EXPLAINABILITY_MAX_ROWS: ClassVar[int] = 100_000
 
     project: str
     env_name: str
@@ -126,7 +60,8 @@ class PipelineSettings:
     processing_instance_type: str
     training_instance_type: str
     transform_instance_type: str
-    clarify_instance_type: str
+    explainability_instance_type: str
+    explainability_max_rows: int
     min_auc: float
     min_recall: float
     max_tuning_jobs: int
@@ -182,17 +117,23 @@ class PipelineSettings:
 
     @classmethod
     def from_context(cls, project: str, env_name: str, env: Reader) -> PipelineSettings:
-        pipe = env.child("pipeline")
-        network = Reader(env.data.get("network", {}), f"{env.path}.network")
+        pipe = env.child("pipeline", keys=cls.KEYS)
+        network = env.child("network", keys=cls.NETWORK_KEYS, default={})
+        explainability = env.child("explainability", keys=cls.EXPLAINABILITY_KEYS, default={})
         settings = cls(
             project=project,
             env_name=env_name,
             account=env.str("account", pattern=_ACCOUNT),
-            region=env.str("region", pattern=_REGION),
+            region=env.str("region", allowed=SUPPORTED_REGIONS),
             processing_instance_type=pipe.str("processingInstanceType", pattern=_INSTANCE_TYPE),
             training_instance_type=pipe.str("trainingInstanceType", pattern=_INSTANCE_TYPE),
             transform_instance_type=pipe.str("transformInstanceType", pattern=_INSTANCE_TYPE),
-            clarify_instance_type=pipe.str("clarifyInstanceType", pattern=_INSTANCE_TYPE),
+            explainability_instance_type=explainability.str(
+                "instanceType", pattern=_INSTANCE_TYPE, default="ml.m5.xlarge"
+            ),
+            explainability_max_rows=explainability.int(
+                "maxRows", low=100, high=10_000_000, default=cls.DEFAULT_EXPLAINABILITY_MAX_ROWS
+            ),
             min_auc=pipe.float("minAuc", low=0.0, high=1.0),
             min_recall=pipe.float("minRecall", low=0.0, high=1.0),
             max_tuning_jobs=pipe.int("maxTuningJobs", low=1, high=500),
@@ -218,6 +159,8 @@ class PipelineSettings:
 class ApprovalSettings:
     """Gates of the approval function beyond the pipeline's own AUC/recall thresholds."""
 
+    KEYS: ClassVar[tuple[str, ...]] = ("autoApprove", "diMin", "diMax", "maxAbsDppl")
+
     auto_approve: bool
     di_min: float
     di_max: float
@@ -225,7 +168,7 @@ class ApprovalSettings:
 
     @classmethod
     def from_context(cls, env: Reader) -> ApprovalSettings:
-        block = env.child("approval")
+        block = env.child("approval", keys=cls.KEYS)
         di_min = block.float("diMin", low=0.0, high=_DI_CEILING)
         di_max = block.float("diMax", low=0.0, high=_DI_CEILING)
         for key, value, valid in (("diMin", di_min, 0.0 < di_min <= 1.0), ("diMax", di_max, di_max >= 1.0)):
@@ -251,6 +194,13 @@ class DeploymentSettings:
     rate, p99 model latency above ``max_model_latency_ms``) and SageMaker rolls back if one trips.
     """
 
+    KEYS: ClassVar[tuple[str, ...]] = (
+        "trafficRouting",
+        "canarySizePercent",
+        "waitSeconds",
+        "rollbackAlarms",
+        "maxModelLatencyMs",
+    )
     #: p99 model latency (ms) above which a deployment rolls back, unless configured.
     DEFAULT_MAX_MODEL_LATENCY_MS: ClassVar[int] = 500
     #: SageMaker real-time invocations time out after 60 s, so a higher bound could never trip.
@@ -265,9 +215,7 @@ class DeploymentSettings:
     @classmethod
     def from_context(cls, endpoint: Reader, instance_count: int) -> DeploymentSettings:
         """The ``endpoint.deployment`` block; absent, an all-at-once update without alarms."""
-        if "deployment" not in endpoint.data:
-            return cls()
-        block = endpoint.child("deployment")
+        block = endpoint.child("deployment", keys=cls.KEYS, default={})
         low, high = c.CANARY_SIZE_PERCENT_RANGE
         wait_low, wait_high = c.TRAFFIC_WAIT_SECONDS_RANGE
         settings = cls(
@@ -303,6 +251,13 @@ class DeploymentSettings:
 class EndpointSettings:
     """The real-time endpoint the deploy function creates for an approved model."""
 
+    KEYS: ClassVar[tuple[str, ...]] = (
+        "instanceType",
+        "instanceCount",
+        "dataCaptureSamplingPercentage",
+        "deployment",
+    )
+
     instance_type: str
     instance_count: int
     data_capture_sampling_percentage: int
@@ -310,7 +265,7 @@ class EndpointSettings:
 
     @classmethod
     def from_context(cls, env: Reader) -> EndpointSettings:
-        block = env.child("endpoint")
+        block = env.child("endpoint", keys=cls.KEYS)
         instance_count = block.int("instanceCount", low=1, high=100)
         return cls(
             instance_type=block.str("instanceType", pattern=_INSTANCE_TYPE),
@@ -318,35 +273,3 @@ class EndpointSettings:
             data_capture_sampling_percentage=block.int("dataCaptureSamplingPercentage", low=0, high=100),
             deployment=DeploymentSettings.from_context(block, instance_count),
         )
-
-
-def read_context(cdk_json: Path = CDK_JSON) -> Reader:
-    """The ``context`` object of cdk.json."""
-    try:
-        data = json.loads(cdk_json.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as err:
-        raise ConfigError(f"{cdk_json}: cannot read ({err})") from err
-    return Reader(data, "cdk.json").child("context")
-
-
-def environment_names(context: Reader) -> tuple[str, ...]:
-    return tuple(context.child("environments").data)
-
-
-def environment(context: Reader, env_name: str) -> Reader:
-    """One environment's block; an unknown name lists the known ones."""
-    environments = context.child("environments")
-    if env_name not in environments.data:
-        raise ConfigError(
-            f"{environments.path}: unknown environment {env_name!r}; allowed: {', '.join(environments.data)}"
-        )
-    return environments.child(env_name)
-
-
-def project_name(context: Reader) -> str:
-    return context.str("project", pattern=_PROJECT)
-
-
-def load_settings(env_name: str, cdk_json: Path = CDK_JSON) -> PipelineSettings:
-    context = read_context(cdk_json)
-    return PipelineSettings.from_context(project_name(context), env_name, environment(context, env_name))

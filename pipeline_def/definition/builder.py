@@ -9,11 +9,12 @@
       split)                                                                  ┌─────────┴──────────┐
                                                                            true                 false
                                                                               │                    │
-      FraudCreateModel ─▶ FraudClarifyConfig ─▶ FraudTransform ─▶ FraudClarify ─▶ FraudRegisterModel
-      (best job's          (analysis_config:      (batch scores      (bias + SHAP)   (ModelMetrics,
-       artifact)            facet, threshold)      on test)                           PendingManualApproval)
-                                                                                   FraudModelBelowQualityBar
-                                                                                   (Fail, names the metrics)
+      FraudCreateModel ─▶ FraudClarifyConfig ─▶ FraudTransform ─▶ FraudBiasExplainability ─▶
+      (best job's          (analysis_config:      (batch scores      (bias_shap.py: bias
+       artifact)            facet, threshold)      on test)           metrics + TreeSHAP)
+        ─▶ FraudRegisterModel (ModelMetrics, PendingManualApproval)
+                                                                     FraudModelBelowQualityBar
+                                                                     (Fail, names the metrics)
 
 This is the only module that touches the SageMaker SDK (2.x), so a port to SDK 3 stays local.
 Building makes no AWS call: scripts are ``s3://`` URIs, every output path is explicit, the role
@@ -45,7 +46,6 @@ from sagemaker.network import NetworkConfig  # noqa: E402
 from sagemaker.processing import (  # noqa: E402
     ProcessingInput,
     ProcessingOutput,
-    Processor,
     ScriptProcessor,
 )
 from sagemaker.transformer import Transformer  # noqa: E402
@@ -68,8 +68,8 @@ from sagemaker.workflow.retry import (  # noqa: E402
 )
 from sagemaker.workflow.steps import CacheConfig, ProcessingStep, TransformStep, TuningStep  # noqa: E402
 
-from pipeline_def.config.settings import REGISTRATION_STATUSES, PipelineSettings  # noqa: E402
-from pipeline_def.definition.names import (  # noqa: E402
+from pipeline_def.config import REGISTRATION_STATUSES, PipelineSettings  # noqa: E402
+from pipeline_def.names import (  # noqa: E402
     AUC_PATH,
     CUTOFF_PATH,
     DATASET_PROPERTY_FILE,
@@ -77,7 +77,7 @@ from pipeline_def.definition.names import (  # noqa: E402
     GROUP_VARIABLE,
     PREFIX,
     RECALL_PATH,
-    STEP_CLARIFY,
+    STEP_BIAS,
     STEP_CLARIFY_CONFIG,
     STEP_CONDITION,
     STEP_CREATE_MODEL,
@@ -88,6 +88,7 @@ from pipeline_def.definition.names import (  # noqa: E402
     STEP_TRANSFORM,
     STEP_TUNING,
     TUNING_FOLDER,
+    XGBOOST_LIBRARY_VERSION,
     XGBOOST_VERSION,
 )
 from pipeline_def.schema import CLAIMS, CUSTOMERS, LABEL, SENSITIVE_FACET  # noqa: E402
@@ -115,7 +116,8 @@ class Parameters:
     processing_instance_count: ParameterInteger
     training_instance_type: ParameterString
     transform_instance_type: ParameterString
-    clarify_instance_type: ParameterString
+    explainability_instance_type: ParameterString
+    explainability_max_rows: ParameterInteger
     max_tuning_jobs: ParameterInteger
     max_parallel_tuning_jobs: ParameterInteger
     min_auc: ParameterFloat
@@ -137,7 +139,12 @@ class Parameters:
             transform_instance_type=ParameterString(
                 "TransformInstanceType", settings.transform_instance_type
             ),
-            clarify_instance_type=ParameterString("ClarifyInstanceType", settings.clarify_instance_type),
+            explainability_instance_type=ParameterString(
+                "ExplainabilityInstanceType", settings.explainability_instance_type
+            ),
+            explainability_max_rows=ParameterInteger(
+                "ExplainabilityMaxRows", settings.explainability_max_rows
+            ),
             max_tuning_jobs=ParameterInteger("MaxTuningJobs", settings.max_tuning_jobs),
             max_parallel_tuning_jobs=ParameterInteger(
                 "MaxParallelTuningJobs", settings.max_parallel_tuning_jobs
@@ -223,7 +230,6 @@ class _Builder:
         # longer re-validates the config against its JSON schema (0.2 s each, ~100 of them).
         self.session.sagemaker_config = {}
         self.xgboost_image = image_uris.retrieve("xgboost", settings.region, version=XGBOOST_VERSION)
-        self.clarify_image = image_uris.retrieve("clarify", settings.region)
         self.network = (
             NetworkConfig(
                 subnets=list(settings.subnet_ids),
@@ -471,7 +477,7 @@ def _clarify_config_step(b: _Builder, data, evaluation, create_model: ModelStep,
             "--model-name",
             create_model.properties.ModelName,
             "--instance-type",
-            b.params.clarify_instance_type,
+            b.params.explainability_instance_type,
             "--dataset-dir",
             f"{base}/input/dataset",
             "--train-dir",
@@ -523,49 +529,45 @@ def _transform_step(b: _Builder, data: ProcessingStep, create_model: ModelStep) 
     return TransformStep(name=STEP_TRANSFORM, step_args=args, retry_policies=b.job_retry)
 
 
-def _clarify_step(b: _Builder, data, config: ProcessingStep, transform: TransformStep) -> ProcessingStep:
-    processor = Processor(
-        image_uri=b.clarify_image,
-        role=b.deployment.role_arn,
-        instance_count=1,
-        instance_type=b.params.clarify_instance_type,
-        base_job_name=f"{b.settings.prefix}-clarify",
-        volume_kms_key=b.deployment.kms_key_arn,
-        output_kms_key=b.deployment.kms_key_arn,
-        network_config=b.network,
-        sagemaker_session=b.session,
-        max_runtime_in_seconds=3600,
-    )
-    args = processor.run(
+def _bias_step(b: _Builder, data, tuning, config: ProcessingStep, transform: TransformStep) -> ProcessingStep:
+    """Step 7: our bias + TreeSHAP script in the XGBoost image (SageMaker Clarify is closed to new
+    accounts). One instance: bias metrics compare the facets over every test row in one place."""
+    base = "/opt/ml/processing"
+    # input name -> (its S3 source, the script's argument for the folder it lands in)
+    inputs = {
+        "config": (_output_uri(config, "config"), "--config-dir"),
+        "data": (_output_uri(data, "clarify"), "--dataset-dir"),
+        "predictions": (transform.properties.TransformOutput.S3OutputPath, "--predictions-dir"),
+        "model": (_best_model_uri(b, tuning), "--model-dir"),
+    }
+    args = b.script_processor("bias-explainability", b.params.explainability_instance_type).run(
+        code=b.code("bias_shap.py"),
         inputs=[
-            ProcessingInput(
-                source=_output_uri(config, "config"),
-                destination="/opt/ml/processing/input/config",
-                input_name="analysis_config",
-            ),
-            ProcessingInput(
-                source=_output_uri(data, "clarify"),
-                destination="/opt/ml/processing/input/data",
-                input_name="dataset",
-            ),
+            ProcessingInput(source=source, destination=f"{base}/input/{name}", input_name=name)
+            for name, (source, _) in inputs.items()
         ],
         outputs=[
             ProcessingOutput(
                 output_name="analysis_result",
-                source="/opt/ml/processing/output",
-                destination=b.run_s3("clarify"),
+                source=f"{base}/output",
+                destination=b.run_s3("bias-explainability"),
             )
         ],
+        arguments=[
+            *(part for name, (_, flag) in inputs.items() for part in (flag, f"{base}/input/{name}")),
+            "--output-dir",
+            f"{base}/output",
+            "--max-shap-rows",
+            Join(on="", values=[b.params.explainability_max_rows]),  # arguments are strings
+            "--seed",
+            "0",
+        ],
     )
-    return ProcessingStep(
-        name=STEP_CLARIFY, step_args=args, depends_on=[transform], retry_policies=b.job_retry
-    )
+    return ProcessingStep(name=STEP_BIAS, step_args=args, retry_policies=b.job_retry, cache_config=b.cache)
 
 
-def _register_step(
-    b: _Builder, tuning, evaluation, clarify: ProcessingStep, dataset: PropertyFile
-) -> ModelStep:
-    analysis = Join(on="/", values=[_output_uri(clarify, "analysis_result"), "analysis.json"])
+def _register_step(b: _Builder, tuning, evaluation, bias: ProcessingStep, dataset: PropertyFile) -> ModelStep:
+    analysis = Join(on="/", values=[_output_uri(bias, "analysis_result"), "analysis.json"])
     metrics = ModelMetrics(
         model_statistics=MetricsSource(
             content_type="application/json",
@@ -593,6 +595,9 @@ def _register_step(
             "data_cutoff_time": JsonGet(step_name=STEP_PROCESS, property_file=dataset, json_path=CUTOFF_PATH),
             "pipeline_execution_id": ExecutionVariables.PIPELINE_EXECUTION_ID,
             "code_version": b.params.code_version,
+            # What trained the model and computed its evidence: the image tag and its xgboost.
+            "xgboost_image_tag": XGBOOST_VERSION,
+            "xgboost_version": XGBOOST_LIBRARY_VERSION,
         },
     )
     return ModelStep(name=STEP_REGISTER, step_args=args, retry_policies=b.api_retry)
@@ -650,9 +655,9 @@ def _assemble(b: _Builder) -> Pipeline:
     )
     transform = _transform_step(b, data, create_model)
     config = _clarify_config_step(b, data, evaluation, create_model, transform)
-    clarify = _clarify_step(b, data, config, transform)
-    register = _register_step(b, tuning, evaluation, clarify, dataset)
-    condition = _condition_step(b, evaluation, report, [create_model, config, transform, clarify, register])
+    bias = _bias_step(b, data, tuning, config, transform)
+    register = _register_step(b, tuning, evaluation, bias, dataset)
+    condition = _condition_step(b, evaluation, report, [create_model, config, transform, bias, register])
     return Pipeline(
         name=b.settings.pipeline_name,
         parameters=b.params.as_list(),

@@ -15,9 +15,9 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from pipeline_def.config.settings import PipelineSettings
+from pipeline_def.config import PipelineSettings
 from pipeline_def.definition.builder import Deployment, get_pipeline, quiet_sdk
-from pipeline_def.definition.names import PREFIX, SCRIPT_NAMES
+from pipeline_def.names import PREFIX, SCRIPT_NAMES
 
 SCRIPTS_DIR = Path(__file__).resolve().parents[1] / "scripts"
 

@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from pipeline_def.config.settings import ConfigError
+from pipeline_def.config import ConfigError
 from pipeline_def.data.validation import ValidationError
 from pipeline_def.definition.checks import DefinitionError
 from pipeline_def.local.executor import ParameterError

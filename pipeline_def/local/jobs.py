@@ -3,15 +3,14 @@
 Each runner receives the step's resolved ``Arguments`` (a CreateProcessingJob,
 CreateHyperParameterTuningJob, CreateModel or CreateTransformJob request) and returns the
 properties SageMaker's Describe* call would show afterwards, which later steps ``Get``.
-Only the container layer is replaced: the XGBoost image runs our job scripts in a subprocess
-with container paths mapped to folders; the Clarify image runs our Clarify stand-in; training
-is xgboost-cpu with the container's hyperparameter conventions.
+Only the container layer is replaced: every processing step runs its job script (the file the
+request's entrypoint names) in a subprocess with container paths mapped to folders; training
+and batch transform are xgboost-cpu (the image's 3.0 release) with the container's conventions.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import os
 import subprocess
@@ -24,9 +23,8 @@ import numpy as np
 import pandas as pd
 import xgboost as xgb
 
-from pipeline_def.local.explain import load_booster
 from pipeline_def.local.expressions import ExecutionError
-from pipeline_def.local.model_artifact import predict, write_model_tar
+from pipeline_def.local.model_artifact import load_booster, predict, write_model_tar
 from pipeline_def.local.storage import LocalS3
 
 CONTAINER_ROOT = "/opt/ml/"
@@ -103,37 +101,6 @@ def _run_script(sm: LocalSageMaker, step: str, request: dict, container: _Contai
         raise ExecutionError(f"step {step}: job script exited with {result.returncode}; last lines:\n{tail}")
 
 
-def _run_clarify(sm: LocalSageMaker, step: str, container: _Container) -> None:
-    """Clarify's container reads /opt/ml/processing/input/{config,data}; predictions come from
-    the config's predicted-label dataset (the transform output) or, without one, from the model
-    (Clarify's shadow endpoint)."""
-    from pipeline_def.local.clarify import run_clarify  # imported late: numpy-heavy
-
-    config_path = container.path("/opt/ml/processing/input/config/analysis_config.json")
-    dataset_path = _single_csv(container.path("/opt/ml/processing/input/data"), step)
-    config = json.loads(config_path.read_text(encoding="utf-8"))
-    model_path = _model_artifact(sm, step, config["predictor"]["model_name"])
-    predictions = container.root / "predictions.csv"
-    if "predicted_label_dataset_uri" in config:
-        files = sm.s3.files(config["predicted_label_dataset_uri"])
-        if not files:
-            raise ExecutionError(f"step {step}: nothing under {config['predicted_label_dataset_uri']}")
-        predictions.write_bytes(b"".join(f.read_bytes() for f in files))
-    else:
-        features = pd.read_csv(dataset_path).drop(columns=[config["label"]]).to_numpy(dtype=float)
-        np.savetxt(predictions, predict(load_booster(model_path), features), fmt="%.9g")
-    run_clarify(
-        config_path, dataset_path, predictions, model_path, container.path("/opt/ml/processing/output")
-    )
-
-
-def _single_csv(folder: Path, step: str) -> Path:
-    files = sorted(folder.rglob("*.csv"))
-    if not files:
-        raise ExecutionError(f"step {step}: no CSV under {folder}")
-    return files[0]
-
-
 def _model_artifact(sm: LocalSageMaker, step: str, model_name: str) -> Path:
     model = sm.models.get(model_name)
     if model is None:
@@ -148,9 +115,7 @@ def run_processing(sm: LocalSageMaker, step: str, request: dict, execution_id: s
     for output in request.get("ProcessingOutputConfig", {}).get("Outputs", []):
         container.path(output["S3Output"]["LocalPath"]).mkdir(parents=True, exist_ok=True)
     image = request["AppSpecification"]["ImageUri"]
-    if "sagemaker-clarify-processing" in image:
-        _run_clarify(sm, step, container)
-    elif "sagemaker-xgboost" in image:
+    if "sagemaker-xgboost" in image:
         _run_script(sm, step, request, container)
     else:
         raise ExecutionError(f"step {step}: the local run cannot emulate image {image}")

@@ -24,6 +24,7 @@ def load_script(path: Path) -> ModuleType:
     if spec is None or spec.loader is None:
         raise SystemExit(f"error: {path}: not a Python script")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses resolve their module's annotations through it
     spec.loader.exec_module(module)
     return module
 

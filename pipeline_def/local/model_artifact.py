@@ -1,6 +1,8 @@
 """Model artifacts in the SageMaker XGBoost container's format: ``model.tar.gz`` holding ``xgboost-model``.
 
-Reading them back is :func:`pipeline_def.local.explain.load_booster` (it also takes old pickles).
+Reading one back goes through step 7's own loader (:func:`pipeline_def.scripts.bias_shap.load_booster`,
+which also takes the pickles of old containers), so the local transform reads a model exactly as
+the job scripts do.
 """
 
 from __future__ import annotations
@@ -12,11 +14,15 @@ from pathlib import Path
 import numpy as np
 import xgboost as xgb
 
+from pipeline_def.scripts.bias_shap import load_booster
+
+__all__ = ["MODEL_FILE", "load_booster", "predict", "write_model_tar"]
+
 MODEL_FILE = "xgboost-model"
 
 
 def write_model_tar(booster: xgb.Booster, target: Path) -> Path:
-    """Save like the container does, so evaluate.py and the Clarify stand-in read it unchanged."""
+    """Save like the container does, so evaluate.py and bias_shap.py read it unchanged."""
     target.parent.mkdir(parents=True, exist_ok=True)
     raw = booster.save_raw(raw_format="ubj")
     info = tarfile.TarInfo(MODEL_FILE)

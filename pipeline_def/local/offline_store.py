@@ -40,7 +40,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline_def.config.settings import PipelineSettings
+from pipeline_def.config import PipelineSettings
 from pipeline_def.data.validation import epoch_seconds
 from pipeline_def.schema import SYSTEM_COLUMNS, FeatureGroupSchema, feature_group
 

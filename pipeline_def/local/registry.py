@@ -9,26 +9,25 @@ PendingManualApproval to the approval function and, once approved, Approved to t
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import socket
-import sys
 import urllib.request
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import boto3
 from moto.server import ThreadedMotoServer
 
+from lambdas import constants
 from pipeline_def.local.expressions import ExecutionError
 from pipeline_def.local.storage import LocalS3
 
-LAMBDAS_DIR = Path(__file__).resolve().parents[2] / "lambdas"
 ACCOUNT = "123456789012"
 _CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": "local"}
 
@@ -219,14 +218,13 @@ class LocalRegistry:
                 "POWERTOOLS_LOG_LEVEL": "WARNING",
             }
         ):
-            handler = getattr(_import_lambda_module(module_name), attribute)
+            handler = getattr(importlib.import_module(module_name), attribute)
             context = LambdaContext(function_name=function, aws_request_id=str(uuid.uuid4()))
             invocation.result = handler(event, context)
         return invocation
 
     def review(self, arn: str) -> RegistryOutcome:
         """Deliver the pending event to the approval function, and an approval to the deploy one."""
-        constants = _import_lambda_module("constants")
         pending = self.state_change_event(arn)
         invocations = [self._invoke("approval", constants.APPROVAL_HANDLER, self.lambdas.approval, pending)]
         package = self.sagemaker.describe_model_package(ModelPackageName=arn)
@@ -245,14 +243,6 @@ class LocalRegistry:
             name = self.lambdas.deploy[constants.ENV_ENDPOINT_NAME]
             outcome.endpoint = _json_safe(self.sagemaker.describe_endpoint(EndpointName=name))
         return outcome
-
-
-def _import_lambda_module(name: str) -> Any:
-    """Import a handler module the way the Lambda runtime does: with ``lambdas/`` as the root."""
-    if str(LAMBDAS_DIR) not in sys.path:
-        sys.path.insert(0, str(LAMBDAS_DIR))
-    __import__(name)
-    return sys.modules[name]
 
 
 def events_json(outcome: RegistryOutcome) -> str:

@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from pipeline_def.local import bias
+from pipeline_def.scripts import bias_shap as bias
 
 MAX_CURVE_POINTS = 400
 TOP_FEATURES = 15

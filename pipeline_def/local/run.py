@@ -22,11 +22,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline_def.config.environment import EnvironmentConfig, load_environment
-from pipeline_def.config.settings import PipelineSettings, read_context
+from pipeline_def import names
+from pipeline_def.config import EnvironmentConfig, PipelineSettings, load_environment, read_context
 from pipeline_def.data.synthetic import write as write_synthetic
 from pipeline_def.data.validation import ValidationReport, validate
-from pipeline_def.definition import names
 from pipeline_def.definition.render import SCRIPTS_DIR, code_key_prefix, fill, render, scripts_digest
 from pipeline_def.local.executor import ExecutionResult, Executor
 from pipeline_def.local.jobs import (
@@ -200,9 +199,9 @@ class LocalRun:
         evaluation = self._output_uri(result, names.STEP_EVAL, "evaluation")
         if evaluation:
             found["evaluation"] = str(self.s3.path(f"{evaluation}/evaluation.json"))
-        clarify = self._output_uri(result, names.STEP_CLARIFY, "analysis_result")
-        if clarify:
-            found["clarify_analysis"] = str(self.s3.path(f"{clarify}/analysis.json"))
+        bias = self._output_uri(result, names.STEP_BIAS, "analysis_result")
+        if bias:
+            found["bias_analysis"] = str(self.s3.path(f"{bias}/analysis.json"))
         tuning = result.properties.get(names.STEP_TUNING)
         if tuning:
             best = tuning["BestTrainingJob"]["TrainingJobName"]
@@ -301,7 +300,7 @@ def render_run_report(summary: dict[str, Any], path: Path) -> Path:
         artifact = summary["artifacts"].get(name)
         return json.loads(Path(artifact).read_text()) if artifact else {}
 
-    return render_report(summary, load("evaluation"), load("clarify_analysis"), path)
+    return render_report(summary, load("evaluation"), load("bias_analysis"), path)
 
 
 def run(options: RunOptions, progress: Callable[[str], None] | None = None) -> dict:

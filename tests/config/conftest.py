@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline_def.config.settings import Reader, read_context
+from pipeline_def.config import Reader, read_context
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
-from pipeline_def.config.settings import REPO_ROOT
+from pipeline_def.config import REPO_ROOT
 from pipeline_def.data.ingest.cli import main
 from tests.data.data_fixtures import FakeSink, client_error, edit_csv, write_csvs
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline_def.config.settings import load_settings
-from pipeline_def.definition import names as p
+from pipeline_def import names as p
+from pipeline_def.config import load_settings
 from pipeline_def.definition.checks import (
     DefinitionError,
     check_definition,
@@ -131,7 +131,7 @@ def test_gate_true_branch_creates_configures_transforms_explains_registers(defin
         (f"{p.STEP_CREATE_MODEL}-CreateModel", "Model"),
         (p.STEP_CLARIFY_CONFIG, "Processing"),
         (p.STEP_TRANSFORM, "Transform"),
-        (p.STEP_CLARIFY, "Processing"),
+        (p.STEP_BIAS, "Processing"),
         (f"{p.STEP_REGISTER}-RegisterModel", "RegisterModel"),
     ]
 
@@ -205,13 +205,13 @@ def test_register_attaches_quality_bias_and_explainability_reports(definition):
         "data_cutoff_time",
         "pipeline_execution_id",
         "code_version",
+        "xgboost_image_tag",
+        "xgboost_version",
     }
 
 
 def test_scripts_run_from_the_content_addressed_code_prefix(definition):
-    processing = [
-        s for s in iter_steps(definition) if s["Type"] == "Processing" and s["Name"] != p.STEP_CLARIFY
-    ]
+    processing = [s for s in iter_steps(definition) if s["Type"] == "Processing"]
     for step in processing:
         code = [i for i in step["Arguments"]["ProcessingInputs"] if i["InputName"] == "code"]
         assert code[0]["S3Input"]["S3Uri"].startswith("s3://artifacts/fraud-detection/code/"), step["Name"]
@@ -272,3 +272,53 @@ def test_a_run_cannot_register_an_already_approved_model(definition):
     # Approval goes through the gates (or a human): "Approved" would deploy without them
     (status,) = [p for p in definition["Parameters"] if p["Name"] == "ModelApprovalStatus"]
     assert status["EnumValues"] == ["PendingManualApproval"]
+
+
+# --- step 7 runs our own script, never SageMaker Clarify ----------------------------------------
+
+
+def _processing(definition: dict) -> list[dict]:
+    return [s for s in iter_steps(definition) if s["Type"] == "Processing"]
+
+
+@pytest.mark.parametrize("env", ["dev", "staging", "prod"])
+def test_no_definition_names_the_clarify_image(env):
+    assert "sagemaker-clarify-processing" not in render(load_settings(env))
+
+
+@pytest.mark.parametrize("env", ["dev", "staging", "prod"])
+def test_every_processing_step_runs_the_xgboost_image_of_the_pinned_version(env):
+    definition = json.loads(render(load_settings(env)))
+    images = {s["Name"]: s["Arguments"]["AppSpecification"]["ImageUri"] for s in _processing(definition)}
+    assert {image.rsplit("/", 1)[1] for image in images.values()} == {
+        f"sagemaker-xgboost:{p.XGBOOST_VERSION}"
+    }
+
+
+def test_step_seven_runs_bias_shap_py_with_python3(definition):
+    [step] = [s for s in _processing(definition) if s["Name"] == p.STEP_BIAS]
+    entrypoint = step["Arguments"]["AppSpecification"]["ContainerEntrypoint"]
+    assert entrypoint == ["python3", "/opt/ml/processing/input/code/bias_shap.py"]
+
+
+def test_step_seven_reads_the_config_test_split_transform_output_and_best_model(definition):
+    [step] = [s for s in _processing(definition) if s["Name"] == p.STEP_BIAS]
+    inputs = {i["InputName"]: i["S3Input"]["S3Uri"] for i in step["Arguments"]["ProcessingInputs"]}
+    assert inputs["predictions"] == {"Get": f"Steps.{p.STEP_TRANSFORM}.TransformOutput.S3OutputPath"}
+    assert set(inputs) == {"config", "data", "predictions", "model", "code"}
+
+
+def test_step_seven_caps_shap_rows_with_a_pipeline_parameter(definition):
+    [step] = [s for s in _processing(definition) if s["Name"] == p.STEP_BIAS]
+    arguments = step["Arguments"]["AppSpecification"]["ContainerArguments"]
+    cap = arguments[arguments.index("--max-shap-rows") + 1]
+    assert cap == {"Std:Join": {"On": "", "Values": [{"Get": "Parameters.ExplainabilityMaxRows"}]}}
+    defaults = {q["Name"]: q.get("DefaultValue") for q in definition["Parameters"]}
+    assert defaults["ExplainabilityMaxRows"] == load_settings("dev").explainability_max_rows
+
+
+def test_step_seven_runs_on_the_configured_explainability_instance(definition):
+    [step] = [s for s in _processing(definition) if s["Name"] == p.STEP_BIAS]
+    cluster = step["Arguments"]["ProcessingResources"]["ClusterConfig"]
+    assert cluster["InstanceType"] == {"Get": "Parameters.ExplainabilityInstanceType"}
+    assert cluster["InstanceCount"] == 1

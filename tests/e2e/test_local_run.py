@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline_def.config.settings import ApprovalSettings, environment, load_settings, read_context
-from pipeline_def.definition import names
+from pipeline_def import names
+from pipeline_def.config import ApprovalSettings, environment, load_settings, read_context
 from pipeline_def.definition.checks import DefinitionError
 from pipeline_def.local import __main__ as cli
 from pipeline_def.local import run as local_run
@@ -52,7 +52,7 @@ def test_registry_holds_one_package_with_the_status_the_dev_gates_imply(good_run
     settings = load_settings("dev")
     gates = ApprovalSettings.from_context(environment(read_context(), "dev"))
     metrics = _json(good_run["artifacts"]["evaluation"])["binary_classification_metrics"]
-    analysis = _json(good_run["artifacts"]["clarify_analysis"])
+    analysis = _json(good_run["artifacts"]["bias_analysis"])
     passes = (
         metrics["auc"]["value"] >= settings.min_auc
         and metrics["recall"]["value"] >= settings.min_recall
@@ -74,7 +74,7 @@ def test_an_approved_dev_model_is_deployed_to_the_environments_endpoint(good_run
 
 def test_run_json_lists_every_artifact_and_each_exists(good_run):
     artifacts = good_run["artifacts"]
-    assert set(artifacts) == {"evaluation", "clarify_analysis", "predictions", "model", "report"}
+    assert set(artifacts) == {"evaluation", "bias_analysis", "predictions", "model", "report"}
     assert all(Path(path).is_file() for path in artifacts.values())
 
 
@@ -100,7 +100,7 @@ def test_clarify_class_imbalance_matches_the_test_sets_female_share(good_run):
     predictions = pd.read_csv(good_run["artifacts"]["predictions"])
     female = int(predictions["customer_gender_female"].sum())
     male = len(predictions) - female
-    (facet,) = _json(good_run["artifacts"]["clarify_analysis"])["pre_training_bias_metrics"]["facets"][
+    (facet,) = _json(good_run["artifacts"]["bias_analysis"])["pre_training_bias_metrics"]["facets"][
         "customer_gender_female"
     ]
     ci = next(m["value"] for m in facet["metrics"] if m["name"] == "CI")
@@ -214,5 +214,5 @@ def test_clarifys_post_training_bias_is_computed_from_the_transform_predictions(
     favourable = predictions["predicted_label"] == 0
     female = predictions["customer_gender_female"] == 1
     expected = favourable[~female].mean() - favourable[female].mean()
-    analysis = _json(good_run["artifacts"]["clarify_analysis"])
+    analysis = _json(good_run["artifacts"]["bias_analysis"])
     assert _facet_metric(analysis, "DPPL") == pytest.approx(expected)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline_def.config.settings import Reader, read_context
+from pipeline_def.config import Reader, read_context
 from tests.infra.synth_support import Synthesized, synthesize_app
 
 

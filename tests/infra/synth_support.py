@@ -17,8 +17,7 @@ from aws_cdk.assertions import Template
 
 from infra.compliance import enable_checks
 from infra.stage import MlopsStage
-from pipeline_def.config.environment import EnvironmentConfig, load_environments
-from pipeline_def.config.settings import Reader
+from pipeline_def.config import EnvironmentConfig, Reader, load_environments
 
 STACK_KINDS = ("data", "pipeline", "approval")
 

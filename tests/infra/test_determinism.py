@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline_def.config.settings import Reader
+from pipeline_def.config import Reader
 from tests.infra.synth_support import Synthesized, synthesize_app
 
 

@@ -10,8 +10,8 @@ import pytest
 from sagemaker import image_uris
 
 from pipeline_def.definition.builder import Deployment, get_pipeline, quiet_sdk
-from pipeline_def.definition.names import SCRIPT_NAMES, XGBOOST_VERSION
 from pipeline_def.definition.render import VARIABLES, code_key_prefix, fill, scripts_digest
+from pipeline_def.names import SCRIPT_NAMES, XGBOOST_VERSION
 from tests.infra.synth_support import Synthesized, as_list, only_resource, policy_statements, resources_of
 
 TEST_VALUES = {
@@ -285,8 +285,6 @@ def test_execution_role_sagemaker_resources_are_generated_names_of_this_environm
         "experiment": {settings.pipeline_name},
         "experiment-trial": {"*"},
         "experiment-trial-component": {"pipelines-*"},
-        "endpoint": {"sm-clarify-*"},
-        "endpoint-config": {"sm-clarify-*"},
     }
     found = {
         tuple(resource.removeprefix(base).split("/", 1))

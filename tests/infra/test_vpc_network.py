@@ -15,8 +15,7 @@ from cfnlint.api import ManualArgs, lint_file
 
 from infra.compliance import enable_checks
 from infra.stage import MlopsStage
-from pipeline_def.config.environment import load_environment
-from pipeline_def.config.settings import Reader
+from pipeline_def.config import Reader, load_environment
 from tests.config.config_support import changed_context
 from tests.infra.synth_support import (
     Synthesized,

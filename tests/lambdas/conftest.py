@@ -1,7 +1,7 @@
 """Fixtures for the Lambda tests: a moto server, AWS clients, and each function's environment.
 
-``lambdas/`` goes on sys.path first, as the Lambda runtime does with the asset root, so the
-handlers import their siblings (``shared.registry``...) exactly as they will in AWS.
+The handlers are imported by their full names (``lambdas.approval.handler``), as Lambda imports
+them from the asset root, so the modules the tests patch are the ones the handlers use.
 
 One moto server runs for the session (``ThreadedMotoServer`` on 127.0.0.1, a free port) and is
 reset before each test. The handlers reach it the way the local run does: through
@@ -11,22 +11,20 @@ reset before each test. The handlers reach it the way the local run does: throug
 from __future__ import annotations
 
 import io
-import sys
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
+from moto.server import ThreadedMotoServer
 
-LAMBDAS_DIR = Path(__file__).resolve().parents[2] / "lambdas"
-for folder in (LAMBDAS_DIR, Path(__file__).resolve().parent):
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
-
-import boto3  # noqa: E402
-from lambda_support import (  # noqa: E402
+from lambdas.approval import handler as approval_handler
+from lambdas.deploy import handler as deploy_handler
+from lambdas.shared.observability import logger
+from lambdas.shared.registry import client_environment
+from tests.lambdas.lambda_support import (
     ACCOUNT,
     BUCKET,
     CAPTURE_URI,
@@ -43,12 +41,6 @@ from lambda_support import (  # noqa: E402
     MotoLacksUpdateEndpoint,
     ReviewerInbox,
 )
-from moto.server import ThreadedMotoServer  # noqa: E402
-
-import approval.handler as approval_handler  # noqa: E402  (needs the sys.path entry above)
-import deploy.handler as deploy_handler  # noqa: E402
-from shared.observability import logger  # noqa: E402
-from shared.registry import client_environment  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -1,9 +1,7 @@
 """Test doubles, document builders and constants for the Lambda tests.
 
-conftest.py puts ``lambdas/`` on sys.path, exactly as the Lambda runtime does with the asset root
-(so ``shared.registry`` here is the module the handlers use), and this folder too, so tests import
-this module as ``lambda_support``: the name ``tests`` is taken in site-packages by a sagemaker
-dependency (smdebug_rulesconfig), so ``tests.lambdas.x`` imports would only work by accident.
+Everything is imported by its full name (``lambdas.shared.registry`` here is the module the
+handlers use), and the tests import this module as ``tests.lambdas.lambda_support``.
 """
 
 from __future__ import annotations
@@ -24,9 +22,9 @@ from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePer
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 from botocore.awsrequest import AWSResponse
 
-from shared.context import LocalLambdaContext
-from shared.notify import Notifier
-from shared.registry import (
+from lambdas.shared.context import LocalLambdaContext
+from lambdas.shared.notify import Notifier
+from lambdas.shared.registry import (
     Endpoint,
     EvidenceUnavailableError,
     ModelPackage,

@@ -11,7 +11,13 @@ import io
 import json
 
 import pytest
-from lambda_support import (
+
+from lambdas.approval import handler as approval_handler
+from lambdas.approval.handler import handler
+from lambdas.shared.events import MalformedEventError
+from lambdas.shared.registry import client_environment
+from lambdas.shared.settings import ConfigurationError
+from tests.lambdas.lambda_support import (
     APPROVED,
     APPROVED_EVENT,
     NOT_UPLOADED,
@@ -28,12 +34,6 @@ from lambda_support import (
     load_event,
     state_change_event,
 )
-
-import approval.handler as approval_handler
-from approval.handler import handler
-from shared.events import MalformedEventError
-from shared.registry import client_environment
-from shared.settings import ConfigurationError
 
 GOOD_EVALUATION = evaluation_report(auc=0.91, recall=0.72)
 GOOD_BIAS = bias_report()

@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 
 import pytest
-from lambda_support import bias_report, evaluation_report, facet_entry
 
-from approval.logic import decide
-from approval.models import MAX_APPROVAL_DESCRIPTION, Decision, GateThresholds
+from lambdas.approval.logic import decide
+from lambdas.approval.models import MAX_APPROVAL_DESCRIPTION, Decision, GateThresholds
+from tests.lambdas.lambda_support import bias_report, evaluation_report, facet_entry
 
 THRESHOLDS = GateThresholds(min_auc=0.8, min_recall=0.6, di_min=0.8, di_max=1.25, max_abs_dppl=0.1)
 

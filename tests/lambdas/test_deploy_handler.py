@@ -10,7 +10,9 @@ import re
 from typing import Any
 
 import pytest
-from lambda_support import (
+
+from lambdas.deploy.handler import handler
+from tests.lambdas.lambda_support import (
     APPROVED,
     APPROVED_EVENT,
     CAPTURE_URI,
@@ -28,8 +30,6 @@ from lambda_support import (
     evaluation_report,
     state_change_event,
 )
-
-from deploy.handler import handler
 
 SAGEMAKER_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 

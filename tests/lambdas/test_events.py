@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from lambda_support import APPROVED_EVENT, PENDING_EVENT, SAMPLE_EVENTS, load_event
 
-from shared.events import MalformedEventError, parse_event
+from lambdas.shared.events import MalformedEventError, parse_event
+from tests.lambdas.lambda_support import APPROVED_EVENT, PENDING_EVENT, SAMPLE_EVENTS, load_event
 
 
 def test_the_reference_samples_are_all_present() -> None:

@@ -23,7 +23,11 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from lambda_support import (
+
+from lambdas.approval import handler as approval_handler
+from lambdas.approval.handler import ApprovalDependencies, handler
+from lambdas.shared.events import MalformedEventError
+from tests.lambdas.lambda_support import (
     PENDING,
     PENDING_EVENT,
     FakeLambdaContext,
@@ -35,10 +39,6 @@ from lambda_support import (
     facet_entry,
     load_event,
 )
-
-import approval.handler as approval_handler
-from approval.handler import ApprovalDependencies, handler
-from shared.events import MalformedEventError
 
 SAMPLE = load_event(PENDING_EVENT)
 SAMPLE_GROUP = SAMPLE["detail"]["ModelPackageGroupName"]

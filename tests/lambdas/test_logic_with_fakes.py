@@ -10,21 +10,21 @@ import pytest
 from botocore.exceptions import ClientError
 from hypothesis import given
 from hypothesis import strategies as st
-from lambda_support import (
+
+from lambdas.approval.logic import review_package
+from lambdas.approval.models import ApprovalSettings
+from lambdas.deploy.logic import EndpointNotUpdatableError, deploy_package
+from lambdas.deploy.models import DeploySettings, resource_name
+from lambdas.shared.events import GROUP_NAME_PATTERN
+from lambdas.shared.registry import Endpoint
+from lambdas.shared.settings import load_settings
+from tests.lambdas.lambda_support import (
     GROUP,
     InMemoryRegistry,
     RecordingNotifier,
     bias_report,
     evaluation_report,
 )
-
-from approval.logic import review_package
-from approval.models import ApprovalSettings
-from deploy.logic import EndpointNotUpdatableError, deploy_package
-from deploy.models import DeploySettings, resource_name
-from shared.events import GROUP_NAME_PATTERN
-from shared.registry import Endpoint
-from shared.settings import load_settings
 
 ARN = f"arn:aws:sagemaker:us-east-1:123456789012:model-package/{GROUP}/3"
 REQUEST = {"model_package_arn": ARN, "model_approval_status": "PendingManualApproval"}

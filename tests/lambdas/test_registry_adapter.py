@@ -8,15 +8,15 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
-from lambda_support import BUCKET, Aws
 
-from shared.registry import (
+from lambdas.shared.registry import (
     MAX_EVIDENCE_BYTES,
     Boto3RegistryAdapter,
     EvidenceUnavailableError,
     PackageNotFoundError,
     parse_s3_uri,
 )
+from tests.lambdas.lambda_support import BUCKET, Aws
 
 
 def _stubbed_sagemaker() -> tuple[Any, Stubber]:

@@ -6,12 +6,11 @@ import json
 
 import pytest
 
-from approval.models import ApprovalSettings
-from deploy.models import MAX_COST_TAGS, DeploySettings, deployment_config, release_tags
+from lambdas.approval.models import ApprovalSettings
+from lambdas.deploy.models import MAX_COST_TAGS, DeploySettings, deployment_config, release_tags
 from lambdas.environment import DeployEnvironment
-from pipeline_def.config.environment import load_environment
-from pipeline_def.config.settings import read_context
-from shared.settings import ConfigurationError, load_settings
+from lambdas.shared.settings import ConfigurationError, load_settings
+from pipeline_def.config import load_environment, read_context
 
 APPROVAL_VARIABLES = {
     "MODEL_PACKAGE_GROUP_NAME": "fraud-detection",

@@ -135,3 +135,14 @@ def test_the_scripts_exit_code_is_the_jobs_outcome(tmp_path: Path) -> None:
     # When the step runs / Then the job fails with that code
     with pytest.raises(ExecutionError, match="exited with 3"):
         run_processing(sm, "Probe", _request(exit_code=3), "exec-1")
+
+
+def test_a_script_with_dataclasses_loads_as_in_the_container(tmp_path: Path) -> None:
+    # Given a script whose dataclasses need their module registered (postponed annotations)
+    header = "from __future__ import annotations\nfrom dataclasses import dataclass\n\n\n"
+    script = header + "@dataclass\nclass Box:\n    n: int\n" + _probe(with_engine=False)
+    sm = _sagemaker(tmp_path, script)
+
+    # When the step runs / Then the script ran
+    run_processing(sm, "Probe", _request(), "exec-1")
+    assert _called(sm)["argv"][0] == "--out"

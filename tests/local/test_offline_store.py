@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline_def.config.settings import PipelineSettings, load_settings
+from pipeline_def.config import PipelineSettings, load_settings
 from pipeline_def.local import offline_store
 from pipeline_def.local.athena import DuckDBEngine
 from pipeline_def.local.offline_store import CATALOG_FILE, write_offline_store

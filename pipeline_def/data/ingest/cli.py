@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from pipeline_def.config.settings import ConfigError, PipelineSettings, load_settings
+from pipeline_def.config import ConfigError, PipelineSettings, load_settings
 from pipeline_def.data.ingest.runner import Ingester, IngestStats, Progress, RejectsWriter, RetryPolicy
 from pipeline_def.data.ingest.sinks import FeatureStoreSink, RecordSink
 from pipeline_def.data.validation import MAX_REPORTED_ERRORS, ValidationError, ValidationReport, validate

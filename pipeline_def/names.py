@@ -6,7 +6,12 @@ apart from the builder so that reading a name never imports the SageMaker SDK.
 
 from __future__ import annotations
 
-XGBOOST_VERSION = "1.7-1"
+#: The SageMaker XGBoost framework image every job runs in (built-in training, transform, and our
+#: scripts): Python 3.10, xgboost 3.0.5 (aws/sagemaker-xgboost-container, docker/3.0-5). The
+#: local run pins xgboost-cpu to the same 3.0 release, so a model behaves alike in both places.
+XGBOOST_VERSION = "3.0-5"
+#: The xgboost library inside that image; requirements.txt pins xgboost-cpu to the same release.
+XGBOOST_LIBRARY_VERSION = "3.0.5"
 PREFIX = "fraud-detection"
 #: Training jobs write <artifact bucket>/<PREFIX>/<TUNING_FOLDER>/<job>/output/model.tar.gz.
 TUNING_FOLDER = "tuning"
@@ -19,7 +24,7 @@ STEP_EVAL = "FraudEvalBestModel"
 STEP_CREATE_MODEL = "FraudCreateModel"
 STEP_CLARIFY_CONFIG = "FraudClarifyConfig"
 STEP_TRANSFORM = "FraudTransform"
-STEP_CLARIFY = "FraudClarify"
+STEP_BIAS = "FraudBiasExplainability"
 STEP_REGISTER = "FraudRegisterModel"
 STEP_CONDITION = "FraudCheckEvaluation"
 STEP_FAIL = "FraudModelBelowQualityBar"
@@ -30,4 +35,4 @@ CUTOFF_PATH = "data_cutoff_time"
 AUC_PATH = "binary_classification_metrics.auc.value"
 RECALL_PATH = "binary_classification_metrics.recall.value"
 
-SCRIPT_NAMES = ("preprocess.py", "evaluate.py", "clarify_config.py")
+SCRIPT_NAMES = ("preprocess.py", "evaluate.py", "clarify_config.py", "bias_shap.py")
