@@ -21,7 +21,7 @@ import numpy as np
 import xgboost as xgb
 
 from pipeline_def.data import synthetic
-from pipeline_def.local.explain import tree_shap
+from pipeline_def.scripts.bias_shap import tree_shap
 from pipeline_def.schema import CLAIMS, CUSTOMERS, LABEL, dataset_columns
 
 

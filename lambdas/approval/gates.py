@@ -9,7 +9,9 @@ fails its gate with the reason, so broken evidence can never look like a pass. D
   ``post_training_bias_metrics.facets``, the metrics named ``DI`` (disparate impact, must lie in
   ``[di_min, di_max]``) and ``DPPL`` (difference in positive proportions of predicted labels,
   ``|DPPL| <= max_abs_dppl``). No facet name is hard-coded: whatever the pipeline measured is
-  gated, and an empty facets map fails closed.
+  gated, and an empty facets map fails closed. Each facet value also carries
+  ``predicted_positive_rate.{facet_d,facet_a}`` (step 7's job writes it): a model that flags
+  nobody has DI = 1 and DPPL = 0, so both facets must have predicted positives.
 """
 
 from __future__ import annotations
@@ -94,6 +96,7 @@ def _facet_value_gates(label: str, group: Any, thresholds: GateThresholds) -> li
         label = f"{label}={printable(str(value), 20)}"
     metrics = dig(group, "metrics")
     di_bound = f"in [{thresholds.di_min:g}, {thresholds.di_max:g}]"
+    flagged = _predicted_positives_gate(label, group)
     dppl_bound = f"|x| <= {thresholds.max_abs_dppl:g}"
     return [
         _gate(
@@ -108,7 +111,27 @@ def _facet_value_gates(label: str, group: Any, thresholds: GateThresholds) -> li
             dppl_bound,
             lambda v: abs(v) <= thresholds.max_abs_dppl,
         ),
+        flagged,
     ]
+
+
+def _rate(value: Any) -> Reading:
+    reading = read_number(value)
+    if isinstance(reading, float) and not 0.0 <= reading <= 1.0:
+        return f"outside [0, 1] ({reading:g})"
+    return reading
+
+
+def _predicted_positives_gate(label: str, group: Any) -> GateResult:
+    """Both facets must have predicted positives; the value shown is the smaller share."""
+    rates = dig(group, "predicted_positive_rate")
+    readings = {side: _rate(dig(rates, side)) for side in ("facet_d", "facet_a")}
+    problems = [f"{side}: {r}" for side, r in readings.items() if isinstance(r, str)]
+    name, bound = f"flagged[{label}]", "> 0 in each facet"
+    if problems:
+        return GateResult(name=name, value=None, bound=bound, passed=False, problem="; ".join(problems))
+    lowest = min(r for r in readings.values() if isinstance(r, float))
+    return GateResult(name=name, value=lowest, bound=bound, passed=lowest > 0.0)
 
 
 def bias_gates(bias_report: Any, thresholds: GateThresholds) -> list[GateResult]:

@@ -100,8 +100,17 @@ def evaluation_report(*, auc: Any = 0.91, recall: Any = 0.72) -> dict[str, Any]:
     }
 
 
-def facet_entry(value_or_threshold: str = "1", *, di: Any = 0.95, dppl: Any = 0.02) -> dict[str, Any]:
-    """One facet value's Clarify metrics; ``None`` leaves that metric out entirely."""
+def facet_entry(
+    value_or_threshold: str = "1",
+    *,
+    di: Any = 0.95,
+    dppl: Any = 0.02,
+    flagged: Any = (0.031, 0.034),
+) -> dict[str, Any]:
+    """One facet value's metrics as step 7 writes them; ``None`` leaves that item out entirely.
+
+    ``flagged`` is (facet d, facet a)'s predicted-positive rate.
+    """
     metrics = [
         {"name": "AD", "description": "Accuracy Difference (AD)", "value": 0.01},
         {"name": "DAR", "description": "Difference in Acceptance Rates (DAR)", "value": 0.02},
@@ -116,7 +125,16 @@ def facet_entry(value_or_threshold: str = "1", *, di: Any = 0.95, dppl: Any = 0.
                 "value": dppl,
             }
         )
-    return {"value_or_threshold": value_or_threshold, "metrics": metrics}
+    entry: dict[str, Any] = {"value_or_threshold": value_or_threshold, "metrics": metrics}
+    if flagged is not None:
+        entry["predicted_positive_rate"] = {
+            "definition": "share of rows with score > probability_threshold (predicted label 1)",
+            "facet_d": flagged[0],
+            "facet_a": flagged[1],
+            "rows_d": 120,
+            "rows_a": 280,
+        }
+    return entry
 
 
 def bias_report(facets: Mapping[str, list[dict[str, Any]]] | None = None) -> dict[str, Any]:

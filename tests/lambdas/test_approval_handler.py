@@ -56,7 +56,7 @@ def test_good_metrics_with_auto_approve_approve_the_package(
     package = aws.package(arn)
     assert result["outcome"] == "approved"
     assert package["ModelApprovalStatus"] == APPROVED
-    assert package["ApprovalDescription"].startswith("Approved automatically: all 4 gates passed")
+    assert package["ApprovalDescription"].startswith("Approved automatically: all 5 gates passed")
 
 
 def test_good_metrics_without_auto_approve_leave_it_pending_and_notify_a_reviewer(

@@ -224,3 +224,47 @@ def test_thresholds_reject_a_lower_di_bound_above_parity() -> None:
     # When / Then the thresholds refuse it
     with pytest.raises(ValueError, match="di_min"):
         GateThresholds(min_auc=0.8, min_recall=0.6, di_min=1.1, di_max=1.25, max_abs_dppl=0.1)
+
+
+# --------------------------------------------------------------------------- a model that flags nobody
+
+
+def _female(**entry: object) -> object:
+    return bias_report({"customer_gender_female": [facet_entry(**entry)]})
+
+
+def test_a_model_that_flags_nobody_is_rejected_although_di_and_dppl_look_perfect() -> None:
+    # Given DI = 1 and DPPL = 0 because no claim in either facet is predicted fraud
+    bias = _female(di=1.0, dppl=0.0, flagged=(0.0, 0.0))
+
+    # When the decision is made
+    decision = _decide(bias=bias)
+
+    # Then it is rejected, and the reason names the predicted-positive gate
+    assert decision.status == "Rejected"
+    assert "flagged[customer_gender_female=1]=0.0000 (needs > 0 in each facet)" in decision.approval_description()
+
+
+def test_a_facet_with_no_predicted_positives_is_rejected() -> None:
+    decision = _decide(bias=_female(flagged=(0.0, 0.04)))
+    assert decision.status == "Rejected"
+
+
+@pytest.mark.parametrize(
+    ("flagged", "problem"),
+    [
+        (None, "facet_d: missing; facet_a: missing"),
+        ((None, 0.03), "facet_d: missing"),
+        ((0.03, "0.04"), "facet_a: not a number (str)"),
+        ((1.5, 0.03), "facet_d: outside [0, 1] (1.5)"),
+        ((0.03, -0.01), "facet_a: outside [0, 1] (-0.01)"),
+        ((math.nan, 0.03), "facet_d: not a finite number (nan)"),
+    ],
+)
+def test_missing_or_broken_predicted_positive_rates_fail_closed(flagged: object, problem: str) -> None:
+    # Given evidence without usable rates (an older or tampered analysis.json)
+    decision = _decide(bias=_female(flagged=flagged))
+
+    # Then the model is never approved, and the problem is named
+    assert decision.status == "Rejected"
+    assert problem in decision.approval_description()
