@@ -21,8 +21,8 @@ import numpy as np
 import xgboost as xgb
 
 from pipeline_def.data import synthetic
-from pipeline_def.scripts.bias_shap import tree_shap
 from pipeline_def.schema import CLAIMS, CUSTOMERS, LABEL, dataset_columns
+from pipeline_def.scripts.bias_shap import tree_shap
 
 
 def model_and_rows(rows: int) -> tuple[xgb.Booster, np.ndarray, np.ndarray]:

@@ -242,7 +242,8 @@ def test_a_model_that_flags_nobody_is_rejected_although_di_and_dppl_look_perfect
 
     # Then it is rejected, and the reason names the predicted-positive gate
     assert decision.status == "Rejected"
-    assert "flagged[customer_gender_female=1]=0.0000 (needs > 0 in each facet)" in decision.approval_description()
+    reason = "flagged[customer_gender_female=1]=0.0000 (needs > 0 in each facet)"
+    assert reason in decision.approval_description()
 
 
 def test_a_facet_with_no_predicted_positives_is_rejected() -> None:
