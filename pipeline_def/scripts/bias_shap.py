@@ -915,8 +915,8 @@ ANALYSIS_FILE = "analysis.json"
 LOCAL_SHAP_FILE = Path("explanations_shap") / "out.csv"
 #: With a sample, the test-set row number of each line of out.csv.
 LOCAL_SHAP_ROWS_FILE = Path("explanations_shap") / "rows.csv"
-#: TreeSHAP cost grows with rows x trees x leaves; 100k rows of this model take about a minute
-#: on one ml.m5.xlarge (bench/RESULTS.md), so the default keeps step 7 within minutes.
+#: TreeSHAP cost grows with rows x trees x leaves: about 4k rows a second for 150 trees of depth 5
+#: on 2 cores (bench/RESULTS.md), so the default cap keeps step 7 within a minute or two.
 DEFAULT_MAX_SHAP_ROWS = 100_000
 SHAP_UNITS = "log-odds"
 #: Clarify's default when the config gives no probability_threshold.

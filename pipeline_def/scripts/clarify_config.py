@@ -10,10 +10,11 @@ Inputs (processing input folders):
   metrics judge the same decisions the evaluation measured.
 
 Output: ``<output-dir>/analysis_config.json`` with sorted keys, indent 2 and a trailing newline,
-byte-identical for the same inputs. The Clarify processing step reads it unchanged.
+byte-identical for the same inputs. Step 7 (``bias_shap.py``) reads it; the file stays valid
+SageMaker Clarify input, so an account that still has Clarify can run Clarify on the same config.
 
-The file is shipped alone into the SageMaker XGBoost 1.7-1 container (Python 3.8, pandas 1.2,
-numpy 1.19): it imports nothing from this repository.
+The file is shipped alone into the SageMaker XGBoost 3.0-5 image (Python 3.10, pandas 2.2,
+numpy 2.1): it imports nothing from this repository.
 """
 
 from __future__ import annotations

@@ -46,6 +46,10 @@ def _condition(definition: dict) -> dict:
     return _steps(definition)[p.STEP_CONDITION]
 
 
+def _processing(definition: dict) -> list[dict]:
+    return [s for s in iter_steps(definition) if s["Type"] == "Processing"]
+
+
 # --- offline, deterministic build --------------------------------------------------------------
 
 
@@ -186,21 +190,41 @@ def test_every_job_step_retries_throttling_and_capacity_errors(definition):
             assert {"Step.THROTTLING", "SageMaker.CAPACITY_ERROR"} <= retried, step["Name"]
 
 
-def test_every_job_encrypts_volumes_and_outputs_with_the_projects_key(definition):
+def test_every_job_encrypts_its_volumes_with_the_projects_key(definition):
+    # Given the project's KMS key, When each processing job's request is read
     key = LOCAL_VALUES["KmsKeyArn"]
-    for step in iter_steps(definition):
-        if step["Type"] == "Processing":
-            args = step["Arguments"]
-            assert args["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"] == key, step["Name"]
-            assert args["ProcessingOutputConfig"]["KmsKeyId"] == key, step["Name"]
+    for step in _processing(definition):
+        args = step["Arguments"]
+        # Then its volumes are encrypted with that key
+        assert args["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"] == key, step["Name"]
+
+
+def test_every_job_encrypts_its_outputs_with_the_projects_key(definition):
+    # Given the project's KMS key, When each processing job's request is read
+    key = LOCAL_VALUES["KmsKeyArn"]
+    for step in _processing(definition):
+        args = step["Arguments"]
+        # Then its outputs are encrypted with that key
+        assert args["ProcessingOutputConfig"]["KmsKeyId"] == key, step["Name"]
+
+
+def _register(definition: dict) -> dict:
+    return _steps(definition)[f"{p.STEP_REGISTER}-RegisterModel"]["Arguments"]
 
 
 def test_register_attaches_quality_bias_and_explainability_reports(definition):
-    register = _steps(definition)[f"{p.STEP_REGISTER}-RegisterModel"]["Arguments"]
-    metrics = register["ModelMetrics"]
-    assert set(metrics) == {"ModelQuality", "Bias", "Explainability"}
-    assert register["ModelApprovalStatus"] == {"Get": "Parameters.ModelApprovalStatus"}
-    assert set(register["CustomerMetadataProperties"]) == {
+    # Given the register step, When its model metrics are read, Then all three reports are attached
+    assert set(_register(definition)["ModelMetrics"]) == {"ModelQuality", "Bias", "Explainability"}
+
+
+def test_register_takes_its_approval_status_from_the_parameter(definition):
+    # Given the register step, When its approval status is read, Then it is the pipeline parameter
+    assert _register(definition)["ModelApprovalStatus"] == {"Get": "Parameters.ModelApprovalStatus"}
+
+
+def test_register_records_the_runs_provenance_as_customer_metadata(definition):
+    # Given the register step, When its customer metadata is read, Then it names the run's provenance
+    assert set(_register(definition)["CustomerMetadataProperties"]) == {
         "feature_groups",
         "data_cutoff_time",
         "pipeline_execution_id",
@@ -277,10 +301,6 @@ def test_a_run_cannot_register_an_already_approved_model(definition):
 # --- step 7 runs our own script, never SageMaker Clarify ----------------------------------------
 
 
-def _processing(definition: dict) -> list[dict]:
-    return [s for s in iter_steps(definition) if s["Type"] == "Processing"]
-
-
 @pytest.mark.parametrize("env", ["dev", "staging", "prod"])
 def test_no_definition_names_the_clarify_image(env):
     assert "sagemaker-clarify-processing" not in render(load_settings(env))
@@ -301,11 +321,22 @@ def test_step_seven_runs_bias_shap_py_with_python3(definition):
     assert entrypoint == ["python3", "/opt/ml/processing/input/code/bias_shap.py"]
 
 
-def test_step_seven_reads_the_config_test_split_transform_output_and_best_model(definition):
+def _step_seven_inputs(definition: dict) -> dict[str, object]:
     [step] = [s for s in _processing(definition) if s["Name"] == p.STEP_BIAS]
-    inputs = {i["InputName"]: i["S3Input"]["S3Uri"] for i in step["Arguments"]["ProcessingInputs"]}
-    assert inputs["predictions"] == {"Get": f"Steps.{p.STEP_TRANSFORM}.TransformOutput.S3OutputPath"}
-    assert set(inputs) == {"config", "data", "predictions", "model", "code"}
+    return {i["InputName"]: i["S3Input"]["S3Uri"] for i in step["Arguments"]["ProcessingInputs"]}
+
+
+def test_step_seven_takes_exactly_five_inputs(definition):
+    # Given step seven, When its processing inputs are listed, Then they are the config, the test split,
+    # the transform's predictions, the best model and the code
+    assert set(_step_seven_inputs(definition)) == {"config", "data", "predictions", "model", "code"}
+
+
+def test_step_seven_reads_its_predictions_from_the_transform_output(definition):
+    # Given step seven, When its predictions input is read, Then it is the transform step's output
+    assert _step_seven_inputs(definition)["predictions"] == {
+        "Get": f"Steps.{p.STEP_TRANSFORM}.TransformOutput.S3OutputPath"
+    }
 
 
 def test_step_seven_caps_shap_rows_with_a_pipeline_parameter(definition):

@@ -207,11 +207,24 @@ def test_a_condition_path_missing_from_the_property_file_fails_naming_step_and_p
     assert "'metrics.roc_auc'" in result.failure_reason
 
 
-def test_a_failed_step_fails_the_execution_and_nothing_new_starts():
+def run_with_a_failing_first_step():
+    """A fails and B depends on it; returns the runner and the execution's result."""
     runner = Recorder(fail="A")
-    result = run(definition(processing("A"), processing("B", depends_on=["A"])), runner)
+    return runner, run(definition(processing("A"), processing("B", depends_on=["A"])), runner)
+
+
+def test_a_failed_step_fails_the_execution_with_its_reason():
+    # Given A failing with "boom", When executed
+    _, result = run_with_a_failing_first_step()
+    # Then the execution failed and gives A's reason
     assert result.status == "Failed"
     assert result.failure_reason == "step A: boom"
+
+
+def test_no_step_starts_after_a_step_failed():
+    # Given A failing and B waiting for it, When executed
+    runner, _ = run_with_a_failing_first_step()
+    # Then B never started
     assert runner.order == ["A"]
 
 
@@ -236,10 +249,22 @@ def test_a_resolved_request_sagemaker_would_reject_fails_the_step():
     assert "CreateProcessingJob would be rejected" in result.failure_reason
 
 
-def test_step_timings_and_statuses_are_recorded_for_every_step():
-    result = run(definition(processing("A")), Recorder())
-    (step,) = result.steps
+def the_only_step_of_a_one_step_run():
+    (step,) = run(definition(processing("A")), Recorder()).steps
+    return step
+
+
+def test_every_steps_status_is_recorded():
+    # Given a one-step definition, When executed
+    step = the_only_step_of_a_one_step_run()
+    # Then the step is recorded with its name, type and status
     assert (step.name, step.type, step.status) == ("A", "Processing", "Succeeded")
+
+
+def test_every_steps_timing_is_recorded():
+    # Given a one-step definition, When executed
+    step = the_only_step_of_a_one_step_run()
+    # Then the step's duration is recorded
     assert step.seconds >= 0
 
 

@@ -76,14 +76,24 @@ def test_each_record_sits_in_the_hour_partition_of_its_event_time(store: tuple[P
         assert hours == {f"{match['year']}-{match['month']}-{match['day']} {match['hour']}"}
 
 
-def test_file_schema_uses_glue_types_and_system_columns(store: tuple[Path, Path]) -> None:
-    root, _ = store
-    claims_file = next(p for p in parquet_files(root) if "-claims-" in p.as_posix())
-    schema = pq.read_schema(claims_file)
-    assert schema.names == [*CLAIMS.column_names, *SYSTEM_COLUMNS]
+def claims_file_schema(root: Path) -> pa.Schema:
+    return pq.read_schema(next(p for p in parquet_files(root) if "-claims-" in p.as_posix()))
+
+
+def test_file_schema_gives_each_feature_its_glue_type(store: tuple[Path, Path]) -> None:
+    # Given a written claims file, When its Parquet schema is read
+    schema = claims_file_schema(store[0])
+    # Then each feature has the Arrow type of its Glue type
     expected = {"bigint": pa.int64(), "double": pa.float64()}
     for feature in CLAIMS.features:
         assert schema.field(feature.name).type == expected[feature.type.sql_type]
+
+
+def test_file_schema_appends_the_typed_system_columns(store: tuple[Path, Path]) -> None:
+    # Given a written claims file, When its Parquet schema is read
+    schema = claims_file_schema(store[0])
+    # Then the system columns follow the features, with Feature Store's types
+    assert schema.names == [*CLAIMS.column_names, *SYSTEM_COLUMNS]
     assert schema.field("write_time").type == pa.timestamp("ms")
     assert schema.field("api_invocation_time").type == pa.timestamp("ms")
     assert schema.field("is_deleted").type == pa.bool_()
@@ -159,14 +169,29 @@ def test_second_write_reuses_the_group_folder(tmp_path: Path) -> None:
     assert [p.name for p in prefix.iterdir()] == [f"fraud-mlops-dev-claims-{int(NOW)}"]
 
 
-def test_writes_are_deterministic_and_idempotent(tmp_path: Path) -> None:
+def write_sample(root: Path) -> list[tuple[Path, bytes]]:
+    """Write the same 200 claims and customers at NOW; return each file's relative path and bytes."""
     data = dict(zip(("claims", "customers"), frames(200), strict=True))
-    write_offline_store(tmp_path / "a", SETTINGS, data, now=NOW)
-    write_offline_store(tmp_path / "b", SETTINGS, data, now=NOW)
-    write_offline_store(tmp_path / "b", SETTINGS, data, now=NOW)  # same again: same files, no duplicates
-    a, b = parquet_files(tmp_path / "a"), parquet_files(tmp_path / "b")
-    assert [p.relative_to(tmp_path / "a") for p in a] == [p.relative_to(tmp_path / "b") for p in b]
-    assert all(x.read_bytes() == y.read_bytes() for x, y in zip(a, b, strict=True))
+    write_offline_store(root, SETTINGS, data, now=NOW)
+    return [(p.relative_to(root), p.read_bytes()) for p in parquet_files(root)]
+
+
+def test_writes_are_deterministic(tmp_path: Path) -> None:
+    # Given the same data, When it is written to two empty stores
+    a, b = write_sample(tmp_path / "a"), write_sample(tmp_path / "b")
+    # Then both hold the same files with the same bytes
+    assert [path for path, _ in a] == [path for path, _ in b]
+    assert all(x == y for (_, x), (_, y) in zip(a, b, strict=True))
+
+
+def test_writes_are_idempotent(tmp_path: Path) -> None:
+    # Given a store written once
+    once = write_sample(tmp_path)
+    # When the same data is written again
+    twice = write_sample(tmp_path)
+    # Then it holds the same files with the same bytes, no duplicates
+    assert [path for path, _ in once] == [path for path, _ in twice]
+    assert all(x == y for (_, x), (_, y) in zip(once, twice, strict=True))
 
 
 def test_existing_catalog_entries_are_kept(tmp_path: Path) -> None:
@@ -212,9 +237,14 @@ def test_unvalidated_frames_are_refused(tmp_path: Path, change: object, message:
     assert parquet_files(tmp_path) == []
 
 
-def test_unknown_group_and_naive_time_are_refused(tmp_path: Path) -> None:
+def test_an_unknown_feature_group_is_refused(tmp_path: Path) -> None:
+    # Given claims under a group name the project does not have, When written, Then the name is refused
     with pytest.raises(KeyError, match="unknown feature group 'policies'"):
         write_offline_store(tmp_path, SETTINGS, {"policies": frames(10)[0]}, now=NOW)
+
+
+def test_a_naive_write_time_is_refused(tmp_path: Path) -> None:
+    # Given a write time without a timezone, When claims are written, Then the time is refused
     with pytest.raises(ValueError, match="timezone-aware"):
         write_offline_store(tmp_path, SETTINGS, {"claims": frames(10)[0]}, now=datetime(2027, 1, 1))
 

@@ -74,13 +74,22 @@ def test_dppl_uses_scores_above_the_probability_threshold_as_predicted_fraud(
     assert metrics_of(analysis, "post_training_bias_metrics")["DPPL"] == pytest.approx(expected, abs=1e-12)
 
 
-def test_explanations_keep_the_kernel_shap_key_and_say_they_are_tree_shap_in_log_odds(
-    clarify_output: tuple[dict, Path],
-) -> None:
-    analysis, _ = clarify_output
-    label0 = analysis["explanations"]["kernel_shap"]["label0"]
+def explanations_of(analysis: dict[str, Any]) -> dict[str, Any]:
+    return analysis["explanations"]["kernel_shap"]["label0"]
+
+
+def test_explanations_keep_clarifys_kernel_shap_layout(clarify_output: tuple[dict, Path]) -> None:
+    # Given the analysis, When its explanations are read under Clarify's kernel_shap key
+    label0 = explanations_of(clarify_output[0])
+    # Then they give a global value per feature and an expected value
     assert list(label0["global_shap_values"]) == list(FEATURES)
     assert isinstance(label0["expected_value"], float)
+
+
+def test_explanations_say_they_are_tree_shap_in_log_odds(clarify_output: tuple[dict, Path]) -> None:
+    # Given the analysis, When its explanations are read
+    label0 = explanations_of(clarify_output[0])
+    # Then they name the explainer that made them and its units
     assert "TreeSHAP" in label0["explainer"]
     assert label0["units"] == "log-odds"
 
@@ -232,11 +241,20 @@ def test_pre_training_facets_carry_no_predicted_rates(clarify_output: tuple[dict
 # --------------------------------------------------------------------------- SHAP sample
 
 
-def test_a_sample_never_exceeds_the_cap_and_is_repeatable() -> None:
+def sample_of_fifty() -> np.ndarray:
+    """A seeded sample capped at 50 rows from 1000 rows in two strata."""
     strata = np.array(["0|False"] * 900 + ["1|True"] * 100)
-    first = bias_shap.stratified_sample(strata, 50, seed=3)
-    assert len(first) == 50
-    assert np.array_equal(first, bias_shap.stratified_sample(strata, 50, seed=3))
+    return bias_shap.stratified_sample(strata, 50, seed=3)
+
+
+def test_a_sample_never_exceeds_the_cap() -> None:
+    # Given 1000 rows and a cap of 50, When sampled, Then 50 rows are chosen
+    assert len(sample_of_fifty()) == 50
+
+
+def test_a_sample_is_repeatable() -> None:
+    # Given the same rows, cap and seed, When sampled twice, Then the same rows are chosen
+    assert np.array_equal(sample_of_fifty(), sample_of_fifty())
 
 
 def test_a_sample_keeps_each_strata_share() -> None:

@@ -69,9 +69,18 @@ def test_no_headers_because_clarify_takes_them_from_the_datasets_header_row(
     assert tuple(dataset.read_text().splitlines()[0].split(",")) == dataset_columns()
 
 
-def test_label_favourable_outcome_and_facet_follow_the_defaults(config: dict[str, Any]) -> None:
+def test_label_is_the_schemas_label_by_default(config: dict[str, Any]) -> None:
+    # Given no --label, When the config is written, Then the label is the schema's
     assert config["label"] == LABEL
+
+
+def test_favourable_outcome_is_not_fraud_by_default(config: dict[str, Any]) -> None:
+    # Given no label value, When the config is written, Then label 0 (genuine) is the favourable outcome
     assert config["label_values_or_threshold"] == [0]
+
+
+def test_facet_is_the_sensitive_facet_with_value_one_by_default(config: dict[str, Any]) -> None:
+    # Given no --facet, When the config is written, Then the schema's sensitive facet = 1 is analysed
     assert config["facet"] == [{"name_or_index": SENSITIVE_FACET, "value_or_threshold": [1]}]
 
 

@@ -71,13 +71,20 @@ def test_chunking_does_not_change_the_result(booster: xgb.Booster, data: np.ndar
     assert (tmp_path / "chunked.csv").read_text() == (tmp_path / "whole.csv").read_text()
 
 
-def test_local_csv_has_a_feature_header_and_one_row_per_input_row(
-    booster: xgb.Booster, data: np.ndarray, tmp_path: Path
-) -> None:
+def local_csv_lines(booster: xgb.Booster, data: np.ndarray, tmp_path: Path) -> list[str]:
+    """The local SHAP CSV's lines, written in chunks of 64 rows."""
     bias_shap.explain_dataset(booster, data, NAMES, local_csv=tmp_path / "out.csv", chunk_rows=64)
-    lines = (tmp_path / "out.csv").read_text().splitlines()
-    assert lines[0] == ",".join(NAMES)
-    assert len(lines) == 1 + data.shape[0]
+    return (tmp_path / "out.csv").read_text().splitlines()
+
+
+def test_local_csv_has_a_feature_header(booster: xgb.Booster, data: np.ndarray, tmp_path: Path) -> None:
+    # Given the data, When local values are written in chunks, Then the first line names the features
+    assert local_csv_lines(booster, data, tmp_path)[0] == ",".join(NAMES)
+
+
+def test_local_csv_has_one_row_per_input_row(booster: xgb.Booster, data: np.ndarray, tmp_path: Path) -> None:
+    # Given the data, When local values are written in chunks, Then each input row has a line under the header
+    assert len(local_csv_lines(booster, data, tmp_path)) == 1 + data.shape[0]
 
 
 # ---------------------------------------------------------------- loading the model artifact
