@@ -96,7 +96,7 @@ def test_predictions_have_one_row_per_test_record_with_the_documented_columns(go
     assert predictions["score"].between(0, 1).all()
 
 
-def test_clarify_class_imbalance_matches_the_test_sets_female_share(good_run):
+def test_step_seven_class_imbalance_matches_the_test_sets_female_share(good_run):
     predictions = pd.read_csv(good_run["artifacts"]["predictions"])
     female = int(predictions["customer_gender_female"].sum())
     male = len(predictions) - female
@@ -208,7 +208,7 @@ def test_the_package_records_the_time_latest_resolved_to_not_the_word(good_run):
     assert metadata["feature_groups"] == "fraud-mlops-dev-claims,fraud-mlops-dev-customers"
 
 
-def test_clarifys_post_training_bias_is_computed_from_the_transform_predictions(good_run):
+def test_step_seven_post_training_bias_is_computed_from_the_transform_predictions(good_run):
     # DPPL = q̂_a - q̂_d, the favourable outcome (not fraud) predicted for facet a minus facet d
     predictions = pd.read_csv(good_run["artifacts"]["predictions"])
     favourable = predictions["predicted_label"] == 0
@@ -216,3 +216,11 @@ def test_clarifys_post_training_bias_is_computed_from_the_transform_predictions(
     expected = favourable[~female].mean() - favourable[female].mean()
     analysis = _json(good_run["artifacts"]["bias_analysis"])
     assert _facet_metric(analysis, "DPPL") == pytest.approx(expected)
+
+
+def test_step_seven_ran_the_deployed_bias_shap_script_with_the_pinned_xgboost(good_run):
+    # The analysis records what computed it: the job script the definition names, and xgboost
+    # of the image's release (3.0), so local evidence is what the cloud job would produce.
+    job = _json(good_run["artifacts"]["bias_analysis"])["job"]
+    assert job["script"] == "bias_shap.py"
+    assert job["xgboost"].startswith(names.XGBOOST_LIBRARY_VERSION.rsplit(".", 1)[0] + ".")
