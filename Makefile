@@ -8,7 +8,6 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 NODE_STAMP := node_modules/.installed-stamp
-ENVS := dev staging prod
 ROWS ?= 5000
 SEED ?= 7
 WORKDIR ?= .run/dev
@@ -41,10 +40,10 @@ chromium:  # the report test renders the page in headless Chromium (Debian's pac
 	  DEBIAN_FRONTEND=noninteractive $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -qq chromium >/dev/null; }
 
 definitions: $(STAMP)  ## Write each environment's pipeline definition to cdk.out/definitions/
-	@for env in $(ENVS); do $(BIN)/python -m pipeline_def definition --env $$env --out cdk.out/definitions/$$env.json; done
+	@$(BIN)/python -m pipeline_def definitions --out-dir cdk.out/definitions
 
 golden: $(STAMP)  ## Accept the current pipeline definitions as the golden files the tests compare against
-	@for env in $(ENVS); do $(BIN)/python -m pipeline_def definition --env $$env --out tests/definition/golden/definition-$$env.json; done
+	@$(BIN)/python -m pipeline_def definitions --out-dir tests/definition/golden --prefix definition-
 
 synth: setup  ## Synthesize every environment into cdk.out/ (offline, no credentials)
 	npx cdk synth --quiet

@@ -2,6 +2,8 @@
 
 Prints (or writes) the pipeline definition with ``${Variable}`` placeholders, exactly what the
 CDK app hands to ``AWS::SageMaker::Pipeline`` through ``Fn::Sub``. Offline; no credentials.
+``python -m pipeline_def definitions --out-dir DIR [--prefix P]`` writes every environment's
+definition as ``DIR/<P><env>.json`` in one process, so the SageMaker SDK is imported once.
 """
 
 from __future__ import annotations
@@ -20,8 +22,24 @@ def _parser() -> argparse.ArgumentParser:
     definition = commands.add_parser("definition", help="print the pipeline definition template")
     definition.add_argument("--env", default="dev", help="environment in cdk.json (default: dev)")
     definition.add_argument("--out", type=Path, help="write to this file instead of stdout")
+    every = commands.add_parser("definitions", help="write every environment's definition to a folder")
+    every.add_argument("--out-dir", type=Path, required=True, help="folder for <prefix><env>.json")
+    every.add_argument("--prefix", default="", help="file name prefix (default: none)")
     commands.add_parser("environments", help="list the environments in cdk.json")
     return parser
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    print(f"wrote {path} ({len(text):,} characters)", file=sys.stderr)
+
+
+def _render_all(out_dir: Path, prefix: str) -> None:
+    """Validate every environment first, so a bad one writes nothing rather than half the files."""
+    texts = {env: render(load_settings(env)) for env in environment_names(read_context())}
+    for env, text in texts.items():
+        _write(out_dir / f"{prefix}{env}.json", text)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,14 +48,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "environments":
             print("\n".join(environment_names(read_context())))
             return 0
+        if args.command == "definitions":
+            _render_all(args.out_dir, args.prefix)
+            return 0
         text = render(load_settings(args.env))
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text, encoding="utf-8")
-        print(f"wrote {args.out} ({len(text):,} characters)", file=sys.stderr)
+        _write(args.out, text)
     else:
         sys.stdout.write(text)
     return 0
