@@ -25,6 +25,7 @@ FULL = {
     "bench.bench_local_run": ["--sizes", "5000", "50000", "500000", "--repeats", "3"],
     "bench.bench_shap": ["--rows", "200", "--repeats", "3"],
     "bench.bench_bias_job": ["--sizes", "50000", "500000", "--repeats", "1"],
+    "bench.bench_drift": ["--records", "1000000", "--repeats", "3"],
     "bench.bench_data": ["--rows", "1000000", "--repeats", "3"],
     "bench.bench_synth": ["--repeats", "3"],
 }
@@ -32,6 +33,7 @@ QUICK = {
     "bench.bench_local_run": ["--sizes", "2000", "10000", "--repeats", "3"],
     "bench.bench_shap": ["--rows", "50", "--repeats", "3"],
     "bench.bench_bias_job": ["--sizes", "5000", "--repeats", "3"],
+    "bench.bench_drift": ["--records", "100000", "--repeats", "3"],
     "bench.bench_data": ["--rows", "100000", "--repeats", "3"],
     "bench.bench_synth": ["--repeats", "3"],
 }
