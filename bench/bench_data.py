@@ -6,6 +6,9 @@ on the same data, so the ratios survive a slower or busier machine:
 * generation + CSV: ``synthetic.write`` vs ``DataFrame.to_csv`` of the same frames;
 * validation: ``validation.validate`` (read all-text, check every rule, convert) vs a plain
   ``pandas.read_csv`` of the same file (type inference only, no checks);
+* raw validation + encoding: ``validate(..., input_format="raw")`` of an insurer's raw export
+  (categories as text, cents, ISO-8601 times) vs ``pandas.read_csv`` of the same file, and the
+  peak memory (RSS) of each, measured in a fresh process so one does not inherit the other's;
 * ingest loop: records through ``Ingester`` into a no-op sink (8 workers) vs only rendering
   the records; this is our client-side overhead, PutRecord latency comes on top;
 * offline store: ``write_offline_store`` (hourly partitions + system columns) vs one
@@ -14,11 +17,13 @@ on the same data, so the ratios survive a slower or busier machine:
 Prints a Markdown section on stdout; progress goes to stderr.
 
 Usage: ``python -m bench.bench_data [--rows 1000000] [--repeats 3] [--ingest-rows 200000]``
+(``make bench`` runs it at 1,000,000 rows).
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import platform
 import statistics
@@ -39,7 +44,7 @@ from pipeline_def.data.ingest.runner import Ingester, RejectsWriter
 from pipeline_def.data.ingest.sinks import Record, iter_records
 from pipeline_def.data.validation import validate
 from pipeline_def.local.offline_store import write_offline_store
-from pipeline_def.schema import CLAIMS, CUSTOMERS
+from pipeline_def.schema import CLAIMS, CUSTOMERS, feature_group
 
 
 class NullSink:
@@ -104,6 +109,82 @@ def bench_validation(rows: int, repeats: int, folder: Path) -> list[str]:
     return lines
 
 
+def bench_raw_validation(rows: int, repeats: int, folder: Path) -> list[str]:
+    """Validation + encoding of raw files vs a plain read_csv of the same file."""
+    paths = synthetic.write(folder / "raw", rows, seed=1, fmt=synthetic.RAW)
+    now = time.time()
+    lines = []
+    for schema, path in zip((CLAIMS, CUSTOMERS), paths, strict=True):
+        report = validate(schema, path, now=now, input_format="raw")
+        if not report.ok:
+            raise SystemExit(f"benchmark raw data is invalid: {report.summary()}")
+        ours = median_seconds(
+            f"validate+encode raw {schema.name}",
+            repeats,
+            lambda s=schema, p=path: validate(s, p, now=now, input_format="raw"),
+        )
+        baseline = median_seconds(f"read_csv raw {schema.name}", repeats, lambda p=path: pd.read_csv(p))
+        lines.append(
+            _row(
+                f"validate + encode raw {schema.name}.csv",
+                rows,
+                ours,
+                "pandas.read_csv (no checks)",
+                baseline,
+            )
+        )
+    return lines
+
+
+def _status_bytes(field: str) -> int:
+    """A ``/proc/self/status`` memory field (``VmRSS``, ``VmHWM``) in bytes."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) * 1024
+    raise SystemExit(f"/proc/self/status has no {field}: the memory figures need Linux")
+
+
+def _measure_peak(kind: str, schema_name: str, path: str, queue: Any) -> None:
+    """Child process: how far one reader raises the resident set above where it started (bytes).
+
+    Writing 5 to ``/proc/self/clear_refs`` resets the peak (VmHWM) to the current size, so the
+    imports' own high-water mark does not hide the reader's.
+    """
+    Path("/proc/self/clear_refs").write_text("5")
+    before = _status_bytes("VmRSS")
+    if kind == "ours":
+        validate(feature_group(schema_name), path, now=time.time(), input_format="raw").raise_if_invalid()
+    else:
+        pd.read_csv(path)
+    queue.put(_status_bytes("VmHWM") - before)
+
+
+def peak_rss(kind: str, schema_name: str, path: Path) -> int:
+    """Peak memory one reader adds, in a fresh process so it inherits no other's high-water mark."""
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    process = context.Process(target=_measure_peak, args=(kind, schema_name, str(path), queue))
+    process.start()
+    added = queue.get(timeout=600)
+    process.join()
+    return max(int(added), 1)
+
+
+def bench_raw_memory(rows: int, folder: Path) -> list[str]:
+    """Peak memory of validate + encode vs read_csv, per raw file."""
+    paths = synthetic.write(folder / "raw-memory", rows, seed=1, fmt=synthetic.RAW)
+    lines = []
+    for schema, path in zip((CLAIMS, CUSTOMERS), paths, strict=True):
+        ours = peak_rss("ours", schema.name, path)
+        baseline = peak_rss("pandas", schema.name, path)
+        size = path.stat().st_size
+        lines.append(
+            f"| {schema.name}.csv (raw) | {rows:,} | {size / 2**20:,.0f} MiB | {ours / 2**20:,.0f} MiB | "
+            f"{baseline / 2**20:,.0f} MiB | {ours / baseline:.2f}x |"
+        )
+    return lines
+
+
 def bench_ingest(rows: int, repeats: int, folder: Path) -> list[str]:
     """The ingest loop's own overhead (no network) vs rendering the records alone."""
     claims = synthetic.generate(rows, seed=2)[0]
@@ -154,8 +235,10 @@ def main(argv: list[str] | None = None) -> int:
         folder = Path(temporary)
         lines = bench_generation(args.rows, args.repeats, folder)
         lines += bench_validation(args.rows, args.repeats, folder)
+        lines += bench_raw_validation(args.rows, args.repeats, folder)
         lines += bench_ingest(args.ingest_rows, args.repeats, folder)
         lines += bench_offline_store(args.rows, args.repeats, folder)
+        memory = bench_raw_memory(args.rows, folder)
     print("## Data path: synthetic data, validation, ingest, offline store\n")
     print(f"Command: `{command.strip()}`  ")
     python = f"Python {platform.python_version()}, {platform.machine()}"
@@ -166,6 +249,13 @@ def main(argv: list[str] | None = None) -> int:
     print("| step | rows | median | rows/s | baseline | baseline median | ratio |")
     print("| --- | ---: | ---: | ---: | --- | ---: | ---: |")
     for line in lines:
+        print(line)
+    print(
+        "\nPeak memory added by reading one raw file (resident set size, fresh process, imports excluded):\n"
+    )
+    print("| raw file | rows | file size | validate + encode | pandas.read_csv | ratio (ours / pandas) |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for line in memory:
         print(line)
     return 0
 

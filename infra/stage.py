@@ -1,4 +1,9 @@
-"""One ``cdk.Stage`` per environment: the stateful data stack, then the stateless stacks."""
+"""One ``cdk.Stage`` per environment: the stateful data stack, then the stateless stacks.
+
+Order: data (key, buckets) -> operations (operators' topic, failure alerts, budget) -> pipeline
+-> approval; the pipeline and approval stacks point their dead-letter alarms at the operators'
+topic, so it exists first.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from constructs import Construct
 
 from infra.stacks.approval_stack import ApprovalStack
 from infra.stacks.data_stack import DataStack
+from infra.stacks.operations_stack import OperationsStack
 from infra.stacks.pipeline_stack import PipelineStack
 from pipeline_def.config import EnvironmentConfig
 
@@ -22,7 +28,8 @@ class MlopsStage(cdk.Stage):
     """Everything one environment deploys, in its own account and region, tagged.
 
     Stack names start with the environment prefix (``fraud-mlops-dev-data``...): resource names
-    CloudFormation generates start with them too, which the key policy relies on.
+    CloudFormation generates start with them too, which the key policy relies on (EventBridge
+    rules, and the log groups CloudWatch Logs encrypts with the key).
     """
 
     def __init__(
@@ -36,11 +43,15 @@ class MlopsStage(cdk.Stage):
         # key, while the stateless stacks still use it. Set explicitly, not left to a default.
         cdk.CrossStackReferences.of(self).consume(cdk.ReferenceStrength.STRONG)
         self.data = DataStack(self, "Data", config=config, stack_name=f"{config.prefix}-data")
+        self.operations = OperationsStack(
+            self, "Operations", config=config, key=self.data.key, stack_name=f"{config.prefix}-operations"
+        )
         self.pipeline = PipelineStack(
             self,
             "Pipeline",
             config=config,
             key=self.data.key,
+            alarm_topic=self.operations.topic,
             stack_name=f"{config.prefix}-pipeline",
         )
         self.approval = ApprovalStack(
@@ -48,14 +59,16 @@ class MlopsStage(cdk.Stage):
             "Approval",
             config=config,
             key=self.data.key,
+            alarm_topic=self.operations.topic,
             model_execution_role=self.pipeline.model_execution_role,
             stack_name=f"{config.prefix}-approval",
         )
-        self.pipeline.add_stack_dependency(self.data)
+        self.operations.add_stack_dependency(self.data)
+        self.pipeline.add_stack_dependency(self.operations)
         self.approval.add_stack_dependency(self.pipeline)
         for key, value in config.all_tags.items():
             cdk.Tags.of(self).add(key, value, exclude_resource_types=list(CREATE_ONLY_TAG_TYPES))
 
     @property
     def stacks(self) -> tuple[cdk.Stack, ...]:
-        return (self.data, self.pipeline, self.approval)
+        return (self.data, self.operations, self.pipeline, self.approval)

@@ -19,9 +19,11 @@ from typing import Final
 ASSET_ROOT: Final = Path(__file__).resolve().parent.parent
 APPROVAL_HANDLER: Final = "lambdas.approval.handler.handler"
 DEPLOY_HANDLER: Final = "lambdas.deploy.handler.handler"
+PIPELINE_FAILURE_HANDLER: Final = "lambdas.pipeline_failure.handler.handler"
 #: Powertools is not in the Lambda runtime: the stack adds AWS's public Powertools layer.
 APPROVAL_SERVICE_NAME: Final = "model-approval"
 DEPLOY_SERVICE_NAME: Final = "model-deploy"
+PIPELINE_FAILURE_SERVICE_NAME: Final = "pipeline-failure-alerts"
 
 # --- Registry events -------------------------------------------------------------------------
 EVENT_SOURCE: Final = "aws.sagemaker"
@@ -33,6 +35,11 @@ STATUS_REJECTED: Final = "Rejected"
 #: Approved/Rejected updates never reach it (the handlers ignore them too, as a second line).
 APPROVAL_TRIGGER_STATUS: Final = STATUS_PENDING
 DEPLOY_TRIGGER_STATUS: Final = STATUS_APPROVED
+
+# --- Pipeline execution events (the failure-alert function) -----------------------------------
+PIPELINE_EVENT_DETAIL_TYPE: Final = "SageMaker Model Building Pipeline Execution Status Change"
+#: A run that ends in one of these is reported to the operators; Succeeded needs no one.
+PIPELINE_ALERT_STATUSES: Final = ("Failed", "Stopped")
 
 # --- Environment variables: both functions ---------------------------------------------------
 ENV_MODEL_PACKAGE_GROUP_NAME: Final = "MODEL_PACKAGE_GROUP_NAME"
@@ -46,6 +53,15 @@ ENV_MIN_RECALL: Final = "MIN_RECALL"
 ENV_DI_MIN: Final = "DI_MIN"
 ENV_DI_MAX: Final = "DI_MAX"
 ENV_MAX_ABS_DPPL: Final = "MAX_ABS_DPPL"
+#: The key of the model cards the approval function writes (unset: SageMaker's own key).
+ENV_MODEL_CARD_KMS_KEY_ARN: Final = "MODEL_CARD_KMS_KEY_ARN"
+
+# --- Environment variables: failure-alert function ---------------------------------------------
+ENV_OPERATORS_TOPIC_ARN: Final = "OPERATORS_TOPIC_ARN"
+ENV_PIPELINE_ARN: Final = "PIPELINE_ARN"
+#: The Fail step that stops a run whose model is below the quality bar (pipeline_def.names.STEP_FAIL,
+#: passed in by the stack because this package may not import pipeline_def).
+ENV_QUALITY_GATE_STEP: Final = "QUALITY_GATE_STEP"
 
 # --- Environment variables: deploy function --------------------------------------------------
 ENV_ENDPOINT_NAME: Final = "ENDPOINT_NAME"
@@ -70,7 +86,7 @@ APPROVAL_REQUIRED_ENV: Final = (
     ENV_MIN_RECALL,
     ENV_MAX_ABS_DPPL,
 )
-APPROVAL_OPTIONAL_ENV: Final = (ENV_AUTO_APPROVE, ENV_DI_MIN, ENV_DI_MAX)
+APPROVAL_OPTIONAL_ENV: Final = (ENV_AUTO_APPROVE, ENV_DI_MIN, ENV_DI_MAX, ENV_MODEL_CARD_KMS_KEY_ARN)
 DEPLOY_REQUIRED_ENV: Final = (
     ENV_MODEL_PACKAGE_GROUP_NAME,
     ENV_IDEMPOTENCY_TABLE,
@@ -82,6 +98,7 @@ DEPLOY_REQUIRED_ENV: Final = (
     ENV_DATA_CAPTURE_SAMPLING_PERCENTAGE,
     ENV_KMS_KEY_ARN,
 )
+PIPELINE_FAILURE_REQUIRED_ENV: Final = (ENV_OPERATORS_TOPIC_ARN, ENV_PIPELINE_ARN, ENV_QUALITY_GATE_STEP)
 DEPLOY_OPTIONAL_ENV: Final = (
     ENV_ROLLBACK_ALARM_NAMES,
     ENV_TRAFFIC_ROUTING,
@@ -109,6 +126,11 @@ TRAFFIC_WAIT_SECONDS_RANGE: Final = (0, 3600)
 #: Blue fleet is kept this long after the shift, so a late alarm can still roll back cheaply.
 TERMINATION_WAIT_SECONDS: Final = 300
 PRODUCTION_VARIANT_NAME: Final = "AllTraffic"
+
+# --- Model cards (the approval function writes one per package version) ------------------------
+#: Card names are ``<group, cut to this>-v<version>-<8 hex of the package ARN>``: at most 61 of
+#: SageMaker's 63 characters. The stack scopes the function's model-card permissions to the prefix.
+MODEL_CARD_GROUP_CHARS: Final = 40
 
 # --- Idempotency table contract (the stack creates the table) ---------------------------------
 IDEMPOTENCY_PARTITION_KEY: Final = "id"

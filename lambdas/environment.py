@@ -34,8 +34,13 @@ class ApprovalEnvironment:
     di_min: float
     di_max: float
     max_abs_dppl: float
+    #: Encrypts the model cards; empty leaves them on SageMaker's own key (the local run).
+    model_card_kms_key_arn: str = ""
 
     def variables(self) -> dict[str, str]:
+        card_key = (
+            {c.ENV_MODEL_CARD_KMS_KEY_ARN: self.model_card_kms_key_arn} if self.model_card_kms_key_arn else {}
+        )
         return {
             "POWERTOOLS_SERVICE_NAME": c.APPROVAL_SERVICE_NAME,
             c.ENV_MODEL_PACKAGE_GROUP_NAME: self.model_package_group_name,
@@ -47,6 +52,7 @@ class ApprovalEnvironment:
             c.ENV_DI_MIN: str(self.di_min),
             c.ENV_DI_MAX: str(self.di_max),
             c.ENV_MAX_ABS_DPPL: str(self.max_abs_dppl),
+            **card_key,
         }
 
 
@@ -91,4 +97,21 @@ class DeployEnvironment:
             c.ENV_TRAFFIC_WAIT_SECONDS: str(self.wait_seconds),
             c.ENV_ROLLBACK_ALARM_NAMES: ",".join(self.rollback_alarm_names),
             c.ENV_COST_TAGS: json.dumps(dict(sorted(self.cost_tags.items())), separators=(",", ":")),
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class PipelineFailureEnvironment:
+    """What the failure-alert function reads: where to report, which pipeline, and its quality gate."""
+
+    operators_topic_arn: str
+    pipeline_arn: str
+    quality_gate_step: str
+
+    def variables(self) -> dict[str, str]:
+        return {
+            "POWERTOOLS_SERVICE_NAME": c.PIPELINE_FAILURE_SERVICE_NAME,
+            c.ENV_OPERATORS_TOPIC_ARN: self.operators_topic_arn,
+            c.ENV_PIPELINE_ARN: self.pipeline_arn,
+            c.ENV_QUALITY_GATE_STEP: self.quality_gate_step,
         }

@@ -56,7 +56,9 @@ class JobScripts(Construct):
             retain_on_delete=True,
             prune=True,
             memory_limit=256,
-            log_group=logs.LogGroup(self, "Logs", retention=log_retention, removal_policy=removal_policy),
+            log_group=logs.LogGroup(
+                self, "Logs", retention=log_retention, encryption_key=key, removal_policy=removal_policy
+            ),
         )
         self._acknowledge_provider(bucket)
 

@@ -8,6 +8,7 @@ import aws_cdk as cdk
 import aws_cdk.aws_iam as iam
 import aws_cdk.aws_kms as kms
 import aws_cdk.aws_scheduler as scheduler
+import aws_cdk.aws_sns as sns
 from constructs import Construct
 
 from infra.constructs.encrypted_queue import dead_letter_queue
@@ -34,11 +35,12 @@ class PipelineSchedule(Construct):
         pipeline_arn: str,
         parameters: Mapping[str, str],
         key: kms.IKey,
+        alarm_topic: sns.ITopic,
         description: str,
     ) -> None:
         super().__init__(scope, construct_id)
         account = cdk.Stack.of(self).account
-        self.dead_letter_queue = dead_letter_queue(self, "DeadLetterQueue", key=key)
+        self.dead_letter_queue = dead_letter_queue(self, "DeadLetterQueue", key=key, alarm_topic=alarm_topic)
         self.role = iam.Role(
             self,
             "Role",

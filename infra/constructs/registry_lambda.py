@@ -1,4 +1,7 @@
-"""A Lambda function reacting to Model Registry events, with its role, logs and failure handling."""
+"""A Lambda function fed by EventBridge rules, with its role, encrypted logs and failure handling.
+
+The registry functions (approval, deploy) and the failure alerts are all built with it.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ import aws_cdk as cdk
 import aws_cdk.aws_events as events
 import aws_cdk.aws_events_targets as targets
 import aws_cdk.aws_iam as iam
+import aws_cdk.aws_kms as kms
 import aws_cdk.aws_lambda as lambda_
 import aws_cdk.aws_logs as logs
 import aws_cdk.aws_sqs as sqs
@@ -88,8 +92,10 @@ class RegistryLambda(Construct):
     """Function + log group + least-privilege role + async failure queue.
 
     The role is written here, not through ``grant_*`` helpers, so every statement is explicit:
-    logs to its own group, send to the failure queue, plus ``statements`` from the stack (which
-    acknowledges their wildcards, if any, with its reasons).
+    logs to its own group, send to the failure queue, decrypt with ``key``, plus ``statements``
+    from the stack (which acknowledges their wildcards, if any, with its reasons). ``key``
+    encrypts the log group (the key policy lets CloudWatch Logs use it for this environment's log
+    groups) and the environment variables, which name tables, topics and roles.
     """
 
     def __init__(
@@ -103,13 +109,16 @@ class RegistryLambda(Construct):
         environment: Mapping[str, str],
         statements: Sequence[iam.PolicyStatement],
         layer: lambda_.ILayerVersion,
+        key: kms.IKey,
         failure_queue: sqs.IQueue,
         log_retention: logs.RetentionDays,
         removal_policy: cdk.RemovalPolicy,
         timeout: cdk.Duration,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.log_group = logs.LogGroup(self, "Logs", retention=log_retention, removal_policy=removal_policy)
+        self.log_group = logs.LogGroup(
+            self, "Logs", retention=log_retention, encryption_key=key, removal_policy=removal_policy
+        )
         self.role = iam.Role(
             self,
             "Role",
@@ -123,6 +132,7 @@ class RegistryLambda(Construct):
                             resources=[self.log_group.log_group_arn],
                         ),
                         iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[failure_queue.queue_arn]),
+                        iam.PolicyStatement(actions=["kms:Decrypt"], resources=[key.key_arn]),
                         *statements,
                     ]
                 )
@@ -138,6 +148,7 @@ class RegistryLambda(Construct):
             code=function_code(code_root, handler),
             layers=[layer],
             environment=dict(environment),
+            environment_encryption=key,
             role=self.role,
             log_group=self.log_group,
             tracing=lambda_.Tracing.ACTIVE,

@@ -16,6 +16,7 @@ match, so it never re-triggers itself (the handlers also ignore other statuses).
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import aws_cdk as cdk
@@ -32,6 +33,7 @@ from infra.compliance import acknowledge_wildcard_resources
 from infra.constructs.encrypted_queue import dead_letter_queue
 from infra.constructs.endpoint_alarms import EndpointRollbackAlarms
 from infra.constructs.registry_lambda import RegistryLambda, powertools_layer
+from infra.constructs.subscriptions import subscribe
 from infra.retention import log_retention
 from infra.stacks.data_stack import removal_policy_of
 from lambdas import constants as c
@@ -45,6 +47,10 @@ _PACKAGES_REASON = (
 _EVIDENCE_REASON = (
     "The gates read evaluation.json and analysis.json, written under per-execution keys "
     "(fraud-detection/runs/<execution-id>/...); read-only and limited to the pipeline's run prefix."
+)
+_CARDS_REASON = (
+    "The approval function writes one model card per package version, named <group>-v<version>-<hash> at "
+    "decision time; limited to this environment's group prefix."
 )
 _RELEASES_REASON = (
     "The deploy Lambda names each release's model and endpoint config <group>-v<version>-<hash> at release "
@@ -62,7 +68,11 @@ def package_state_pattern(group_name: str, status: str) -> events.EventPattern:
 
 
 class ApprovalStack(cdk.Stack):
-    """Composes the two registry Lambdas, their rules, the idempotency table and the topic."""
+    """Composes the two registry Lambdas, their rules, the idempotency table and the reviewers' topic.
+
+    The topic's subscribers are ``notifications.reviewers`` of cdk.json; the approval function
+    writes each package's model card, encrypted with the project's key.
+    """
 
     def __init__(
         self,
@@ -71,6 +81,7 @@ class ApprovalStack(cdk.Stack):
         *,
         config: EnvironmentConfig,
         key: kms.IKey,
+        alarm_topic: sns.ITopic,
         model_execution_role: iam.IRole,
         **kwargs: Any,
     ) -> None:
@@ -86,7 +97,8 @@ class ApprovalStack(cdk.Stack):
             master_key=key,
             enforce_ssl=True,
         )
-        self.dead_letter_queue = dead_letter_queue(self, "FailedEvents", key=key)
+        self.reviewer_subscriptions = subscribe(self, self.topic, config.notifications.reviewers)
+        self.dead_letter_queue = dead_letter_queue(self, "FailedEvents", key=key, alarm_topic=alarm_topic)
         self._layer = powertools_layer(self, "PowertoolsLayer")
         self.rollback_alarms = self._rollback_alarms()
         self.approval = self._approval_function()
@@ -133,6 +145,7 @@ class ApprovalStack(cdk.Stack):
             construct_id,
             code_root=c.ASSET_ROOT,
             layer=self._layer,
+            key=self._key,
             failure_queue=self.dead_letter_queue,
             log_retention=log_retention(self._config.log_retention_days),
             removal_policy=self._removal_policy,
@@ -189,6 +202,7 @@ class ApprovalStack(cdk.Stack):
             resources=[policies.s3_arn(self, self._config.artifact_bucket_name)],
             conditions={"StringLike": {"s3:prefix": f"{PREFIX}/runs/*"}},
         )
+        cards = self._model_cards()
         group = self._config.pipeline.model_package_group_name
         function = self._function(
             "Approval",
@@ -200,12 +214,15 @@ class ApprovalStack(cdk.Stack):
                 evidence,
                 listing,
                 iam.PolicyStatement(actions=["sns:Publish"], resources=[self.topic.topic_arn]),
+                cards,
+                policies.kms_create_grant(self._key),
                 *self._state_and_key(),
             ],
             timeout=cdk.Duration.minutes(1),
         )
         acknowledge_wildcard_resources(function.role, [packages], _PACKAGES_REASON)
         acknowledge_wildcard_resources(function.role, [evidence], _EVIDENCE_REASON)
+        acknowledge_wildcard_resources(function.role, [cards], _CARDS_REASON)
         return function
 
     def _deploy_function(self, model_role: iam.IRole) -> RegistryLambda:
@@ -232,9 +249,18 @@ class ApprovalStack(cdk.Stack):
         return function
 
     def _approval_environment(self) -> dict[str, str]:
-        return self._config.approval_environment(
+        environment = self._config.approval_environment(
             idempotency_table=self.idempotency_table.table_name, topic_arn=self.topic.topic_arn
-        ).variables()
+        )
+        return dataclasses.replace(environment, model_card_kms_key_arn=self._key.key_arn).variables()
+
+    def _model_cards(self) -> iam.PolicyStatement:
+        """Create, read and version the model cards of this group's packages (see model_card.card_name)."""
+        prefix = self._config.pipeline.model_package_group_name[: c.MODEL_CARD_GROUP_CHARS].rstrip("-")
+        return iam.PolicyStatement(
+            actions=["sagemaker:CreateModelCard", "sagemaker:DescribeModelCard", "sagemaker:UpdateModelCard"],
+            resources=[policies.sagemaker_arn(self, "model-card", f"{prefix}-v*")],
+        )
 
     def _deploy_environment(self, model_role: iam.IRole) -> dict[str, str]:
         return self._config.deploy_environment(

@@ -8,6 +8,7 @@ import aws_cdk as cdk
 import aws_cdk.aws_kms as kms
 import aws_cdk.aws_s3 as s3
 import aws_cdk.aws_sagemaker as sagemaker
+import aws_cdk.aws_sns as sns
 from constructs import Construct
 
 from infra import policies
@@ -39,8 +40,9 @@ def schedule_parameters(config: EnvironmentConfig) -> dict[str, str]:
 class PipelineStack(cdk.Stack):
     """Composes the pipeline's constructs.
 
-    The key comes from :class:`DataStack`; buckets are named by the config, so this stack refers
-    to them by name (the stage orders the stacks).
+    The key comes from :class:`DataStack` and the operators' topic (for the schedule's
+    dead-letter alarm) from :class:`OperationsStack`; buckets are named by the config, so this
+    stack refers to them by name (the stage orders the stacks).
     """
 
     def __init__(
@@ -50,6 +52,7 @@ class PipelineStack(cdk.Stack):
         *,
         config: EnvironmentConfig,
         key: kms.IKey,
+        alarm_topic: sns.ITopic,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -105,6 +108,7 @@ class PipelineStack(cdk.Stack):
             pipeline_arn=self.pipeline_arn,
             parameters=schedule_parameters(config),
             key=key,
+            alarm_topic=alarm_topic,
             description=f"Starts {settings.pipeline_name}",
         )
         self.model_execution_role = ModelExecutionRole(

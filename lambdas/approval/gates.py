@@ -1,7 +1,9 @@
 """The approval gates: pure checks of the evaluation and bias reports against the thresholds.
 
-Each gate yields a :class:`GateResult`; a value that is missing, not a number, NaN or infinite
-fails its gate with the reason, so broken evidence can never look like a pass. Documents:
+Each gate yields a :class:`GateResult`; a value that is missing, not a number, NaN or infinite,
+or outside the range its definition allows (AUC, recall and rates in [0, 1], DI >= 0, DPPL in
+[-1, 1]) fails its gate with the reason, so broken evidence can never look like a pass: an AUC of
+5.0 clears any ``>= min_auc`` bar, yet no evaluation can produce it. Documents:
 
 * evaluation.json (Model Monitor binary classification):
   ``binary_classification_metrics.{auc,recall}.value``;
@@ -53,6 +55,26 @@ def read_number(value: Any) -> Reading:
     return number
 
 
+def in_range(reading: Reading, low: float, high: float = math.inf) -> Reading:
+    """Keep a number that its metric's definition allows; anything else becomes the reason.
+
+    A value outside its metric's range means the report is corrupt (or forged), not that the
+    model is very good, so it must fail its gate whatever the thresholds say.
+
+    Examples
+    --------
+    >>> in_range(1.0000001, 0.0, 1.0)
+    'outside [0, 1] (1.0000001)'
+    >>> in_range(-0.5, 0.0)
+    'outside [0, inf) (-0.5)'
+    """
+    if isinstance(reading, str) or low <= reading <= high:
+        return reading
+    upper = f"{high:g}]" if math.isfinite(high) else "inf)"
+    # repr, not :g, so 1.0000001 is not shown as "1", which would look like a valid value.
+    return f"outside [{low:g}, {upper} ({reading!r})"
+
+
 def _gate(name: str, reading: Reading, bound: str, passes: Callable[[float], bool]) -> GateResult:
     if isinstance(reading, str):
         return GateResult(name=name, value=None, bound=bound, passed=False, problem=reading)
@@ -62,8 +84,8 @@ def _gate(name: str, reading: Reading, bound: str, passes: Callable[[float], boo
 def quality_gates(evaluation: Any, thresholds: GateThresholds) -> list[GateResult]:
     """AUC and recall from evaluation.json, each at least its minimum."""
     metrics = dig(evaluation, "binary_classification_metrics")
-    auc = read_number(dig(metrics, "auc", "value"))
-    recall = read_number(dig(metrics, "recall", "value"))
+    auc = in_range(read_number(dig(metrics, "auc", "value")), 0.0, 1.0)
+    recall = in_range(read_number(dig(metrics, "recall", "value")), 0.0, 1.0)
     return [
         _gate("AUC", auc, f">= {thresholds.min_auc:g}", lambda v: v >= thresholds.min_auc),
         _gate("recall", recall, f">= {thresholds.min_recall:g}", lambda v: v >= thresholds.min_recall),
@@ -101,13 +123,13 @@ def _facet_value_gates(label: str, group: Any, thresholds: GateThresholds) -> li
     return [
         _gate(
             f"DI[{label}]",
-            _named_metric(metrics, "DI"),
+            in_range(_named_metric(metrics, "DI"), 0.0),
             di_bound,
             lambda v: thresholds.di_min <= v <= thresholds.di_max,
         ),
         _gate(
             f"DPPL[{label}]",
-            _named_metric(metrics, "DPPL"),
+            in_range(_named_metric(metrics, "DPPL"), -1.0, 1.0),
             dppl_bound,
             lambda v: abs(v) <= thresholds.max_abs_dppl,
         ),
@@ -115,17 +137,10 @@ def _facet_value_gates(label: str, group: Any, thresholds: GateThresholds) -> li
     ]
 
 
-def _rate(value: Any) -> Reading:
-    reading = read_number(value)
-    if isinstance(reading, float) and not 0.0 <= reading <= 1.0:
-        return f"outside [0, 1] ({reading:g})"
-    return reading
-
-
 def _predicted_positives_gate(label: str, group: Any) -> GateResult:
     """Both facets must have predicted positives; the value shown is the smaller share."""
     rates = dig(group, "predicted_positive_rate")
-    readings = {side: _rate(dig(rates, side)) for side in ("facet_d", "facet_a")}
+    readings = {side: in_range(read_number(dig(rates, side)), 0.0, 1.0) for side in ("facet_d", "facet_a")}
     problems = [f"{side}: {r}" for side, r in readings.items() if isinstance(r, str)]
     name, bound = f"flagged[{label}]", "> 0 in each facet"
     if problems:

@@ -1,9 +1,10 @@
 """Lambda entry point of the approval function (``lambdas.constants.APPROVAL_HANDLER``).
 
 Thin on purpose: parse the event, read the settings, drop events that are not ours, then run
-:func:`approval.logic.review_package` once per (package ARN, status) under Powertools
-idempotency. Importing this module builds no client and reads no setting, so tests and the local
-run can import it before the environment exists.
+:func:`approval.logic.review_package` once per state change of the package (ARN, status and
+:func:`shared.dispatch.state_change_marker`) under Powertools idempotency. Importing this module
+builds no client and reads no setting, so tests and the local run can import it before the
+environment exists.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 :func:`decide` is pure and is what the local pipeline run calls in-process. :func:`review_package`
 is the unit made idempotent by the handler: it re-reads the package (the event body is never
 trusted for metrics), loads the evidence, decides, and then either updates the approval status or
-notifies a reviewer.
+notifies a reviewer, and writes the package's model card with the decision and its reasons.
 
 Fail-closed policy. Evidence that is missing from the package, absent from S3, not JSON, or
 holding NaN/inf/non-numbers rejects the package, with every reason in ApprovalDescription.
@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lambdas.approval.gates import evaluate_gates
+from lambdas.approval.model_card import CARD_STATUS, card_json, card_name
 from lambdas.approval.models import OUTCOME_BY_STATUS, ApprovalSettings, Decision, GateThresholds
 from lambdas.constants import STATUS_APPROVED, STATUS_PENDING, STATUS_REJECTED
 from lambdas.shared.dispatch import package_to_act_on
@@ -122,6 +123,17 @@ def _act(
     registry: RegistryAdapter,
     notifier: Notifier,
 ) -> None:
+    """Write the model card, then notify a reviewer or set the status.
+
+    The card comes first: if writing it fails, the invocation is retried while the package is
+    still pending, so no decision is ever applied without its card.
+    """
+    registry.write_model_card(
+        card_name(package),
+        card_json(package, decision),
+        CARD_STATUS[decision.status],
+        settings.model_card_kms_key_arn,
+    )
     if decision.status == STATUS_PENDING:
         subject, message = review_message(package, decision)
         notifier.publish(settings.notify_topic_arn, subject, message)

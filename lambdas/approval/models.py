@@ -19,6 +19,7 @@ from lambdas.constants import (
     ENV_MAX_ABS_DPPL,
     ENV_MIN_AUC,
     ENV_MIN_RECALL,
+    ENV_MODEL_CARD_KMS_KEY_ARN,
     ENV_MODEL_PACKAGE_GROUP_NAME,
     ENV_NOTIFY_TOPIC_ARN,
     STATUS_APPROVED,
@@ -26,7 +27,7 @@ from lambdas.constants import (
     STATUS_REJECTED,
 )
 from lambdas.shared.events import GroupName
-from lambdas.shared.settings import EnvBool, TableName
+from lambdas.shared.settings import EnvBool, TableName, TopicArn
 from lambdas.shared.text import clip
 
 #: UpdateModelPackage's limit on ApprovalDescription.
@@ -37,8 +38,8 @@ MAX_APPROVAL_DESCRIPTION = 1024
 Probability = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 LowerDiBound = Annotated[float, Field(gt=0.0, le=1.0, allow_inf_nan=False)]
 UpperDiBound = Annotated[float, Field(ge=1.0, allow_inf_nan=False)]
-TopicArn = Annotated[
-    str, Field(pattern=r"^arn:aws[a-z\-]*:sns:[a-z0-9\-]{1,32}:[0-9]{12}:[A-Za-z0-9_\-]{1,256}$")
+KmsKeyArn = Annotated[
+    str, Field(pattern=r"^arn:aws[a-z\-]*:kms:[a-z0-9\-]{1,32}:[0-9]{12}:key/[a-zA-Z0-9\-]{1,128}$")
 ]
 
 
@@ -76,6 +77,7 @@ class ApprovalSettings(BaseModel):
     di_min: LowerDiBound = Field(default=DEFAULT_DI_MIN, alias=ENV_DI_MIN)
     di_max: UpperDiBound = Field(default=DEFAULT_DI_MAX, alias=ENV_DI_MAX)
     max_abs_dppl: Probability = Field(alias=ENV_MAX_ABS_DPPL)
+    model_card_kms_key_arn: KmsKeyArn | None = Field(default=None, alias=ENV_MODEL_CARD_KMS_KEY_ARN)
 
     @property
     def thresholds(self) -> GateThresholds:

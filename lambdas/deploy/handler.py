@@ -1,8 +1,9 @@
 """Lambda entry point of the deploy function (``lambdas.constants.DEPLOY_HANDLER``).
 
 Parse the event, read the settings, drop events that are not Approved packages of the group,
-then run :func:`deploy.logic.deploy_package` once per (package ARN, status) under Powertools
-idempotency. Nothing is built or read at import time.
+then run :func:`deploy.logic.deploy_package` once per state change of the package (ARN, status
+and :func:`shared.dispatch.state_change_marker`) under Powertools idempotency. Nothing is built or
+read at import time.
 """
 
 from __future__ import annotations

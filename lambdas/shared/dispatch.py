@@ -22,6 +22,7 @@ from lambdas.constants import IDEMPOTENCY_EXPIRY_SECONDS
 from lambdas.shared.events import MalformedEventError, ModelPackageStateChangeEvent, parse_event
 from lambdas.shared.observability import logger
 from lambdas.shared.registry import (
+    ArnScope,
     ModelPackage,
     PackageNotFoundError,
     RegistryAdapter,
@@ -63,9 +64,31 @@ def package_ignore_reason(package: ModelPackage, *, group_name: str, status: str
     return None
 
 
+def state_change_marker(event: ModelPackageStateChangeEvent) -> str:
+    """What tells one state change of a package from another: its LastModifiedTime.
+
+    Every UpdateModelPackage moves the package's LastModifiedTime, and every copy of one state
+    change (EventBridge's at-least-once delivery, Lambda's retries, a second event SageMaker
+    emits for the same change) carries the same value. So a package set back to
+    PendingManualApproval after a rejection is a new state change, reviewed again, while
+    duplicates still get the stored result. The event's own id would also split re-deliveries
+    from new changes, but two events about one change would then both act (two notices to a
+    reviewer). Without LastModifiedTime (optional in the event model), the event's time stands
+    in for it, then its id.
+    """
+    for value in (event.detail.last_modified_time, event.time):
+        if value is not None:
+            return value.isoformat()
+    return f"event:{event.event_id or ''}"
+
+
 def idempotency_key(event: ModelPackageStateChangeEvent) -> dict[str, str]:
-    """The payload Powertools hashes: one action per (package ARN, approval status)."""
-    return {"model_package_arn": event.package_arn, "model_approval_status": event.approval_status}
+    """The payload Powertools hashes: one action per (package ARN, approval status, state change)."""
+    return {
+        "model_package_arn": event.package_arn,
+        "model_approval_status": event.approval_status,
+        "state_change": state_change_marker(event),
+    }
 
 
 def ignored(arn: str, reason: str) -> dict[str, Any]:
@@ -79,9 +102,13 @@ def package_to_act_on(
 ) -> tuple[ModelPackage | None, dict[str, Any] | None]:
     """Re-read the package (never trust the event) and say whether this function should act.
 
-    Returns ``(package, None)`` to act, or ``(None, ignored_result)`` when the package is gone,
-    belongs to another group or is no longer in ``status`` (a late or duplicated event).
+    Returns ``(package, None)`` to act, or ``(None, ignored_result)`` when the ARN is of another
+    partition, region or account than the function's own (checked before any call on it), the
+    package is gone, belongs to another group or is no longer in ``status`` (a late event).
     """
+    differences = ArnScope.of_arn(arn).differences(registry.home())
+    if differences:
+        return None, ignored(arn, "package ARN is of another " + "; ".join(differences))
     try:
         package = registry.describe_model_package(arn)
     except PackageNotFoundError:
@@ -108,7 +135,7 @@ def run_once(
     context: Any,
     **arguments: Any,
 ) -> dict[str, Any]:
-    """Run ``logic`` once per (package ARN, status): a duplicate delivery gets the stored result.
+    """Run ``logic`` once per state change of a package: a duplicate delivery gets the stored result.
 
     Wrapped per call, not with a decorator at import, because the persistence store only exists
     once the function's settings have been read.

@@ -29,6 +29,7 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field
 
 from lambdas.shared.documents import dig
+from lambdas.shared.text import printable
 
 #: Clarify's analysis.json holds SHAP values per feature; a few MB at most for tabular data.
 MAX_EVIDENCE_BYTES = 10 * 1024 * 1024
@@ -61,6 +62,8 @@ class ModelPackage(BaseModel):
     version: int | None = Field(default=None, alias="ModelPackageVersion")
     approval_status: str | None = Field(default=None, alias="ModelApprovalStatus")
     model_metrics: dict[str, Any] = Field(default_factory=dict, alias="ModelMetrics")
+    #: What the pipeline registered about the run (data cut-off, feature groups, code version...).
+    customer_metadata: dict[str, str] = Field(default_factory=dict, alias="CustomerMetadataProperties")
 
     @property
     def quality_statistics_uri(self) -> str | None:
@@ -73,6 +76,42 @@ class ModelPackage(BaseModel):
         """``ModelMetrics.Bias.Report.S3Uri``: the Clarify analysis.json."""
         uri = dig(self.model_metrics, "Bias", "Report", "S3Uri")
         return uri if isinstance(uri, str) else None
+
+
+@dataclass(frozen=True)
+class ArnScope:
+    """Where a resource lives (partition, region, account), or where this function acts.
+
+    A package ARN is compared with the function's own scope before anything is described: an
+    ARN of another account, region or partition is a misrouted or forged event, and saying so
+    is more useful than the "does not exist" or AccessDenied that DescribeModelPackage would give.
+    """
+
+    partition: str
+    region: str
+    account: str
+
+    @classmethod
+    def of_arn(cls, arn: str) -> ArnScope:
+        """The scope an ARN names (``arn:<partition>:<service>:<region>:<account>:...``).
+
+        Examples
+        --------
+        >>> ArnScope.of_arn("arn:aws-cn:sagemaker:cn-north-1:123456789012:model-package/g/1").partition
+        'aws-cn'
+        """
+        parts = arn.split(":", 5)
+        parts += [""] * (6 - len(parts))
+        return cls(partition=parts[1], region=parts[3], account=parts[4])
+
+    def differences(self, other: ArnScope) -> list[str]:
+        """``"account 999999999999 (this function's: 123456789012)"`` per field that differs."""
+        fields = ("partition", "region", "account")
+        return [
+            f"{name} {printable(getattr(self, name), 40)} (this function's: {getattr(other, name)})"
+            for name in fields
+            if getattr(self, name) != getattr(other, name)
+        ]
 
 
 @dataclass(frozen=True)
@@ -149,6 +188,10 @@ class RegistryAdapter(ABC):
     """Everything the approval and deploy logic needs from SageMaker and S3."""
 
     @abstractmethod
+    def home(self) -> ArnScope:
+        """The partition, region and account this adapter's credentials act in."""
+
+    @abstractmethod
     def describe_model_package(self, arn: str) -> ModelPackage:
         """DescribeModelPackage; raises PackageNotFoundError if it does not exist."""
 
@@ -159,6 +202,10 @@ class RegistryAdapter(ABC):
     @abstractmethod
     def update_approval(self, arn: str, status: str, description: str) -> None:
         """UpdateModelPackage with a new approval status and its description."""
+
+    @abstractmethod
+    def write_model_card(self, name: str, content: str, status: str, kms_key_arn: str | None) -> None:
+        """CreateModelCard, or UpdateModelCard (a new card version) if the card exists."""
 
     @abstractmethod
     def model_exists(self, name: str) -> bool:
@@ -220,9 +267,11 @@ def _is_not_found(error: ClientError) -> bool:
 class Boto3RegistryAdapter(RegistryAdapter):
     """The adapter over real boto3 clients (or moto, through ``AWS_ENDPOINT_URL``)."""
 
-    def __init__(self, sagemaker: Any, s3: Any) -> None:
+    def __init__(self, sagemaker: Any, s3: Any, sts: Any = None) -> None:
         self.sagemaker = sagemaker
         self.s3 = s3
+        self.sts = sts
+        self._home: ArnScope | None = None
 
     @classmethod
     def from_environment(cls) -> Boto3RegistryAdapter:
@@ -230,7 +279,24 @@ class Boto3RegistryAdapter(RegistryAdapter):
         return cls(
             sagemaker=boto3.client("sagemaker", config=_CLIENT_CONFIG),
             s3=boto3.client("s3", config=_CLIENT_CONFIG),
+            sts=boto3.client("sts", config=_CLIENT_CONFIG),
         )
+
+    def home(self) -> ArnScope:
+        """Region and partition of the SageMaker client; the account from STS GetCallerIdentity.
+
+        GetCallerIdentity needs no IAM permission and answers for the credentials actually in
+        use (in Lambda, in the local run and in the tests alike); it is called once per adapter,
+        so once per cold start.
+        """
+        if self._home is None:
+            sts = self.sts or boto3.client(
+                "sts", region_name=self.sagemaker.meta.region_name, config=_CLIENT_CONFIG
+            )
+            meta = self.sagemaker.meta
+            account = sts.get_caller_identity()["Account"]
+            self._home = ArnScope(partition=meta.partition, region=meta.region_name, account=account)
+        return self._home
 
     def describe_model_package(self, arn: str) -> ModelPackage:
         try:
@@ -259,6 +325,15 @@ class Boto3RegistryAdapter(RegistryAdapter):
     def update_approval(self, arn: str, status: str, description: str) -> None:
         self.sagemaker.update_model_package(
             ModelPackageArn=arn, ModelApprovalStatus=status, ApprovalDescription=description
+        )
+
+    def write_model_card(self, name: str, content: str, status: str, kms_key_arn: str | None) -> None:
+        if self._exists(self.sagemaker.describe_model_card, ModelCardName=name):
+            self.sagemaker.update_model_card(ModelCardName=name, Content=content, ModelCardStatus=status)
+            return
+        security = {"SecurityConfig": {"KmsKeyId": kms_key_arn}} if kms_key_arn else {}
+        self.sagemaker.create_model_card(
+            ModelCardName=name, Content=content, ModelCardStatus=status, **security
         )
 
     def model_exists(self, name: str) -> bool:

@@ -42,6 +42,10 @@ def _strict_bool(value: Any) -> Any:
 EnvBool = Annotated[bool, BeforeValidator(_strict_bool)]
 #: DynamoDB's table-name rule (the idempotency table).
 TableName = Annotated[str, Field(pattern=r"^[a-zA-Z0-9_.\-]{3,255}$")]
+#: An SNS topic ARN (the reviewers' and the operators' topics).
+TopicArn = Annotated[
+    str, Field(pattern=r"^arn:aws[a-z\-]*:sns:[a-z0-9\-]{1,32}:[0-9]{12}:[A-Za-z0-9_\-]{1,256}$")
+]
 
 
 def load_settings(model: type[SettingsT], environ: Mapping[str, str] | None = None) -> SettingsT:

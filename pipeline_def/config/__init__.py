@@ -7,6 +7,7 @@ an unknown key fails with its dotted key and what is allowed.
 - ``reader``: :class:`Reader`, :class:`ConfigError`, :func:`read_context` and the unknown-key check
 - ``settings``: the typed blocks (pipeline, approval, endpoint, endpoint.deployment, network)
 - ``schedule``: the ``schedule`` block, its expression checked field by field, and its time zone
+- ``operations``: who is notified (``notifications``) and the monthly cost ``budget``
 - ``regions``: the regions where the pinned SageMaker SDK knows the pipeline's images
 - ``environment``: :class:`EnvironmentConfig`, :func:`load_environment`, :func:`load_settings`
 """
@@ -23,6 +24,12 @@ from pipeline_def.config.environment import (
     load_environment,
     load_environments,
     load_settings,
+)
+from pipeline_def.config.operations import (
+    ALLOWED_PROTOCOLS,
+    BudgetSettings,
+    NotificationSettings,
+    Subscriber,
 )
 from pipeline_def.config.reader import (
     CDK_JSON,
@@ -45,6 +52,7 @@ from pipeline_def.config.settings import (
 )
 
 __all__ = [
+    "ALLOWED_PROTOCOLS",
     "CDK_JSON",
     "DATA_CAPTURE_PREFIX",
     "ENVIRONMENT_KEYS",
@@ -55,13 +63,16 @@ __all__ = [
     "RESERVED_TAG_KEYS",
     "SUPPORTED_REGIONS",
     "ApprovalSettings",
+    "BudgetSettings",
     "ConfigError",
     "DeploymentSettings",
     "EndpointSettings",
     "EnvironmentConfig",
+    "NotificationSettings",
     "PipelineSettings",
     "Reader",
     "ScheduleConfig",
+    "Subscriber",
     "environment",
     "environment_names",
     "load_environment",

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lambdas.environment import ApprovalEnvironment, DeployEnvironment
+from pipeline_def.config.operations import BudgetSettings, NotificationSettings
 from pipeline_def.config.reader import (
     CDK_JSON,
     ConfigError,
@@ -75,6 +76,8 @@ class EnvironmentConfig:
     schedule: ScheduleConfig
     approval: ApprovalSettings
     endpoint: EndpointSettings
+    notifications: NotificationSettings
+    budget: BudgetSettings | None = None
 
     @property
     def name(self) -> str:
@@ -188,6 +191,8 @@ ENVIRONMENT_KEYS = (
     "endpoint",
     "network",
     "explainability",
+    "notifications",
+    "budget",
 )
 
 
@@ -218,6 +223,8 @@ def load_environment(context: Reader, env_name: str) -> EnvironmentConfig:
         schedule=ScheduleConfig.from_context(env),
         approval=ApprovalSettings.from_context(env),
         endpoint=EndpointSettings.from_context(env),
+        notifications=NotificationSettings.from_context(env),
+        budget=BudgetSettings.from_context(env),
     )
 
 

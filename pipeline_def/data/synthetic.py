@@ -24,12 +24,13 @@ Shape
   ``collision_type_na`` is set exactly when the incident is not a collision; break-ins and
   thefts involve one vehicle and nobody injured.
 * ``total_claim_amount = injury_claim + vehicle_claim`` (whole dollars).
-* Ordinal codes: ``incident_severity`` 0 = minor, 1 = major, 2 = total loss;
-  ``customer_education`` 0-6 (none ... doctorate); ``policy_liability`` 0-3
-  (15/30, 25/50, 50/100, 100/300 thousand). Ranges: ``customer_age`` 18-90,
-  ``months_as_customer`` 1-480 and at most the months since the 18th birthday,
-  ``policy_deductable`` in {500, 750, 1000, 1500, 2000}, ``policy_annual_premium`` 800-6000,
-  ``auto_year`` 2000-2024, ``incident_hour`` 0-23.
+* Ordinal codes, as ``pipeline_def/encoding.toml`` defines them: ``incident_severity``
+  0 = Minor, 1 = Major, 2 = Totaled; ``customer_education`` 0-4 (Below High School, High
+  School, Associate, Bachelor, Advanced Degree); ``policy_liability`` 0-3 (15/30, 25/50, 30/60,
+  100/200 thousand). Every value is inside the natural ranges that file states. Ranges:
+  ``customer_age`` 18-90, ``months_as_customer`` 1-480 and at most the months since the 18th
+  birthday, ``policy_deductable`` in {500, 750, 1000, 1500, 2000}, ``policy_annual_premium``
+  800-6000, ``auto_year`` 2000-2024, ``incident_hour`` 0-23.
 
 Planted structure
 -----------------
@@ -57,7 +58,8 @@ generated and written in a few seconds (see ``bench/bench_data.py``).
 Examples
 --------
 ``python -m pipeline_def.data.synthetic --rows 5000 --seed 7 --out data/`` writes
-``data/claims.csv`` and ``data/customers.csv``.
+``data/claims.csv`` and ``data/customers.csv``; ``--format raw`` writes the same policies as an
+insurer's raw export (``Collision``, ``Totaled``, ``1234.00``, ``2024-03-02T02:41:07.512000Z``).
 """
 
 from __future__ import annotations
@@ -73,6 +75,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
+from pipeline_def.data.encoding import decode
 from pipeline_def.schema import CLAIMS, CUSTOMERS, LABEL, FeatureGroupSchema, FeatureType
 
 INCIDENT_YEAR = 2024
@@ -80,6 +83,8 @@ FRAUD_RATE = 0.035
 MALE_SHARE = 0.70
 DEFAULT_SIGNAL = 1.0
 MAX_ROWS = 50_000_000
+FEATURES, RAW = "features", "raw"
+FORMATS = (FEATURES, RAW)
 
 _DAY = 86_400
 _YEAR_START = np.datetime64(f"{INCIDENT_YEAR}-01-01", "D")
@@ -137,7 +142,7 @@ def _customers(rng: np.random.Generator, rows: int) -> dict[str, np.ndarray]:
     state = np.asarray(states)[rng.choice(6, rows, p=[0.45, 0.18, 0.12, 0.10, 0.09, 0.06])]
     columns = {
         "customer_age": age,
-        "customer_education": rng.choice(7, rows, p=[0.03, 0.12, 0.30, 0.20, 0.22, 0.10, 0.03]),
+        "customer_education": rng.choice(5, rows, p=[0.05, 0.30, 0.20, 0.30, 0.15]),
         "months_as_customer": (rng.random(rows) * tenure_cap).astype(np.int64) + 1,
         "policy_deductable": deductable,
         "policy_annual_premium": np.clip(np.rint(premium), 800, 6000).astype(np.int64),
@@ -285,9 +290,10 @@ def generate(rows: int, seed: int = 0, signal: float = DEFAULT_SIGNAL) -> tuple[
     claims |= _amounts(rng, claims["incident_severity"], claims["num_injuries"])
     probability = fraud_probability(fraud_score(claims, customers), signal)
     claims[LABEL] = (rng.random(rows) < probability).astype(np.int64)
-    export = claims["export_seconds"].astype(np.float64)
-    claims["event_time"] = export + np.rint(rng.random(rows) * 3_599_000) / 1000
-    customers["event_time"] = export + np.rint(rng.random(rows) * 3_599_000) / 1000
+    # whole milliseconds divided once, so the ISO text of the raw format reads back bit for bit
+    export_ms = claims["export_seconds"].astype(np.int64) * 1000
+    claims["event_time"] = (export_ms + np.rint(rng.random(rows) * 3_599_000).astype(np.int64)) / 1000
+    customers["event_time"] = (export_ms + np.rint(rng.random(rows) * 3_599_000).astype(np.int64)) / 1000
     return _frame(CLAIMS, claims), _frame(CUSTOMERS, customers)
 
 
@@ -310,22 +316,34 @@ def _csv_table(schema: FeatureGroupSchema, frame: pd.DataFrame) -> pa.Table:
     return pa.Table.from_arrays(arrays, names=list(schema.column_names))
 
 
-def write_frames(claims: pd.DataFrame, customers: pd.DataFrame, out_dir: Path) -> tuple[Path, Path]:
-    """Write ``claims.csv`` and ``customers.csv`` (header, schema order, ``\\n`` line ends)."""
+def write_frames(
+    claims: pd.DataFrame, customers: pd.DataFrame, out_dir: Path, *, fmt: str = FEATURES
+) -> tuple[Path, Path]:
+    """Write ``claims.csv`` and ``customers.csv`` (header, ``\\n`` line ends).
+
+    ``fmt`` ``features`` writes the feature groups' columns in schema order; ``raw`` writes the
+    same rows as an insurer's export (categories as text, cents, ISO-8601 event times), through
+    :func:`pipeline_def.data.encoding.decode`, in the raw layout's column order.
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     out_dir.mkdir(parents=True, exist_ok=True)
     options = pa_csv.WriteOptions(quoting_style="none", quoting_header="none")
     paths = []
     for schema, frame in ((CLAIMS, claims), (CUSTOMERS, customers)):
         path = out_dir / f"{schema.name}.csv"
-        pa_csv.write_csv(_csv_table(schema, frame), path, write_options=options)
+        table = _csv_table(schema, frame) if fmt == FEATURES else decode(schema, frame)
+        pa_csv.write_csv(table, path, write_options=options)
         paths.append(path)
     return paths[0], paths[1]
 
 
-def write(out_dir: Path, rows: int, seed: int = 0, signal: float = DEFAULT_SIGNAL) -> tuple[Path, Path]:
+def write(
+    out_dir: Path, rows: int, seed: int = 0, signal: float = DEFAULT_SIGNAL, *, fmt: str = FEATURES
+) -> tuple[Path, Path]:
     """Generate and write both CSV files; returns ``(claims_path, customers_path)``."""
     claims, customers = generate(rows, seed, signal)
-    return write_frames(claims, customers, out_dir)
+    return write_frames(claims, customers, out_dir, fmt=fmt)
 
 
 def _signal(text: str) -> float:
@@ -345,12 +363,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--out", type=Path, required=True, help="output folder")
     parser.add_argument("--signal", type=_signal, default=DEFAULT_SIGNAL, help="0..1 (default 1)")
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default=FEATURES,
+        help="features (the feature groups' columns, default) or raw (categories as text, ISO times)",
+    )
     args = parser.parse_args(argv)
     if not 1 <= args.rows <= MAX_ROWS:
         parser.error(f"--rows must be in [1, {MAX_ROWS}]")
     started = time.perf_counter()
     claims, customers = generate(args.rows, args.seed, args.signal)
-    paths = write_frames(claims, customers, args.out)
+    paths = write_frames(claims, customers, args.out, fmt=args.format)
     print(
         f"wrote {args.rows:,} rows to {paths[0]} and {paths[1]} "
         f"(fraud rate {claims[LABEL].mean():.2%}, {time.perf_counter() - started:.1f}s)",

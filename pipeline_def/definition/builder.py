@@ -319,6 +319,8 @@ def _data_process_step(b: _Builder, dataset: PropertyFile) -> ProcessingStep:
             b.params.test_fraction.to_string(),
             "--seed",
             "42",
+            "--min-test-positives",
+            str(b.settings.min_test_positives),
             "--output-dir",
             out,
         ],

@@ -5,6 +5,11 @@ Examples::
     python -m pipeline_def.local run                       # dev, 5,000 synthetic policies
     python -m pipeline_def.local run --rows 50000 --signal 0.5 --param MinAuc=0.9
     python -m pipeline_def.local run --claims claims.csv --customers customers.csv
+    python -m pipeline_def.local run --claims raw_claims.csv --customers raw_customers.csv \
+        --input-format raw --event-time now
+
+Exit codes: 0 the run succeeded; 1 it ran and failed (run.json says where); 2 bad arguments or
+input (errors as file:line:column), nothing ran.
 """
 
 from __future__ import annotations
@@ -17,7 +22,8 @@ import time
 from pathlib import Path
 
 from pipeline_def.config import ConfigError
-from pipeline_def.data.validation import ValidationError
+from pipeline_def.data.encoding import InputFormat
+from pipeline_def.data.validation import ValidationError, parse_event_time_option
 from pipeline_def.definition.checks import DefinitionError
 from pipeline_def.local.executor import ParameterError
 from pipeline_def.local.run import InputDataError, RunOptions, WorkdirError, run
@@ -40,6 +46,18 @@ def _parser() -> argparse.ArgumentParser:
     run_cmd.add_argument("--signal", type=float, default=1.0, help="0 = labels independent of features")
     run_cmd.add_argument("--claims", type=Path, help="claims CSV/Parquet instead of synthetic data")
     run_cmd.add_argument("--customers", type=Path, help="customers CSV/Parquet instead of synthetic data")
+    run_cmd.add_argument(
+        "--input-format",
+        choices=[f.value for f in InputFormat],
+        default=InputFormat.AUTO.value,
+        help="raw (categories as text), features (encoded columns) or auto (by the header; default)",
+    )
+    run_cmd.add_argument(
+        "--event-time", metavar="now|ISO-8601", help="event time for files without an event_time column"
+    )
+    run_cmd.add_argument(
+        "--allow-unmatched", action="store_true", help="accept policies present in only one file"
+    )
     run_cmd.add_argument("--workdir", type=Path, default=Path(".run/dev"), help="output folder (replaced)")
     run_cmd.add_argument(
         "--param",
@@ -66,6 +84,13 @@ def _print_summary(summary: dict) -> None:
             f"  decision: {approval['status']}"
             + (f" ({approval['description']})" if approval["description"] else "")
         )
+    rows = summary.get("rows")
+    if rows:
+        claims, customers = rows["claims"], rows["customers"]
+        print(
+            f"  rows: {claims['read']:,} claims and {customers['read']:,} customers read, "
+            f"{rows['joined']:,} joined, {claims['dropped']:,} and {customers['dropped']:,} dropped"
+        )
     print(f"  report: {summary['artifacts'].get('report')}")
 
 
@@ -88,6 +113,12 @@ def main(argv: list[str] | None = None) -> int:
     if (args.claims is None) != (args.customers is None):
         print("error: --claims and --customers go together", file=sys.stderr)
         return 2
+    if args.event_time is not None:
+        try:
+            parse_event_time_option(args.event_time, time.time())
+        except ValueError as err:  # refused before the work directory is touched
+            print(f"error: {err}", file=sys.stderr)
+            return 2
     options = RunOptions(
         env=args.env,
         workdir=args.workdir,
@@ -96,6 +127,9 @@ def main(argv: list[str] | None = None) -> int:
         signal=args.signal,
         claims=args.claims,
         customers=args.customers,
+        input_format=InputFormat(args.input_format),
+        event_time=args.event_time,
+        allow_unmatched=args.allow_unmatched,
         overrides=dict(args.param),
     )
     started = time.perf_counter()

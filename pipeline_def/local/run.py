@@ -24,8 +24,10 @@ import pandas as pd
 
 from pipeline_def import names
 from pipeline_def.config import EnvironmentConfig, PipelineSettings, load_environment, read_context
+from pipeline_def.data.encoding import InputFormat
+from pipeline_def.data.integrity import RowCounts, count_rows
 from pipeline_def.data.synthetic import write as write_synthetic
-from pipeline_def.data.validation import ValidationReport, validate
+from pipeline_def.data.validation import ValidationReport, parse_event_time_option, validate
 from pipeline_def.definition.render import SCRIPTS_DIR, code_key_prefix, fill, render, scripts_digest
 from pipeline_def.local.executor import ExecutionResult, Executor
 from pipeline_def.local.jobs import (
@@ -48,18 +50,27 @@ IDEMPOTENCY_TABLE = "local-idempotency"
 
 
 class InputDataError(ValueError):
-    """The input files do not match the schema; nothing was ingested or run."""
+    """The input files do not match the schema, or their policies do not pair up; nothing ran."""
 
-    def __init__(self, reports: list[ValidationReport]) -> None:
+    def __init__(self, reports: list[ValidationReport], counts: RowCounts | None = None) -> None:
         lines = []
         for report in reports:
             lines.append(report.summary())
             lines.extend(f"  {issue}" for issue in report.errors)
+        if counts is not None:
+            lines.extend(f"  {issue}" for issue in counts.examples)
+            lines.append(counts.unmatched_message())
         super().__init__("\n".join(lines))
 
 
 @dataclass(frozen=True, kw_only=True)
 class RunOptions:
+    """What ``python -m pipeline_def.local run`` takes; input options as the ingest CLI's.
+
+    ``event_time`` is ``now`` or ISO-8601 with a zone, for files without an event_time column;
+    ``allow_unmatched`` accepts policies present in only one file (the join drops them).
+    """
+
     env: str = "dev"
     workdir: Path = Path(".run/dev")
     rows: int = 5000
@@ -67,6 +78,9 @@ class RunOptions:
     signal: float = 1.0
     claims: Path | None = None
     customers: Path | None = None
+    input_format: InputFormat = InputFormat.AUTO
+    event_time: str | None = None
+    allow_unmatched: bool = False
     overrides: dict[str, str] = field(default_factory=dict)
 
 
@@ -77,6 +91,7 @@ class LocalRun:
     config: EnvironmentConfig = field(init=False)
     settings: PipelineSettings = field(init=False)
     s3: LocalS3 = field(init=False)
+    rows: RowCounts | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.config = load_environment(read_context(), self.options.env)
@@ -94,13 +109,25 @@ class LocalRun:
         )
 
     def ingest(self, claims: Path, customers: Path) -> Path:
-        """Validate like the ingestion CLI, then write the offline store in Feature Store's layout."""
-        now = datetime.now(UTC)
-        reports = [validate(CLAIMS, claims, now=now), validate(CUSTOMERS, customers, now=now)]
+        """Validate like the ingestion CLI, then write the offline store in Feature Store's layout.
+
+        The rows read, joined and dropped are printed and kept for ``run.json``.
+        """
+        now = datetime.now(UTC).timestamp()
+        stamp = parse_event_time_option(self.options.event_time, now) if self.options.event_time else None
+        options = {"now": now, "input_format": self.options.input_format, "event_time": stamp}
+        reports = [validate(CLAIMS, claims, **options), validate(CUSTOMERS, customers, **options)]
         if not all(r.ok for r in reports):
             raise InputDataError(reports)
+        counts = count_rows(reports[0], reports[1])
+        if not counts.matched and not self.options.allow_unmatched:
+            raise InputDataError(reports, counts)
         for report in reports:
             self.progress(report.summary())
+            for warning in report.warnings[:5]:
+                self.progress(f"  warning: {warning}")
+        self.progress(counts.summary())
+        self.rows = counts
         frames = {CLAIMS.name: reports[0].frame, CUSTOMERS.name: reports[1].frame}
         return write_offline_store(self.s3.root / DATA_BUCKET, self.settings, frames, now=now)
 
@@ -249,6 +276,7 @@ class LocalRun:
             .get("TrainingJobName"),
             "model_package_arn": outcome.model_package_arn if outcome else None,
             "approval": approval_summary(outcome),
+            "rows": self.rows.as_json() if self.rows else None,
         }
         report = render_run_report(summary, self.options.workdir / "report.html")
         summary["artifacts"]["report"] = str(report)

@@ -39,6 +39,12 @@ def write_csvs(folder: Path, rows: int = 300, seed: int = 5) -> tuple[Path, Path
     return write_frames(claims, customers, folder)
 
 
+def write_raw_csvs(folder: Path, rows: int = 300, seed: int = 5) -> tuple[Path, Path]:
+    """The same policies as :func:`write_csvs`, as an insurer's raw export (categories as text)."""
+    claims, customers = frames(rows, seed)
+    return write_frames(claims, customers, folder, fmt="raw")
+
+
 def schema_for(path: Path) -> FeatureGroupSchema:
     return CLAIMS if path.stem.startswith("claims") else CUSTOMERS
 

@@ -8,12 +8,20 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from botocore.exceptions import ClientError
 
 from pipeline_def.config import REPO_ROOT
 from pipeline_def.data.ingest.cli import main
-from tests.data.data_fixtures import FakeSink, client_error, edit_csv, write_csvs
+from tests.data.data_fixtures import (
+    FakeSink,
+    client_error,
+    edit_csv,
+    replace_lines,
+    write_csvs,
+    write_raw_csvs,
+)
 
 
 class NeverSink:
@@ -141,3 +149,72 @@ def test_module_entry_point_runs(files: tuple[Path, Path]) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "dry run: both files valid" in result.stdout
+
+
+def test_raw_files_put_the_same_records_as_their_encoded_form(tmp_path: Path) -> None:
+    # Given the same 50 policies as an insurer's raw export and as encoded features
+    raw = write_raw_csvs(tmp_path / "raw", rows=50)
+    encoded = write_csvs(tmp_path / "features", rows=50)
+    sinks = {"raw": FakeSink(), "features": FakeSink()}
+    # When each is ingested (auto-detected)
+    for name, files in (("raw", raw), ("features", encoded)):
+        code, _, _ = run(args(files, "--rejects", str(tmp_path / f"{name}.jsonl")), sinks[name])
+        assert code == 0
+    # Then Feature Store receives exactly the same records
+    assert sinks["raw"].store == sinks["features"].store
+
+
+def test_files_without_event_time_are_stamped_with_the_given_time(tmp_path: Path) -> None:
+    claims, customers = write_csvs(tmp_path, rows=10)
+    for path in (claims, customers):
+        frame = pd.read_csv(path).drop(columns=["event_time"])
+        frame.to_csv(path, index=False)
+    sink = FakeSink()
+    code, out, _ = run(args((claims, customers), "--event-time", "2024-06-01T10:00:00Z"), sink)
+    assert code == 0
+    assert {values["event_time"] for values in sink.store.values()} == {"1717236000.0"}
+    assert "event_time stamped 2024-06-01T10:00:00Z" in out
+
+
+def test_a_bad_event_time_option_exits_2_before_reading_or_sending(files: tuple[Path, Path]) -> None:
+    code, _, err = run(args(files, "--event-time", "yesterday"), NeverSink())
+    assert code == 2
+    assert "error: --event-time 'yesterday': expected 'now' or ISO-8601 with a zone" in err
+
+
+def test_policies_in_only_one_file_exit_2_with_counts_and_first_examples(files: tuple[Path, Path]) -> None:
+    # Given a customers file missing the policies on lines 5 and 6 (policies 4 and 5)
+    replace_lines(files[1], {5: [], 6: []})
+    # When ingesting
+    code, _, err = run(args(files), NeverSink())
+    # Then nothing is sent; the unmatched claims are pointed at and counted
+    assert code == 2
+    assert f"{files[0]}:5:policy_id: policy_id 4 has no record in {files[1]}" in err
+    assert f"{files[0]}:6:policy_id: policy_id 5 has no record in {files[1]}" in err
+    assert f"error: 2 policies in {files[0]} have no customers record and 0 in {files[1]}" in err
+    assert "pass --allow-unmatched" in err
+
+
+def test_allow_unmatched_ingests_them_and_reports_the_rows_dropped(
+    files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    replace_lines(files[1], {5: [], 6: []})
+    code, out, _ = run(args(files, "--allow-unmatched", "--rejects", str(tmp_path / "r.jsonl")), FakeSink())
+    assert code == 0
+    assert "rows: 120 claims and 118 customers read; 118 policies joined; dropped 2 claims" in out
+
+
+def test_the_rows_read_and_joined_are_printed(files: tuple[Path, Path]) -> None:
+    code, out, _ = run(args(files, "--dry-run"), NeverSink())
+    assert code == 0
+    assert (
+        "rows: 120 claims and 120 customers read; 120 policies joined; dropped 0 claims and 0 customers rows"
+        in out
+    )
+
+
+def test_raw_files_read_as_features_exit_2(tmp_path: Path) -> None:
+    raw = write_raw_csvs(tmp_path, rows=10)
+    code, _, err = run(args(raw, "--input-format", "features"), NeverSink())
+    assert code == 2
+    assert "unexpected column 'incident_type'" in err

@@ -96,6 +96,8 @@ def test_event_times_cluster_in_nightly_export_hours() -> None:
         ("months_as_customer", 1, 480),
         ("incident_severity", 0, 2),
         ("num_witnesses", 0, 5),
+        ("customer_education", 0, 4),
+        ("policy_liability", 0, 3),
     ],
 )
 def test_realistic_ranges(
@@ -220,3 +222,25 @@ def test_cli_rejects_a_signal_outside_0_1(tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as exit_info:
         synthetic.main(["--rows", "5", "--out", str(tmp_path), "--signal", "2"])
     assert exit_info.value.code == 2
+
+
+def test_cli_writes_the_raw_format_with_categories_as_text(tmp_path: Path) -> None:
+    # When the generator is asked for an insurer's raw export
+    code = synthetic.main(["--rows", "20", "--seed", "2", "--out", str(tmp_path), "--format", "raw"])
+    # Then the files carry the raw layout's columns and values as text
+    claims = pd.read_csv(tmp_path / "claims.csv", dtype=str, keep_default_na=False)
+    assert code == 0
+    assert list(claims.columns) == [c.name for c in CLAIMS.raw_columns]
+    assert set(claims["incident_severity"]) <= {"Minor", "Major", "Totaled"}
+    assert claims["event_time"].str.endswith("Z").all()
+
+
+def test_the_raw_format_is_as_deterministic_as_the_features(tmp_path: Path) -> None:
+    synthetic.write(tmp_path / "a", 300, seed=9, fmt="raw")
+    synthetic.write(tmp_path / "b", 300, seed=9, fmt="raw")
+    assert _digest(tmp_path / "a") == _digest(tmp_path / "b")
+
+
+def test_an_unknown_format_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="format must be one of features, raw"):
+        synthetic.write(tmp_path, 5, fmt="json")

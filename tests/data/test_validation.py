@@ -128,11 +128,27 @@ def test_one_hot_group_with_two_ones(claims_csv: Path) -> None:
 
 
 def test_one_hot_group_with_no_one(customers_csv: Path) -> None:
-    edit_csv(customers_csv, {(3, c): "0.0" for c in CUSTOMERS.one_hot_columns("customer_gender")})
+    edit_csv(customers_csv, {(3, c): "0.0" for c in CUSTOMERS.one_hot_columns("policy_state")})
     report = validate(CUSTOMERS, customers_csv, source_name="u.csv", now=NOW)
     assert _messages(report) == [
-        "u.csv:3:customer_gender_*: one-hot group customer_gender must have exactly one column "
-        "set to 1, has 0"
+        "u.csv:3:policy_state_*: one-hot group policy_state must have exactly one column set to 1, has 0"
+    ]
+
+
+def test_gender_with_neither_column_set_is_valid(customers_csv: Path) -> None:
+    # Given a customer whose gender is unknown or other (the seed's features have no column for it)
+    edit_csv(customers_csv, {(3, c): "0.0" for c in CUSTOMERS.one_hot_columns("customer_gender")})
+    # When validated / Then the row is accepted with both columns 0
+    frame = validate(CUSTOMERS, customers_csv, now=NOW).raise_if_invalid()
+    assert frame.loc[1, ["customer_gender_male", "customer_gender_female"]].tolist() == [0.0, 0.0]
+
+
+def test_gender_with_both_columns_set_is_an_error(customers_csv: Path) -> None:
+    edit_csv(customers_csv, {(3, c): "1.0" for c in CUSTOMERS.one_hot_columns("customer_gender")})
+    report = validate(CUSTOMERS, customers_csv, source_name="u.csv", now=NOW)
+    assert _messages(report) == [
+        "u.csv:3:customer_gender_*: one-hot group customer_gender must have at most one column set to 1, "
+        "has 2 (customer_gender_male, customer_gender_female)"
     ]
 
 
@@ -203,10 +219,10 @@ def test_missing_extra_and_repeated_columns(tmp_path: Path) -> None:
     report = validate(CLAIMS, path, source_name="c.csv", now=NOW)
     assert set(_messages(report)) == {
         "c.csv:1:Incident_Hour: unexpected column 'Incident_Hour' (did you mean 'incident_hour'?); "
-        "claims has no such feature",
+        "the claims feature group has no such column",
         "c.csv:1:num_witnesses: column appears more than once",
-        "c.csv:1:incident_hour: missing column (required by feature group claims)",
-        "c.csv:1:fraud: missing column (required by feature group claims)",
+        "c.csv:1:incident_hour: missing column (required by the features layout of claims)",
+        "c.csv:1:fraud: missing column (required by the features layout of claims)",
     }
     assert report.error_count == 4
 
@@ -270,13 +286,14 @@ def test_parquet_positions_are_row_indices(tmp_path: Path) -> None:
     claims = frames()[0]
     claims["num_witnesses"] = claims["num_witnesses"].astype(float)
     claims.loc[3, "num_witnesses"] = 1.5
-    claims.loc[5, "vehicle_claim"] = -1  # allowed: only ranges the schema states are checked
+    claims.loc[5, "vehicle_claim"] = -1
     claims.loc[7, "event_time"] = np.nan
     path = tmp_path / "claims.parquet"
     claims.to_parquet(path, index=False)
     report = validate(CLAIMS, path, now=NOW)
     assert _messages(report) == [
         f"{path}:row 3:num_witnesses: 1.5 is not an integer (Integral feature)",
+        f"{path}:row 5:vehicle_claim: -1 is out of range; allowed: >= 0",
         f"{path}:row 7:event_time: missing value (no column allows empty values)",
     ]
 

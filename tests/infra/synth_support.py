@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+# jsii runs the project's Node.js 24 LTS (package.json: node-linux-*, installed by npm ci), as make
+# and npx cdk do through PATH; run directly, pytest would otherwise start the system's Node (20
+# here, past its end of life). Without the registry binary, jsii keeps the ``node`` on PATH.
+os.environ.setdefault(
+    "JSII_NODE",
+    shutil.which("node", path=str(Path(__file__).resolve().parents[2] / "node_modules" / ".bin")) or "node",
+)
 
 import aws_cdk as cdk
 from aws_cdk.assertions import Template
@@ -19,7 +26,7 @@ from infra.compliance import enable_checks
 from infra.stage import MlopsStage
 from pipeline_def.config import EnvironmentConfig, Reader, load_environments
 
-STACK_KINDS = ("data", "pipeline", "approval")
+STACK_KINDS = ("data", "operations", "pipeline", "approval")
 
 
 @dataclass(frozen=True)

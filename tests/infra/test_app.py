@@ -22,7 +22,6 @@ def run_app(outdir: Path, context: dict[str, str]) -> subprocess.CompletedProces
         **os.environ,
         "CDK_CONTEXT_JSON": json.dumps(context),
         "CDK_OUTDIR": str(outdir),
-        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
     }
     return subprocess.run(
         [sys.executable, "app.py"],

@@ -304,7 +304,7 @@ def test_model_execution_role_may_describe_exactly_the_rollback_alarms(prod: Syn
     ]
 
 
-@pytest.mark.parametrize("kind", ["pipeline", "approval"])
+@pytest.mark.parametrize("kind", ["operations", "pipeline", "approval"])
 def test_every_dead_letter_queue_alarms_on_a_visible_message(env: Synthesized, kind: str) -> None:
     template = env.json(kind)
     queues = set(resources_of(template, "AWS::SQS::Queue"))
@@ -360,9 +360,10 @@ def test_topic_is_kms_encrypted(env: Synthesized) -> None:
     assert "KmsMasterKeyId" in only_resource(env.json("approval"), "AWS::SNS::Topic")["Properties"]
 
 
-def test_approval_role_may_update_and_read_only_its_groups_packages(env: Synthesized) -> None:
+def test_approval_role_may_update_and_read_only_its_groups_packages_and_their_cards(env: Synthesized) -> None:
     group = env.config.pipeline.model_package_group_name
     packages = f"arn:aws:sagemaker:{env.config.region}:{env.config.account}:model-package/{group}/*"
+    cards = f"arn:aws:sagemaker:{env.config.region}:{env.config.account}:model-card/{group}-v*"
     sagemaker = {
         (a, r)
         for s in role_statements(env, "Approval")
@@ -373,7 +374,15 @@ def test_approval_role_may_update_and_read_only_its_groups_packages(env: Synthes
     assert sagemaker == {
         ("sagemaker:DescribeModelPackage", packages),
         ("sagemaker:UpdateModelPackage", packages),
+        ("sagemaker:CreateModelCard", cards),
+        ("sagemaker:DescribeModelCard", cards),
+        ("sagemaker:UpdateModelCard", cards),
     }
+
+
+def test_approval_function_encrypts_model_cards_with_the_project_key(env: Synthesized) -> None:
+    _, props = function(env, "Approval")
+    assert props["Environment"]["Variables"][c.ENV_MODEL_CARD_KMS_KEY_ARN] == props["KmsKeyArn"]
 
 
 def s3_statements(env: Synthesized, name: str) -> list[dict[str, Any]]:

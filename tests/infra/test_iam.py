@@ -73,4 +73,4 @@ def test_service_roles_trust_only_their_own_account(env: Synthesized, kind: str)
                     "StringEquals": {"aws:SourceAccount": env.config.account}
                 }, logical_id
     # The pipeline stack has the pipeline, model and schedule roles; the others none of these.
-    assert checked == {"data": 0, "pipeline": 3, "approval": 0}[kind]
+    assert checked == {"data": 0, "operations": 0, "pipeline": 3, "approval": 0}[kind]

@@ -18,10 +18,12 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.stub import Stubber
 from moto.server import ThreadedMotoServer
 
 from lambdas.approval import handler as approval_handler
 from lambdas.deploy import handler as deploy_handler
+from lambdas.pipeline_failure import handler as pipeline_failure_handler
 from lambdas.shared.observability import logger
 from lambdas.shared.registry import client_environment
 from tests.lambdas.lambda_support import (
@@ -31,6 +33,9 @@ from tests.lambdas.lambda_support import (
     ENDPOINT,
     GROUP,
     KMS_KEY_ARN,
+    OPERATORS_TOPIC,
+    PIPELINE_ARN,
+    QUALITY_GATE_STEP,
     REGION,
     ROLE_ARN,
     TABLE,
@@ -62,6 +67,7 @@ def _clear_cached_dependencies() -> None:
     """Each test gets clients built from its own environment, as a cold start would."""
     approval_handler.build_dependencies.cache_clear()
     deploy_handler.build_dependencies.cache_clear()
+    pipeline_failure_handler.build_dependencies.cache_clear()
 
 
 @dataclass(frozen=True)
@@ -156,15 +162,21 @@ def approval_variables(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     return variables
 
 
+def _inbox(aws: Aws, topic: str) -> tuple[str, ReviewerInbox]:
+    """A topic in moto with an SQS queue subscribed to it: what a subscriber would receive."""
+    topic_arn = aws.sns.create_topic(Name=topic)["TopicArn"]
+    queue_url = aws.sqs.create_queue(QueueName=f"{topic}-inbox")["QueueUrl"]
+    attributes = aws.sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
+    aws.sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=attributes["Attributes"]["QueueArn"])
+    return topic_arn, ReviewerInbox(aws.sqs, queue_url)
+
+
 @pytest.fixture
 def approval_env(aws: Aws, approval_variables: dict[str, str]) -> ReviewerInbox:
     """The approval environment plus its reviewer topic in moto, with an inbox subscribed to it."""
-    topic_arn = aws.sns.create_topic(Name=TOPIC)["TopicArn"]
-    queue_url = aws.sqs.create_queue(QueueName="reviewer-inbox")["QueueUrl"]
-    attributes = aws.sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
-    aws.sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=attributes["Attributes"]["QueueArn"])
+    topic_arn, inbox = _inbox(aws, TOPIC)
     assert topic_arn == approval_variables["NOTIFY_TOPIC_ARN"]
-    return ReviewerInbox(aws.sqs, queue_url)
+    return inbox
 
 
 @pytest.fixture
@@ -208,3 +220,29 @@ def update_endpoint(deploy_env: Aws) -> MotoLacksUpdateEndpoint:
     return MotoLacksUpdateEndpoint(
         deploy_handler.build_dependencies(TABLE, client_environment()).registry.sagemaker
     )
+
+
+# --- Failure-alert function ------------------------------------------------------------------
+@pytest.fixture
+def operators_inbox(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> ReviewerInbox:
+    """The failure-alert function's environment, and the operators' topic in moto with an inbox."""
+    topic_arn, inbox = _inbox(aws, OPERATORS_TOPIC)
+    for name, value in {
+        "OPERATORS_TOPIC_ARN": topic_arn,
+        "PIPELINE_ARN": PIPELINE_ARN,
+        "QUALITY_GATE_STEP": QUALITY_GATE_STEP,
+    }.items():
+        monkeypatch.setenv(name, value)
+    return inbox
+
+
+@pytest.fixture
+def pipeline_steps(operators_inbox: ReviewerInbox) -> Iterator[Stubber]:
+    """A Stubber on the function's own SageMaker client: moto 5.2.5 has no ListPipelineExecutionSteps.
+
+    Requests are still validated against the service model, and the canned answers against the
+    output shape. SNS stays on moto.
+    """
+    client = pipeline_failure_handler.build_dependencies(client_environment()).executions.sagemaker
+    with Stubber(client) as stubber:
+        yield stubber

@@ -25,6 +25,7 @@ from botocore.awsrequest import AWSResponse
 from lambdas.shared.context import LocalLambdaContext
 from lambdas.shared.notify import Notifier
 from lambdas.shared.registry import (
+    ArnScope,
     Endpoint,
     EvidenceUnavailableError,
     ModelPackage,
@@ -50,6 +51,11 @@ ENDPOINT = "fraud-detection-dev"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/sagemaker-model-execution"
 KMS_KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 CAPTURE_URI = f"s3://{BUCKET}/data-capture/{ENDPOINT}"
+OPERATORS_TOPIC = "operators"
+PIPELINE_ARN = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:pipeline/fraud-mlops-dev-fraud-detection"
+EXECUTION_ARN = f"{PIPELINE_ARN}/execution/k4q2bd8c1m7z"
+QUALITY_GATE_STEP = "FraudModelBelowQualityBar"
+PIPELINE_FAILED_EVENT = "pipeline-execution/failed.json"
 PENDING = "PendingManualApproval"
 APPROVED = "Approved"
 REJECTED = "Rejected"
@@ -71,8 +77,12 @@ def state_change_event(
     group: str = GROUP,
     version: int = 1,
     template: str = PENDING_EVENT,
+    last_modified: str | None = None,
 ) -> dict[str, Any]:
-    """A sample event re-pointed at a package that exists in the test's registry."""
+    """A sample event re-pointed at a package that exists in the test's registry.
+
+    ``last_modified`` replaces the sample's LastModifiedTime: a new state change of the package.
+    """
     event = load_event(template)
     event["resources"] = [package_arn]
     event["detail"].update(
@@ -81,7 +91,21 @@ def state_change_event(
         ModelPackageVersion=version,
         ModelApprovalStatus=status,
     )
+    if last_modified is not None:
+        event["detail"]["LastModifiedTime"] = last_modified
     return event
+
+
+def execution_event(status: str = "Failed", **detail: str) -> dict[str, Any]:
+    """The sample Pipeline Execution Status Change event with ``status`` and other detail changed."""
+    event = load_event(PIPELINE_FAILED_EVENT)
+    event["detail"].update(currentPipelineExecutionStatus=status, **detail)
+    return event
+
+
+def execution_step(name: str, status: str = "Succeeded", **fields: Any) -> dict[str, Any]:
+    """One entry of ListPipelineExecutionSteps' answer, as SageMaker writes it."""
+    return {"StepName": name, "StepDisplayName": name, "StepStatus": status, "AttemptCount": 1, **fields}
 
 
 # --- Evidence documents ----------------------------------------------------------------------
@@ -211,11 +235,16 @@ class InMemoryRegistry(RegistryAdapter):
     packages: dict[str, dict[str, Any]] = field(default_factory=dict)
     documents: dict[str, bytes] = field(default_factory=dict)
     approvals: list[tuple[str, str, str]] = field(default_factory=list)
+    model_cards: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     models: dict[str, dict[str, Any]] = field(default_factory=dict)
     endpoint_configs: dict[str, dict[str, Any]] = field(default_factory=dict)
     endpoints: dict[str, Endpoint] = field(default_factory=dict)
     endpoint_updates: list[dict[str, Any]] = field(default_factory=list)
     read_error: Exception | None = None
+    scope: ArnScope = field(default_factory=lambda: ArnScope("aws", REGION, ACCOUNT))
+
+    def home(self) -> ArnScope:
+        return self.scope
 
     def describe_model_package(self, arn: str) -> ModelPackage:
         if arn not in self.packages:
@@ -232,6 +261,9 @@ class InMemoryRegistry(RegistryAdapter):
     def update_approval(self, arn: str, status: str, description: str) -> None:
         self.approvals.append((arn, status, description))
         self.packages[arn]["ModelApprovalStatus"] = status
+
+    def write_model_card(self, name: str, content: str, status: str, kms_key_arn: str | None) -> None:
+        self.model_cards.setdefault(name, []).append((content, status))
 
     def model_exists(self, name: str) -> bool:
         return name in self.models
@@ -327,6 +359,11 @@ class Aws:
         self.s3.put_object(Bucket=BUCKET, Key=key, Body=body)
         return f"s3://{BUCKET}/{key}"
 
+    def put_evidence_at(self, uri: str, document: Any) -> None:
+        """Overwrite the evidence object at ``uri`` (an s3:// URI in the evidence bucket)."""
+        key = uri.removeprefix(f"s3://{BUCKET}/")
+        self.s3.put_object(Bucket=BUCKET, Key=key, Body=json.dumps(document).encode())
+
     def _evidence_uri(self, name: str, document: Any) -> str:
         if document is NOT_UPLOADED:
             return f"s3://{BUCKET}/evidence/never-uploaded/{name}"
@@ -340,6 +377,7 @@ class Aws:
         group: str = GROUP,
         status: str = PENDING,
         with_metrics: bool = True,
+        metadata: Mapping[str, str] | None = None,
     ) -> str:
         """Register a package version the way the pipeline's RegisterModel step does."""
         if group not in self._groups:
@@ -373,6 +411,7 @@ class Aws:
                 "SupportedResponseMIMETypes": ["text/csv"],
             },
             **({"ModelMetrics": metrics} if with_metrics else {}),
+            **({"CustomerMetadataProperties": dict(metadata)} if metadata else {}),
         )
         return response["ModelPackageArn"]
 

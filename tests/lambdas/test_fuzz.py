@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 from lambdas.approval import handler as approval_handler
 from lambdas.approval.handler import ApprovalDependencies, handler
 from lambdas.shared.events import MalformedEventError
+from lambdas.shared.registry import ArnScope
 from tests.lambdas.lambda_support import (
     PENDING,
     PENDING_EVENT,
@@ -163,6 +164,7 @@ def is_genuine_pending_event(event: Any) -> bool:
 
 out_of_bounds_quality = st.one_of(
     st.floats(max_value=0.6, exclude_max=True, allow_nan=False),
+    st.floats(min_value=1.0, exclude_min=True),
     st.sampled_from([math.nan, math.inf, -math.inf]),
     json_values.filter(lambda value: not isinstance(value, int | float) or isinstance(value, bool)),
 )
@@ -240,7 +242,9 @@ def _registry(evaluation: Any, bias: Any) -> InMemoryRegistry:
             "Bias": {"Report": {"S3Uri": BIAS_URI}},
         },
     }
-    return InMemoryRegistry(packages={SAMPLE_ARN: package}, documents=documents)
+    return InMemoryRegistry(
+        packages={SAMPLE_ARN: package}, documents=documents, scope=ArnScope.of_arn(SAMPLE_ARN)
+    )
 
 
 class FakeWorld:

@@ -13,6 +13,7 @@ import ast
 import importlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -23,7 +24,8 @@ from lambdas import constants
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LAMBDAS_DIR = REPO_ROOT / "lambdas"
-ENTRY_POINTS = (constants.APPROVAL_HANDLER, constants.DEPLOY_HANDLER)
+PROJECT_NODE = REPO_ROOT / "node_modules" / ".bin" / "node"
+ENTRY_POINTS = (constants.APPROVAL_HANDLER, constants.DEPLOY_HANDLER, constants.PIPELINE_FAILURE_HANDLER)
 RUNTIME_MODULES = sorted(path for path in LAMBDAS_DIR.rglob("*.py") if "__pycache__" not in path.parts)
 FORBIDDEN_ROOTS = {"aws_cdk", "constructs", "cdk_nag", "infra", "pipeline_def"}
 #: Names of the package's own modules and subpackages: imported bare, they need an import-path edit.
@@ -50,12 +52,14 @@ def _run_fresh(code: str, cwd: Path, *flags: str) -> str:
 
 @pytest.fixture(scope="module")
 def built_asset(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Both functions synthesized through ``RegistryLambda`` as the approval stack builds them.
+    """Every function synthesized through ``RegistryLambda`` as the stacks build them.
 
     Returns the staged asset folder of their code in the cloud assembly (what cdk-assets zips).
     """
-    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+    # The project's Node.js 24 (package.json), as tests/infra/synth_support.py explains.
+    os.environ.setdefault("JSII_NODE", shutil.which("node", path=str(PROJECT_NODE.parent)) or "node")
     import aws_cdk as cdk
+    import aws_cdk.aws_kms as kms
     import aws_cdk.aws_logs as logs
     import aws_cdk.aws_sqs as sqs
 
@@ -66,7 +70,8 @@ def built_asset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     stack = cdk.Stack(app, "Packaging")
     queue = sqs.Queue(stack, "Failures")
     layer = powertools_layer(stack, "Powertools")
-    for construct_id, handler in zip(("Approval", "Deploy"), ENTRY_POINTS, strict=True):
+    key = kms.Key(stack, "Key")
+    for construct_id, handler in zip(("Approval", "Deploy", "FailureAlerts"), ENTRY_POINTS, strict=True):
         RegistryLambda(
             stack,
             construct_id,
@@ -76,6 +81,7 @@ def built_asset(tmp_path_factory: pytest.TempPathFactory) -> Path:
             environment={},
             statements=[],
             layer=layer,
+            key=key,
             failure_queue=queue,
             log_retention=logs.RetentionDays.ONE_WEEK,
             removal_policy=cdk.RemovalPolicy.DESTROY,
@@ -88,7 +94,7 @@ def built_asset(tmp_path_factory: pytest.TempPathFactory) -> Path:
         for resource in artifact.template["Resources"].values()
         if resource["Type"] == "AWS::Lambda::Function"
     }
-    assert len(keys) == 1, f"both functions ship one asset, got {sorted(keys)}"
+    assert len(keys) == 1, f"every function ships the one asset, got {sorted(keys)}"
     manifest = json.loads((outdir / f"{artifact.stack_name}.assets.json").read_text())
     source = manifest["files"][keys.pop().removesuffix(".zip")]["source"]
     assert source["packaging"] == "zip"
@@ -155,9 +161,10 @@ def test_the_modules_the_stack_imports_need_only_the_standard_library(module: st
 
 def test_importing_the_handlers_needs_no_environment() -> None:
     # Given a fresh interpreter at the repository root with no settings, no region, no credentials
-    code = "import lambdas.approval.handler, lambdas.deploy.handler; print('ok')"
+    modules = "lambdas.approval.handler, lambdas.deploy.handler, lambdas.pipeline_failure.handler"
+    code = f"import {modules}; print('ok')"
 
-    # When both handler modules are imported / Then nothing is read or built
+    # When every handler module is imported / Then nothing is read or built
     assert _run_fresh(code, REPO_ROOT) == "ok"
 
 

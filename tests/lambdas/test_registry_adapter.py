@@ -11,6 +11,7 @@ from botocore.stub import Stubber
 
 from lambdas.shared.registry import (
     MAX_EVIDENCE_BYTES,
+    ArnScope,
     Boto3RegistryAdapter,
     EvidenceUnavailableError,
     PackageNotFoundError,
@@ -110,3 +111,14 @@ def test_update_endpoint_sends_the_blue_green_deployment_config() -> None:
 def test_a_missing_endpoint_is_reported_as_none(aws: Aws) -> None:
     # Given no endpoint / When it is described / Then the adapter answers None
     assert Boto3RegistryAdapter(sagemaker=aws.sagemaker, s3=aws.s3).describe_endpoint("absent") is None
+
+
+def test_home_is_the_clients_region_and_partition_and_the_callers_account(aws: Aws) -> None:
+    # Given an adapter whose clients reach moto in us-east-1 with moto's default account
+    adapter = Boto3RegistryAdapter(sagemaker=aws.sagemaker, s3=aws.s3)
+
+    # When it is asked where it acts
+    home = adapter.home()
+
+    # Then STS's account and the SageMaker client's region and partition answer
+    assert home == ArnScope(partition="aws", region="us-east-1", account="123456789012")

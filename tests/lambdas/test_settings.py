@@ -221,3 +221,24 @@ def test_the_deploy_environment_defaults_to_no_alarms_and_no_cost_tags() -> None
 
     # Then both optional variables are set, empty
     assert (variables["ROLLBACK_ALARM_NAMES"], variables["COST_TAGS"]) == ("", "{}")
+
+
+def test_the_approval_environment_leaves_the_card_key_out_unless_one_is_given() -> None:
+    # Given the approval variables built without a model-card key (the local run)
+    config = load_environment(read_context(), "dev")
+    environment = config.approval_environment(
+        idempotency_table="lambda-idempotency", topic_arn=APPROVAL_VARIABLES["NOTIFY_TOPIC_ARN"]
+    )
+
+    # When they are rendered / Then no empty variable is written, and the function's default applies
+    assert "MODEL_CARD_KMS_KEY_ARN" not in environment.variables()
+    assert load_settings(ApprovalSettings, environment.variables()).model_card_kms_key_arn is None
+
+
+def test_a_model_card_key_that_is_not_a_kms_key_arn_is_a_configuration_error() -> None:
+    # Given a card key that names an alias instead of a key
+    variables = APPROVAL_VARIABLES | {"MODEL_CARD_KMS_KEY_ARN": "alias/fraud"}
+
+    # When / Then the variable is named
+    with pytest.raises(ConfigurationError, match="MODEL_CARD_KMS_KEY_ARN"):
+        load_settings(ApprovalSettings, variables)

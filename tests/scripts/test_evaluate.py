@@ -148,6 +148,57 @@ def test_bootstrap_spread_is_positive_and_reproducible() -> None:
     assert first == evaluate.bootstrap_std(labels, scores, 0.5, resamples=30, seed=9)
 
 
+# --------------------------------------------------------------------------- intervals
+
+
+@pytest.mark.parametrize(
+    ("successes", "trials", "lower", "upper"),
+    [
+        (7, 10, 0.3968, 0.8922),  # Wilson (1927), as tabulated by Newcombe (1998)
+        (0, 10, 0.0, 0.2775),
+        (10, 10, 0.7225, 1.0),
+        (81, 263, 0.2553, 0.3662),  # Newcombe (1998) example: 81/263
+    ],
+)
+def test_wilson_interval_matches_published_values(
+    successes: int, trials: int, lower: float, upper: float
+) -> None:
+    low, high = evaluate.wilson_interval(successes, trials)
+    assert (round(low, 4), round(high, 4)) == (lower, upper)
+
+
+def test_a_proportion_with_no_trials_has_the_uninformative_interval() -> None:
+    # Given precision when nothing is flagged (0 of 0) / Then the interval is all of [0, 1]
+    assert evaluate.wilson_interval(0, 0) == (0.0, 1.0)
+
+
+def test_recall_on_twenty_frauds_is_as_uncertain_as_the_issue_says() -> None:
+    # Given the public sample's ~20 test frauds and a recall of 0.30 (standard deviation ~0.11)
+    low, high = evaluate.wilson_interval(6, 20)
+    # Then the 95% interval spans about +-0.2 around it
+    assert (round(low, 2), round(high, 2)) == (0.15, 0.52)
+
+
+def test_hanley_mcneil_matches_its_papers_example() -> None:
+    # Hanley & McNeil (1982), table 2: AUC 0.80 on 50 abnormal and 50 normal cases: SE 0.0442
+    low, high = evaluate.hanley_mcneil_interval(0.80, 50, 50)
+    assert (high - low) / 2 / evaluate.Z_95 == pytest.approx(0.0442, abs=0.0005)
+
+
+def test_hanley_mcneil_narrows_with_more_positives() -> None:
+    narrow = evaluate.hanley_mcneil_interval(0.9, 200, 5000)
+    wide = evaluate.hanley_mcneil_interval(0.9, 20, 5000)
+    assert narrow[1] - narrow[0] < wide[1] - wide[0]
+
+
+def test_intervals_are_reproducible_for_a_seed() -> None:
+    labels, _ = classification_data(300, seed=3)
+    scores = np.random.RandomState(3).rand(300) * 0.5 + 0.3 * labels
+    test, validation = (labels, scores), (labels, scores)
+    first = evaluate.build_report(validation, test, beta=2.0, resamples=20, seed=4)
+    assert first == evaluate.build_report(validation, test, beta=2.0, resamples=20, seed=4)
+
+
 # --------------------------------------------------------------------------- inputs
 
 
@@ -240,9 +291,40 @@ def test_evaluation_has_the_model_monitor_top_level_layout(evaluation: dict[str,
     assert set(evaluation) == {"binary_classification_metrics", "decision_threshold", "dataset"}
 
 
-def test_every_point_metric_has_value_and_standard_deviation(evaluation: dict[str, Any]) -> None:
+def test_every_point_metric_has_value_standard_deviation_and_interval(evaluation: dict[str, Any]) -> None:
     metrics = evaluation["binary_classification_metrics"]
-    assert all(set(metrics[name]) == {"value", "standard_deviation"} for name in evaluate.POINT_METRICS)
+    expected = {"value", "standard_deviation", "confidence_interval"}
+    assert all(set(metrics[name]) == expected for name in evaluate.POINT_METRICS)
+
+
+def test_every_interval_is_95_percent_and_holds_its_value(evaluation: dict[str, Any]) -> None:
+    metrics = evaluation["binary_classification_metrics"]
+    for name in evaluate.POINT_METRICS:
+        bounds = metrics[name]["confidence_interval"]
+        assert bounds["level"] == 0.95, name
+        assert 0.0 <= bounds["lower"] <= metrics[name]["value"] <= bounds["upper"] <= 1.0, name
+
+
+def test_each_metric_names_the_method_of_its_interval(evaluation: dict[str, Any]) -> None:
+    methods = {
+        name: evaluation["binary_classification_metrics"][name]["confidence_interval"]["method"]
+        for name in ("recall", "precision", "accuracy", "auc", "f2", "pr_auc")
+    }
+    assert methods == {
+        "recall": "wilson",
+        "precision": "wilson",
+        "accuracy": "wilson",
+        "auc": "hanley_mcneil",
+        "f2": "bootstrap_percentile",
+        "pr_auc": "bootstrap_percentile",
+    }
+
+
+def test_the_dataset_block_counts_the_test_frauds(evaluation: dict[str, Any]) -> None:
+    dataset = evaluation["dataset"]
+    matrix = evaluation["binary_classification_metrics"]["confusion_matrix"]
+    assert dataset["test_positives"] == matrix["1"]["0"] + matrix["1"]["1"]
+    assert dataset["test_positives"] + dataset["test_negatives"] == dataset["test_rows"]
 
 
 def test_decision_threshold_records_where_and_how_it_was_chosen(evaluation: dict[str, Any]) -> None:

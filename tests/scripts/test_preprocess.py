@@ -377,3 +377,43 @@ def test_latest_without_as_of_applies_no_cutoff_and_says_so() -> None:
 def test_a_malformed_as_of_time_is_an_error_naming_the_argument() -> None:
     with pytest.raises(preprocess.DatasetError, match="--as-of: 'yesterday'"):
         preprocess.resolve_cutoff("latest", "yesterday")
+
+
+# --------------------------------------------------------------------------- data sufficiency
+
+
+def test_too_few_test_frauds_fail_the_step_before_training_with_the_reason(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given an offline store whose test split will hold a handful of frauds
+    engine = _local_engine(write_synthetic_store(tmp_path / "store", rows=400))
+    caplog.set_level(logging.ERROR)
+    # When the step runs with a minimum of 50 test frauds
+    code = preprocess.main([*_argv(tmp_path / "output"), "--min-test-positives", "50"], engine=engine)
+    # Then it fails naming the setting, and writes no split for training to start on
+    assert code == 1
+    assert "fewer than pipeline.minTestPositives (50)" in caplog.text
+    assert not (tmp_path / "output" / "train").exists()
+
+
+def test_the_message_says_how_much_one_miss_moves_recall() -> None:
+    labels = np.array([1] * 4 + [0] * 96)
+    with pytest.raises(preprocess.DatasetError, match=r"holds 4 fraud cases.*move recall by 25 points"):
+        preprocess.check_test_positives(labels, np.arange(100), 5)
+
+
+def test_enough_test_frauds_pass_and_are_counted() -> None:
+    labels = np.array([1] * 5 + [0] * 95)
+    assert preprocess.check_test_positives(labels, np.arange(100), 5) == 5
+
+
+def test_the_metadata_records_the_minimum_and_each_splits_frauds(run_output: tuple[int, Path]) -> None:
+    metadata = json.loads((run_output[1] / "metadata" / "dataset.json").read_text())
+    test = _split(run_output[1], "test")
+    assert metadata["min_test_positives"] == 1
+    assert metadata["splits"]["test"]["positives"] == int(test[0].sum())
+
+
+def test_a_minimum_below_one_is_a_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit):
+        preprocess.parse_args([*_argv(tmp_path), "--min-test-positives", "0"])

@@ -9,6 +9,13 @@ total`` always holds and nothing disappears silently:
 * ``not_sent``: never attempted because the run stopped (a fatal error such as missing
   credentials or an unknown feature group, or Ctrl-C). Re-running the same files is safe:
   PutRecord with the same record id and event time overwrites.
+
+The run stops instead of grinding through every record when the failure is clearly not about
+one record: a fatal error code (access denied, feature group not found), the first
+:attr:`Ingester.same_error_limit` records all refused with one error code (a validation error
+from a wrong endpoint or a schema mismatch), or a call timing out before any record got in (an
+endpoint that accepts connections and never answers). While nothing completes, a heartbeat line
+says how long the endpoint has been silent.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from pipeline_def.data.ingest.sinks import (
     classify,
     error_code,
     is_connection_error,
+    is_timeout,
     iter_records,
 )
 from pipeline_def.schema import FeatureGroupSchema
@@ -138,6 +146,16 @@ class Progress:
             f"{label}: {done:,}/{stats.total:,} records ({rate:,.0f}/s), "
             f"retried {stats.retried:,}, rejected {stats.rejected:,}"
         )
+        self._write(line, final=final)
+
+    def waiting(self, label: str, stats: IngestStats, silent_seconds: float) -> None:
+        """The heartbeat: nothing completed for ``silent_seconds``; always printed, on its own line."""
+        done = stats.ingested + stats.rejected
+        line = f"{label}: {done:,}/{stats.total:,} records; no answer for {silent_seconds:.0f} s"
+        self._last = self._clock()
+        self._write(line, final=True)
+
+    def _write(self, line: str, *, final: bool) -> None:
         if self._tty:
             self._stream.write("\r" + line + ("\n" if final else ""))
         else:
@@ -145,23 +163,53 @@ class Progress:
         self._stream.flush()
 
 
-class RejectsWriter:
-    """Appends refused records as JSON lines, with enough context to fix and re-send them.
+class RejectsPathError(ValueError):
+    """The rejects file cannot be created where asked; raised before anything is sent."""
 
-    The file is created on the first reject only (a clean run leaves no empty file behind)
-    and flushed per line, so a crash keeps every reject written so far.
+
+class RejectsWriter:
+    """Writes refused records as JSON lines, with enough context to fix and re-send them.
+
+    :meth:`open` creates the file (and missing folders) before anything is sent, so a folder,
+    an existing file or an unwritable place stops the run while nothing has been ingested; an
+    existing file is never overwritten. :meth:`close` removes the file and the folders it made
+    when no record was rejected (a clean run leaves nothing behind), and only those. Lines are
+    flushed one by one, so a crash keeps every reject written so far.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.count = 0
         self._handle: IO[str] | None = None
+        self._created: list[Path] = []
+
+    def open(self) -> None:
+        """Create the file now; :class:`RejectsPathError` says why it cannot be."""
+        if self.path.is_dir():
+            raise RejectsPathError(f"--rejects {self.path}: is a folder; give a file path")
+        if self.path.exists():
+            raise RejectsPathError(
+                f"--rejects {self.path}: already exists (rejects of an earlier run?); move it away or "
+                "choose another path: it is never overwritten"
+            )
+        missing = [p for p in (self.path.parent, *self.path.parent.parents) if not p.exists()]
+        try:
+            for folder in reversed(missing):
+                folder.mkdir()
+                self._created.append(folder)
+            self._handle = self.path.open("x", encoding="utf-8")
+        except OSError as err:
+            self._remove_created()
+            raise RejectsPathError(
+                f"--rejects {self.path}: cannot be created ({err.strerror or err})"
+            ) from err
+        self._created.append(self.path)
 
     def write(self, entry: dict[str, Any]) -> None:
         """Append one reject; called from the collecting thread only."""
         if self._handle is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._handle = self.path.open("w", encoding="utf-8")
+            self.open()
+        assert self._handle is not None
         self._handle.write(json.dumps(entry, sort_keys=True) + "\n")
         self._handle.flush()
         self.count += 1
@@ -170,6 +218,18 @@ class RejectsWriter:
         if self._handle is not None:
             self._handle.close()
             self._handle = None
+        if self.count == 0:
+            self._remove_created()
+
+    def _remove_created(self) -> None:
+        """Remove what :meth:`open` made, newest first; folders only while still empty."""
+        for path in reversed(self._created):
+            if path.is_dir():
+                if not any(path.iterdir()):
+                    path.rmdir()
+            elif path.exists():
+                path.unlink()
+        self._created = []
 
 
 @dataclass
@@ -187,11 +247,19 @@ class Ingester:
     sleep: Callable[[float], Any] | None = None
     jitter: Callable[[float], float] = full_jitter
     progress: Progress | None = None
+    #: Stop when this many records, before any got in, were all refused with one error code.
+    same_error_limit: int = 10
+    #: Seconds without a finished record after which the heartbeat line is printed.
+    heartbeat_seconds: float = 5.0
     _stop: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
+    _succeeded: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
+    _first_codes: list[str] = field(default_factory=list, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.workers < 1:
             raise ValueError(f"workers must be >= 1, got {self.workers}")
+        if self.same_error_limit < 1 or self.heartbeat_seconds <= 0:
+            raise ValueError("same_error_limit must be >= 1 and heartbeat_seconds > 0")
 
     @property
     def stopped(self) -> bool:
@@ -231,8 +299,7 @@ class Ingester:
                         break
                     pending.add(pool.submit(self._put, context.feature_group_name, index, record))
                     if len(pending) >= window:
-                        done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                        self._collect(done, context, stats, started)
+                        pending = self._await(pending, context, stats, started, everything=False)
             except KeyboardInterrupt:
                 self._stop.set()  # wakes backing-off workers; in-flight puts finish
                 raise
@@ -240,8 +307,30 @@ class Ingester:
                 if self._stop.is_set():
                     for future in pending:
                         future.cancel()
-                done, _ = wait(pending)
-                self._collect({f for f in done if not f.cancelled()}, context, stats, started)
+                self._await(pending, context, stats, started, everything=True)
+
+    def _await(
+        self,
+        pending: set[Future[Outcome]],
+        context: _Context,
+        stats: IngestStats,
+        started: float,
+        *,
+        everything: bool,
+    ) -> set[Future[Outcome]]:
+        """Wait for one (or every) pending put; print the heartbeat while none finishes."""
+        silent_since = time.monotonic()
+        while pending:
+            done, pending = wait(pending, timeout=self.heartbeat_seconds, return_when=FIRST_COMPLETED)
+            done = {f for f in done if not f.cancelled()}
+            if done:
+                self._collect(done, context, stats, started)
+                silent_since = time.monotonic()
+                if not everything:
+                    break
+            elif self.progress is not None:
+                self.progress.waiting(context.schema.name, stats, time.monotonic() - silent_since)
+        return pending
 
     def _put(self, feature_group_name: str, index: int, record: Record) -> Outcome:
         """One record with retries; runs on a worker thread and touches no shared counters."""
@@ -254,7 +343,11 @@ class Ingester:
                 outcome.error, outcome.failure = error, classify(error)
             else:
                 outcome.ingested, outcome.error, outcome.failure = True, None, None
+                self._succeeded.set()
                 return outcome
+            if is_timeout(outcome.error) and (not self._succeeded.is_set() or outcome.attempts >= 2):
+                # silent before anything got in: every record would wait as long; later, one retry
+                outcome.failure = Failure.FATAL
             if outcome.failure is Failure.FATAL:
                 self._stop.set()
                 return outcome
@@ -287,10 +380,33 @@ class Ingester:
             elif outcome.failure is Failure.REJECT:
                 stats.rejected += 1
                 self.rejects.write(context.reject_entry(outcome))
+                self._watch_first_failures(outcome, stats)
             elif outcome.failure is Failure.FATAL and stats.fatal is None:
-                stats.fatal = f"{error_code(outcome.error)}: {outcome.error}" if outcome.error else "stopped"
+                stats.fatal = _fatal_reason(outcome.error)
         if self.progress is not None:
             self.progress.update(context.schema.name, stats, started)
+
+    def _watch_first_failures(self, outcome: Outcome, stats: IngestStats) -> None:
+        """Stop when the first records, before any success, all failed with the same error code."""
+        if self._succeeded.is_set() or self._stop.is_set() or outcome.error is None:
+            return
+        self._first_codes.append(error_code(outcome.error))
+        codes = set(self._first_codes)
+        if len(self._first_codes) >= self.same_error_limit and len(codes) == 1:
+            self._stop.set()
+            stats.fatal = (
+                f"the first {len(self._first_codes)} records all failed with {codes.pop()}: {outcome.error} "
+                "(every record would; check the endpoint, the feature group and its schema)"
+            )
+
+
+def _fatal_reason(error: BaseException | None) -> str:
+    """The stop message: what failed and, for a silent endpoint, what that means."""
+    if error is None:
+        return "stopped"
+    if is_timeout(error):
+        return f"no answer within the per-call timeout ({error}); is the endpoint right and reachable?"
+    return f"{error_code(error)}: {error}"
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,12 @@ import pandas as pd
 from botocore.config import Config
 from botocore.exceptions import (
     ClientError,
+    ConnectTimeoutError,
     HTTPClientError,
     NoCredentialsError,
     NoRegionError,
     PartialCredentialsError,
+    ReadTimeoutError,
 )
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
@@ -28,6 +30,10 @@ from pipeline_def.schema import FeatureGroupSchema, FeatureType
 
 #: One Feature Store record as PutRecord takes it.
 Record = list[dict[str, str]]
+#: Seconds to connect and, separately, to wait for an answer, per PutRecord call. PutRecord
+#: answers in milliseconds; 10 s means an endpoint that accepts and never answers stops the run
+#: (see :meth:`Ingester._put`) well within 30 s instead of after every retry of every record.
+DEFAULT_TIMEOUT_SECONDS = 10.0
 
 #: Error codes worth retrying: throttling and the service's 5xx faults.
 RETRYABLE_CODES = frozenset(
@@ -88,14 +94,19 @@ class FeatureStoreSink:
 
     @classmethod
     def create(
-        cls, region: str, *, endpoint_url: str | None = None, max_connections: int = 10
+        cls,
+        region: str,
+        *,
+        endpoint_url: str | None = None,
+        max_connections: int = 10,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
     ) -> FeatureStoreSink:
         """A sink on a new client; credentials come from boto3's usual chain."""
         config = Config(
             retries={"total_max_attempts": 1},
             max_pool_connections=max(10, max_connections),
-            connect_timeout=5,
-            read_timeout=30,
+            connect_timeout=timeout,
+            read_timeout=timeout,
         )
         client = boto3.client(
             "sagemaker-featurestore-runtime", region_name=region, endpoint_url=endpoint_url, config=config
@@ -137,6 +148,11 @@ def classify(error: BaseException) -> Failure:
 def is_connection_error(error: BaseException) -> bool:
     """True when the endpoint could not be reached (as opposed to the service refusing)."""
     return isinstance(error, BotoConnectionError | HTTPClientError)
+
+
+def is_timeout(error: BaseException | None) -> bool:
+    """True when the endpoint did not connect or answer within the per-call timeout."""
+    return isinstance(error, ReadTimeoutError | ConnectTimeoutError)
 
 
 def render_value(kind: FeatureType, value: int | float) -> str:
