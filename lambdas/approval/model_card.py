@@ -76,7 +76,8 @@ def _training(package: ModelPackage) -> str:
     meta = package.customer_metadata
     return (
         f"Training data cut-off: {meta.get('data_cutoff_time', 'not recorded')}. "
-        f"Feature groups: {meta.get('feature_groups', 'not recorded')}. "
+        f"Feature groups: {meta.get('feature_groups', 'not recorded')}, raw records encoded by "
+        f"encoding version {meta.get('encoding_version', 'not recorded')}. "
         f"Code version: {meta.get('code_version', 'not recorded')}; image sagemaker-xgboost "
         f"{meta.get('xgboost_image_tag', '?')} (xgboost {meta.get('xgboost_version', '?')}). "
         f"Pipeline execution: {meta.get('pipeline_execution_id', 'not recorded')}."

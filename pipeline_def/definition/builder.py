@@ -91,7 +91,7 @@ from pipeline_def.names import (  # noqa: E402
     XGBOOST_LIBRARY_VERSION,
     XGBOOST_VERSION,
 )
-from pipeline_def.schema import CLAIMS, CUSTOMERS, LABEL, SENSITIVE_FACET  # noqa: E402
+from pipeline_def.schema import CLAIMS, CUSTOMERS, ENCODING_VERSION, LABEL, SENSITIVE_FACET  # noqa: E402
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -600,6 +600,8 @@ def _register_step(b: _Builder, tuning, evaluation, bias: ProcessingStep, datase
             # What trained the model and computed its evidence: the image tag and its xgboost.
             "xgboost_image_tag": XGBOOST_VERSION,
             "xgboost_version": XGBOOST_LIBRARY_VERSION,
+            # How raw records became the features this model was trained on.
+            "encoding_version": ENCODING_VERSION,
         },
     )
     return ModelStep(name=STEP_REGISTER, step_args=args, retry_policies=b.api_retry)

@@ -231,6 +231,7 @@ def test_register_records_the_runs_provenance_as_customer_metadata(definition):
         "code_version",
         "xgboost_image_tag",
         "xgboost_version",
+        "encoding_version",
     }
 
 

@@ -31,6 +31,7 @@ METADATA = {
     "code_version": "3f9c2a1",
     "xgboost_image_tag": "3.0-5",
     "xgboost_version": "3.0.5",
+    "encoding_version": "1",
 }
 
 
@@ -143,3 +144,14 @@ def test_a_package_reviewed_again_gets_a_new_card_version(
     first = aws.sagemaker.describe_model_card(ModelCardName=name, ModelCardVersion=1)
     assert (latest["ModelCardVersion"], latest["ModelCardStatus"]) == (2, "Approved")
     assert first["ModelCardStatus"] == "Draft"
+
+
+def test_the_card_records_the_encoding_version_of_the_training_data(
+    aws: Aws, approval_env: ReviewerInbox, lambda_context: FakeLambdaContext
+) -> None:
+    # Given a package registered with the encoding version / When the function decides
+    _, card = _decide(aws, lambda_context)
+
+    # Then a reader can tell how raw records became the model's features
+    observations = _content(card)["training_details"]["training_observations"]
+    assert "encoding version 1" in observations
