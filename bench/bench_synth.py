@@ -97,7 +97,7 @@ def report(full: list[float], empty: list[float]) -> str:
             "",
             "| App | Runs (s) | Median (s) |",
             "| --- | --- | --- |",
-            row("Full app (3 stages, 9 stacks)", full, full_median),
+            row("Full app (3 stages, 12 stacks)", full, full_median),
             row("Empty app (1 stack)", empty, empty_median),
             "",
             f"Ratio full / empty: **{full_median / empty_median:.1f}x**",
