@@ -77,6 +77,9 @@ ENV_CANARY_SIZE_PERCENT: Final = "CANARY_SIZE_PERCENT"
 ENV_TRAFFIC_WAIT_SECONDS: Final = "TRAFFIC_WAIT_SECONDS"
 #: JSON object of the environment's cost-allocation tags (project, env, cost-center, owner...).
 ENV_COST_TAGS: Final = "COST_TAGS"
+#: The one other account whose model packages the function deploys (cross-account promotion:
+#: the registry environment's account). Unset: packages of the function's own account only.
+ENV_REGISTRY_ACCOUNT: Final = "REGISTRY_ACCOUNT"
 
 APPROVAL_REQUIRED_ENV: Final = (
     ENV_MODEL_PACKAGE_GROUP_NAME,
@@ -105,6 +108,7 @@ DEPLOY_OPTIONAL_ENV: Final = (
     ENV_CANARY_SIZE_PERCENT,
     ENV_TRAFFIC_WAIT_SECONDS,
     ENV_COST_TAGS,
+    ENV_REGISTRY_ACCOUNT,
 )
 
 # --- Defaults for the optional variables -----------------------------------------------------

@@ -79,8 +79,11 @@ class DeployEnvironment:
     wait_seconds: int = c.DEFAULT_TRAFFIC_WAIT_SECONDS
     rollback_alarm_names: tuple[str, ...] = ()
     cost_tags: Mapping[str, str] = field(default_factory=dict)
+    #: The registry's account when the packages come from another account's registry; empty: own.
+    registry_account: str = ""
 
     def variables(self) -> dict[str, str]:
+        registry = {c.ENV_REGISTRY_ACCOUNT: self.registry_account} if self.registry_account else {}
         return {
             "POWERTOOLS_SERVICE_NAME": c.DEPLOY_SERVICE_NAME,
             c.ENV_MODEL_PACKAGE_GROUP_NAME: self.model_package_group_name,
@@ -97,6 +100,7 @@ class DeployEnvironment:
             c.ENV_TRAFFIC_WAIT_SECONDS: str(self.wait_seconds),
             c.ENV_ROLLBACK_ALARM_NAMES: ",".join(self.rollback_alarm_names),
             c.ENV_COST_TAGS: json.dumps(dict(sorted(self.cost_tags.items())), separators=(",", ":")),
+            **registry,
         }
 
 

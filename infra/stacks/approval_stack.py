@@ -23,6 +23,7 @@ import aws_cdk as cdk
 import aws_cdk.aws_cloudwatch as cloudwatch
 import aws_cdk.aws_dynamodb as dynamodb
 import aws_cdk.aws_events as events
+import aws_cdk.aws_events_targets as targets
 import aws_cdk.aws_iam as iam
 import aws_cdk.aws_kms as kms
 import aws_cdk.aws_sns as sns
@@ -37,7 +38,7 @@ from infra.constructs.subscriptions import subscribe
 from infra.retention import log_retention
 from infra.stacks.data_stack import removal_policy_of
 from lambdas import constants as c
-from pipeline_def.config import EnvironmentConfig
+from pipeline_def.config import EnvironmentConfig, PeerEnvironment
 from pipeline_def.names import PREFIX
 
 _PACKAGES_REASON = (
@@ -52,17 +53,28 @@ _CARDS_REASON = (
     "The approval function writes one model card per package version, named <group>-v<version>-<hash> at "
     "decision time; limited to this environment's group prefix."
 )
+_REGISTRY_PACKAGES_REASON = (
+    "Cross-account promotion: the registry environment numbers its package versions at run time "
+    "(model-package/<group>/<version>); limited to that one group of the registry's account."
+)
+#: Release names keep at least this much of the group (63 characters less the longest suffix).
+_RELEASE_GROUP_CHARS = 40
 _RELEASES_REASON = (
     "The deploy Lambda names each release's model and endpoint config <group>-v<version>-<hash> at release "
     "time; limited to this environment's name prefix, with which the endpoint's name also starts."
 )
 
 
-def package_state_pattern(group_name: str, status: str) -> events.EventPattern:
-    """State changes of one model package group's packages that reached ``status``."""
+def package_state_pattern(group_name: str, status: str, *, account: str | None = None) -> events.EventPattern:
+    """State changes of one model package group's packages that reached ``status``.
+
+    With ``account`` (a deploying environment of cross-account promotion) only events that the
+    registry's account emitted, and forwarded to this account's default bus, match.
+    """
     return events.EventPattern(
         source=[c.EVENT_SOURCE],
         detail_type=[c.EVENT_DETAIL_TYPE],
+        account=[account] if account else None,
         detail={"ModelPackageGroupName": [group_name], "ModelApprovalStatus": [status]},
     )
 
@@ -90,36 +102,49 @@ class ApprovalStack(cdk.Stack):
         self._key = key
         self._removal_policy = removal_policy_of(config)
         self.idempotency_table = self._idempotency_table()
-        self.topic = sns.Topic(
-            self,
-            "ApprovalTopic",
-            display_name=f"{config.prefix} model approvals",
-            master_key=key,
-            enforce_ssl=True,
-        )
-        self.reviewer_subscriptions = subscribe(self, self.topic, config.notifications.reviewers)
+        registry = config.registry
+        # A deploying environment (accounts.registryEnvironment) approves nothing: no reviewers' topic.
+        self.topic: sns.Topic | None = None
+        self.reviewer_subscriptions: list[sns.Subscription] = []
+        if registry is None:
+            self.topic = sns.Topic(
+                self,
+                "ApprovalTopic",
+                display_name=f"{config.prefix} model approvals",
+                master_key=key,
+                enforce_ssl=True,
+            )
+            self.reviewer_subscriptions = subscribe(self, self.topic, config.notifications.reviewers)
         self.dead_letter_queue = dead_letter_queue(self, "FailedEvents", key=key, alarm_topic=alarm_topic)
         self._layer = powertools_layer(self, "PowertoolsLayer")
         self.rollback_alarms = self._rollback_alarms()
-        self.approval = self._approval_function()
+        self.approval = self._approval_function(self.topic) if self.topic is not None else None
         self.deploy = self._deploy_function(model_execution_role)
         if self.rollback_alarms:
             self._let_model_role_read_alarms(model_execution_role)
         group = config.pipeline.model_package_group_name
-        self.pending_rule = events.Rule(
-            self,
-            "PendingRule",
-            description=f"New {group} packages awaiting approval -> approval Lambda",
-            event_pattern=package_state_pattern(group, c.APPROVAL_TRIGGER_STATUS),
-        )
+        self.pending_rule: events.Rule | None = None
+        if self.approval is not None:
+            self.pending_rule = events.Rule(
+                self,
+                "PendingRule",
+                description=f"New {group} packages awaiting approval -> approval Lambda",
+                event_pattern=package_state_pattern(group, c.APPROVAL_TRIGGER_STATUS),
+            )
+        deployed_group = (registry or config.pipeline).model_package_group_name
         self.approved_rule = events.Rule(
             self,
             "ApprovedRule",
-            description=f"Approved {group} packages -> deploy Lambda",
-            event_pattern=package_state_pattern(group, c.DEPLOY_TRIGGER_STATUS),
+            description=f"Approved {deployed_group} packages -> deploy Lambda",
+            event_pattern=package_state_pattern(
+                deployed_group, c.DEPLOY_TRIGGER_STATUS, account=registry.account if registry else None
+            ),
         )
-        self.approval.trigger_on(self.pending_rule, dead_letter_queue=self.dead_letter_queue)
+        if self.approval is not None and self.pending_rule is not None:
+            self.approval.trigger_on(self.pending_rule, dead_letter_queue=self.dead_letter_queue)
         self.deploy.trigger_on(self.approved_rule, dead_letter_queue=self.dead_letter_queue)
+        self.promotion_rule = self._forward_approved_packages(group) if config.promote_to else None
+        self.registry_events_policy = self._accept_registry_events(registry) if registry else None
 
     def _idempotency_table(self) -> dynamodb.Table:
         """Powertools idempotency records; the key and TTL names are the Lambdas' contract."""
@@ -190,7 +215,7 @@ class ApprovalStack(cdk.Stack):
             statements=[self._describe_alarms()],
         )
 
-    def _approval_function(self) -> RegistryLambda:
+    def _approval_function(self, topic: sns.Topic) -> RegistryLambda:
         packages = self._packages("sagemaker:DescribeModelPackage", "sagemaker:UpdateModelPackage")
         evidence = policies.s3_objects(
             self, self._config.artifact_bucket_name, [f"{PREFIX}/runs/"], ["s3:GetObject"]
@@ -208,12 +233,12 @@ class ApprovalStack(cdk.Stack):
             "Approval",
             handler=c.APPROVAL_HANDLER,
             description=f"Quality and bias gates for new {group} packages",
-            environment=self._approval_environment(),
+            environment=self._approval_environment(topic),
             statements=[
                 packages,
                 evidence,
                 listing,
-                iam.PolicyStatement(actions=["sns:Publish"], resources=[self.topic.topic_arn]),
+                iam.PolicyStatement(actions=["sns:Publish"], resources=[topic.topic_arn]),
                 cards,
                 policies.kms_create_grant(self._key),
                 *self._state_and_key(),
@@ -226,12 +251,18 @@ class ApprovalStack(cdk.Stack):
         return function
 
     def _deploy_function(self, model_role: iam.IRole) -> RegistryLambda:
-        packages = self._packages("sagemaker:DescribeModelPackage")
+        registry = self._config.registry
+        packages = (
+            self._registry_packages(registry)
+            if registry
+            else self._packages("sagemaker:DescribeModelPackage")
+        )
         releases = self._releases()
+        deployed_group = (registry or self._config.pipeline).model_package_group_name
         function = self._function(
             "Deploy",
             handler=c.DEPLOY_HANDLER,
-            description=f"Deploys approved {self._config.pipeline.model_package_group_name} packages to "
+            description=f"Deploys approved {deployed_group} packages to "
             f"{self._config.pipeline.endpoint_name}",
             environment=self._deploy_environment(model_role),
             statements=[
@@ -244,13 +275,97 @@ class ApprovalStack(cdk.Stack):
             ],
             timeout=cdk.Duration.minutes(2),
         )
-        acknowledge_wildcard_resources(function.role, [packages], _PACKAGES_REASON)
+        acknowledge_wildcard_resources(
+            function.role, [packages], _REGISTRY_PACKAGES_REASON if registry else _PACKAGES_REASON
+        )
         acknowledge_wildcard_resources(function.role, [releases], _RELEASES_REASON)
         return function
 
-    def _approval_environment(self) -> dict[str, str]:
+    def _registry_packages(self, registry: PeerEnvironment) -> iam.PolicyStatement:
+        """Cross-account promotion: the registry's packages, read and deployed from here.
+
+        The registry's group policy allows this account the same actions on the same packages.
+        """
+        return iam.PolicyStatement(
+            actions=["sagemaker:CreateModel", "sagemaker:DescribeModelPackage"],
+            resources=[
+                self.format_arn(
+                    service="sagemaker",
+                    account=registry.account,
+                    resource="model-package",
+                    resource_name=f"{registry.model_package_group_name}/*",
+                )
+            ],
+        )
+
+    def _forward_approved_packages(self, group: str) -> events.Rule:
+        """Cross-account promotion: Approved packages of this group go to each deploying account's bus.
+
+        The target role may put events on those default buses only, and only EventBridge of
+        this account may assume it; their bus policies accept this account's events.
+        """
+        config = self._config
+        role = iam.Role(
+            self,
+            "PromotionEventsRole",
+            assumed_by=iam.ServicePrincipal(
+                "events.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": self.account}}
+            ),
+            description=f"Forwards approved {group} packages to the accounts that deploy them",
+        )
+        rule = events.Rule(
+            self,
+            "PromotionRule",
+            description=f"Approved {group} packages -> "
+            + ", ".join(f"{peer.name} ({peer.account})" for peer in config.promote_to),
+            event_pattern=package_state_pattern(group, c.DEPLOY_TRIGGER_STATUS),
+        )
+        for peer in config.promote_to:
+            bus = events.EventBus.from_event_bus_arn(
+                self,
+                f"{peer.name.capitalize()}DefaultBus",
+                self.format_arn(
+                    service="events", account=peer.account, resource="event-bus", resource_name="default"
+                ),
+            )
+            rule.add_target(
+                targets.EventBus(
+                    bus,
+                    role=role,
+                    dead_letter_queue=self.dead_letter_queue,
+                )
+            )
+        return rule
+
+    def _accept_registry_events(self, registry: PeerEnvironment) -> events.CfnEventBusPolicy:
+        """Cross-account promotion: the registry's account may put its package state changes here.
+
+        Only SageMaker's Model Package State Change events, on this account's default bus, where
+        the approved rule picks those of the registry's group.
+        """
+        return events.CfnEventBusPolicy(
+            self,
+            "RegistryEventsPolicy",
+            event_bus_name="default",
+            statement_id=f"{self._config.prefix}-from-{registry.name}-registry",
+            statement={
+                "Sid": f"{self._config.prefix}-from-{registry.name}-registry",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:{self.partition}:iam::{registry.account}:root"},
+                "Action": "events:PutEvents",
+                "Resource": self.format_arn(service="events", resource="event-bus", resource_name="default"),
+                "Condition": {
+                    "StringEquals": {
+                        "events:source": c.EVENT_SOURCE,
+                        "events:detail-type": c.EVENT_DETAIL_TYPE,
+                    }
+                },
+            },
+        )
+
+    def _approval_environment(self, topic: sns.Topic) -> dict[str, str]:
         environment = self._config.approval_environment(
-            idempotency_table=self.idempotency_table.table_name, topic_arn=self.topic.topic_arn
+            idempotency_table=self.idempotency_table.table_name, topic_arn=topic.topic_arn
         )
         return dataclasses.replace(environment, model_card_kms_key_arn=self._key.key_arn).variables()
 
@@ -293,8 +408,24 @@ class ApprovalStack(cdk.Stack):
         ]
 
     def _releases(self) -> iam.PolicyStatement:
-        """Models, endpoint configs and the endpoint, all named with the environment prefix."""
+        """Models, endpoint configs and the endpoint, all named with the environment prefix.
+
+        A deploying environment of cross-account promotion names models and endpoint configs after
+        the registry's group (``<group, cut>-v<version>-<hash>``, see deploy.models.resource_name):
+        those names are allowed too, from the first characters any cut keeps.
+        """
         names = f"{self._config.prefix}-*"
+        registry = self._config.registry
+        promoted = (
+            [
+                policies.sagemaker_arn(
+                    self, kind, f"{registry.model_package_group_name[:_RELEASE_GROUP_CHARS].rstrip('-')}*"
+                )
+                for kind in ("model", "endpoint-config")
+            ]
+            if registry
+            else []
+        )
         return iam.PolicyStatement(
             actions=[
                 "sagemaker:AddTags",
@@ -308,6 +439,10 @@ class ApprovalStack(cdk.Stack):
                 "sagemaker:UpdateEndpoint",
             ],
             resources=[
-                policies.sagemaker_arn(self, kind, names) for kind in ("model", "endpoint-config", "endpoint")
+                *(
+                    policies.sagemaker_arn(self, kind, names)
+                    for kind in ("model", "endpoint-config", "endpoint")
+                ),
+                *promoted,
             ],
         )

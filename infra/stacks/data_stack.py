@@ -18,7 +18,8 @@ from constructs import Construct
 
 from infra.constructs.feature_group import FeatureGroup, FeatureStoreRole
 from infra.constructs.secure_bucket import SecureBucket, access_log_bucket
-from pipeline_def.config import EnvironmentConfig
+from infra.policies import s3_arn
+from pipeline_def.config import MODEL_ARTIFACTS_PREFIX, EnvironmentConfig
 from pipeline_def.schema import FEATURE_GROUPS
 
 #: Athena writes query results here (artifact bucket), encrypted with the environment key.
@@ -72,6 +73,8 @@ class DataStack(cdk.Stack):
             log_prefix="artifacts/",
             removal_policy=removal_policy,
         ).bucket
+        if config.promote_to:
+            self._open_model_artifacts(config)
         self.glue_database = glue.CfnDatabase(
             self,
             "FeatureDatabase",
@@ -143,6 +146,44 @@ class DataStack(cdk.Stack):
         for name, principal, source_arn in self._alert_publishers():
             key.add_to_resource_policy(self._publisher_statement(name, principal, source_arn))
         return key
+
+    def _open_model_artifacts(self, config: EnvironmentConfig) -> None:
+        """Cross-account promotion: the deploying accounts read model artifacts, and nothing else.
+
+        The bucket policy lets them GetObject under the tuning jobs' output prefix only: the
+        feature data (the data bucket's offline store, the runs' splits and Athena's results in
+        this bucket) stays closed. The key is shared with that data, so its policy lets them
+        decrypt only through S3 (``kms:ViaService``) and only objects of this bucket (the
+        encryption context S3 sends: the bucket's ARN with S3 Bucket Keys, else the object's,
+        here limited to the same prefix), so the bucket policy decides what they can read.
+        """
+        accounts = [iam.AccountPrincipal(peer.account) for peer in config.promote_to]
+        bucket_arn = s3_arn(self, config.artifact_bucket_name)
+        self.artifact_bucket.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowPromotionAccountsToReadModelArtifacts",
+                principals=accounts,
+                actions=["s3:GetObject"],
+                resources=[s3_arn(self, config.artifact_bucket_name, f"{MODEL_ARTIFACTS_PREFIX}*")],
+            )
+        )
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowPromotionAccountsToDecryptModelArtifactsThroughS3",
+                principals=accounts,
+                actions=["kms:Decrypt"],
+                resources=["*"],
+                conditions={
+                    "StringEquals": {"kms:ViaService": f"s3.{self.region}.amazonaws.com"},
+                    "StringLike": {
+                        "kms:EncryptionContext:aws:s3:arn": [
+                            bucket_arn,
+                            f"{bucket_arn}/{MODEL_ARTIFACTS_PREFIX}*",
+                        ]
+                    },
+                },
+            )
+        )
 
     def _logs_statement(self, config: EnvironmentConfig) -> iam.PolicyStatement:
         """CloudWatch Logs encrypts this environment's log groups with the key, and no others.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import aws_cdk as cdk
+import aws_cdk.aws_iam as iam
 import aws_cdk.aws_kms as kms
 import aws_cdk.aws_s3 as s3
 import aws_cdk.aws_sagemaker as sagemaker
@@ -12,6 +13,7 @@ import aws_cdk.aws_sns as sns
 from constructs import Construct
 
 from infra import policies
+from infra.compliance import acknowledge_wildcard_resources
 from infra.constructs.job_scripts import JobScripts
 from infra.constructs.model_execution_role import ModelExecutionRole
 from infra.constructs.pipeline_role import PipelineExecutionRole
@@ -19,12 +21,23 @@ from infra.constructs.pipeline_schedule import PipelineSchedule
 from infra.constructs.sagemaker_pipeline import SageMakerPipeline
 from infra.retention import log_retention
 from infra.stacks.data_stack import ATHENA_RESULTS_PREFIX, removal_policy_of
-from pipeline_def.config import DATA_CAPTURE_PREFIX, EnvironmentConfig
+from pipeline_def.config import (
+    DATA_CAPTURE_PREFIX,
+    MODEL_ARTIFACTS_PREFIX,
+    EnvironmentConfig,
+    PeerEnvironment,
+)
 from pipeline_def.definition.render import SCRIPTS_DIR, code_key_prefix, render, scripts_digest
-from pipeline_def.names import PREFIX, SCRIPT_NAMES, TUNING_FOLDER
+from pipeline_def.names import SCRIPT_NAMES
 
-#: Where the tuning jobs write model artifacts and where endpoints write captured traffic.
-MODEL_ARTIFACTS_PREFIX = f"{PREFIX}/{TUNING_FOLDER}/"
+_REGISTRY_ARTIFACTS_REASON = (
+    "Cross-account promotion: endpoints serve packages of the registry environment, whose model artifacts "
+    "live under keys the tuning jobs generate; read-only, limited to that bucket's tuning prefix."
+)
+_REGISTRY_KEY_REASON = (
+    "Cross-account promotion: the registry environment's key id is generated in its own account; the "
+    "wildcard is limited to that account's keys carrying its alias, and to decryption through S3."
+)
 
 
 def schedule_parameters(config: EnvironmentConfig) -> dict[str, str]:
@@ -74,6 +87,7 @@ class PipelineStack(cdk.Stack):
             "ModelPackageGroup",
             model_package_group_name=settings.model_package_group_name,
             model_package_group_description=f"Fraud detection models of {settings.prefix}",
+            model_package_group_policy=self._promotion_policy(config) if config.promote_to else None,
         )
         self.model_package_group.apply_removal_policy(removal_policy_of(config))
         scripts = JobScripts(
@@ -121,3 +135,65 @@ class PipelineStack(cdk.Stack):
             key=key,
             image_uris=policies.model_image_uris_in(definition),
         ).role
+        if config.registry is not None:
+            self._read_registry_artifacts(config.registry)
+
+    def _promotion_policy(self, config: EnvironmentConfig) -> dict[str, object]:
+        """The group's resource policy: the deploying accounts read it and deploy its packages.
+
+        SageMaker checks CreateModel from a package of another account against the package too,
+        so the policy allows it next to the reads; nothing here lets them change or approve one.
+        """
+        group = config.pipeline.model_package_group_name
+        principal = {"AWS": [f"arn:{self.partition}:iam::{peer.account}:root" for peer in config.promote_to]}
+        return {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "PromotionAccountsDescribeTheGroup",
+                    "Effect": "Allow",
+                    "Principal": principal,
+                    "Action": "sagemaker:DescribeModelPackageGroup",
+                    "Resource": policies.sagemaker_arn(self, "model-package-group", group),
+                },
+                {
+                    "Sid": "PromotionAccountsDeployItsPackages",
+                    "Effect": "Allow",
+                    "Principal": principal,
+                    "Action": [
+                        "sagemaker:CreateModel",
+                        "sagemaker:DescribeModelPackage",
+                        "sagemaker:ListModelPackages",
+                    ],
+                    "Resource": policies.sagemaker_arn(self, "model-package", f"{group}/*"),
+                },
+            ],
+        }
+
+    def _read_registry_artifacts(self, registry: PeerEnvironment) -> None:
+        """Endpoints here serve the registry's packages: its model artifacts, decrypted through S3.
+
+        The registry's bucket and key policies allow this account the same, and no more.
+        """
+        artifacts = iam.PolicyStatement(
+            actions=["s3:GetObject"],
+            resources=[policies.s3_arn(self, registry.artifact_bucket_name, f"{MODEL_ARTIFACTS_PREFIX}*")],
+        )
+        key = iam.PolicyStatement(
+            actions=["kms:Decrypt"],
+            resources=[
+                self.format_arn(service="kms", account=registry.account, resource="key", resource_name="*")
+            ],
+            conditions={
+                "StringEquals": {"kms:ViaService": f"s3.{self.region}.amazonaws.com"},
+                "ForAnyValue:StringEquals": {"kms:ResourceAliases": registry.key_alias},
+            },
+        )
+        policy = iam.Policy(
+            self,
+            "RegistryModelArtifacts",
+            roles=[self.model_execution_role],
+            statements=[artifacts, key],
+        )
+        acknowledge_wildcard_resources(policy, [artifacts], _REGISTRY_ARTIFACTS_REASON)
+        acknowledge_wildcard_resources(policy, [key], _REGISTRY_KEY_REASON)

@@ -134,7 +134,11 @@ def deploy_package(
     """Deploy one Approved package; the returned dict is stored for duplicate events."""
     arn = request["model_package_arn"]
     package, skipped = package_to_act_on(
-        arn, registry, group_name=settings.model_package_group_name, status=STATUS_APPROVED
+        arn,
+        registry,
+        group_name=settings.model_package_group_name,
+        status=STATUS_APPROVED,
+        registry_account=settings.registry_account,
     )
     if package is None:
         return skipped

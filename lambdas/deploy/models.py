@@ -25,6 +25,7 @@ from lambdas.constants import (
     ENV_KMS_KEY_ARN,
     ENV_MODEL_EXECUTION_ROLE_ARN,
     ENV_MODEL_PACKAGE_GROUP_NAME,
+    ENV_REGISTRY_ACCOUNT,
     ENV_ROLLBACK_ALARM_NAMES,
     ENV_TRAFFIC_ROUTING,
     ENV_TRAFFIC_WAIT_SECONDS,
@@ -120,6 +121,9 @@ class DeploySettings(BaseModel):
     cost_tags: Annotated[
         dict[TagKey, TagValue], BeforeValidator(_parse_cost_tags), Field(max_length=MAX_COST_TAGS)
     ] = Field(default_factory=dict, alias=ENV_COST_TAGS)
+    #: Cross-account promotion: the registry's account, the only one whose packages are deployed
+    #: (the function's own account's are then refused). Unset: the function's own account only.
+    registry_account: str | None = Field(default=None, alias=ENV_REGISTRY_ACCOUNT, pattern=r"^[0-9]{12}$")
 
     @model_validator(mode="after")
     def _canary_needs_two_instances(self) -> Self:

@@ -98,15 +98,22 @@ def ignored(arn: str, reason: str) -> dict[str, Any]:
 
 
 def package_to_act_on(
-    arn: str, registry: RegistryAdapter, *, group_name: str, status: str
+    arn: str,
+    registry: RegistryAdapter,
+    *,
+    group_name: str,
+    status: str,
+    registry_account: str | None = None,
 ) -> tuple[ModelPackage | None, dict[str, Any] | None]:
     """Re-read the package (never trust the event) and say whether this function should act.
 
     Returns ``(package, None)`` to act, or ``(None, ignored_result)`` when the ARN is of another
     partition, region or account than the function's own (checked before any call on it), the
     package is gone, belongs to another group or is no longer in ``status`` (a late event).
+    With ``registry_account`` (cross-account promotion), packages of that one account are
+    accepted instead of the function's own; every other account is still refused.
     """
-    differences = ArnScope.of_arn(arn).differences(registry.home())
+    differences = ArnScope.of_arn(arn).differences(expected_scope(registry.home(), registry_account))
     if differences:
         return None, ignored(arn, "package ARN is of another " + "; ".join(differences))
     try:
@@ -117,6 +124,13 @@ def package_to_act_on(
     if reason is not None:
         return None, ignored(arn, reason)
     return package, None
+
+
+def expected_scope(home: ArnScope, registry_account: str | None) -> ArnScope:
+    """Where the packages a function acts on live: its own scope, or the registry's account in it."""
+    if registry_account is None:
+        return home
+    return ArnScope(partition=home.partition, region=home.region, account=registry_account)
 
 
 IDEMPOTENCY_CONFIG = IdempotencyConfig(expires_after_seconds=IDEMPOTENCY_EXPIRY_SECONDS)

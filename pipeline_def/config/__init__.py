@@ -8,12 +8,14 @@ an unknown key fails with its dotted key and what is allowed.
 - ``settings``: the typed blocks (pipeline, approval, endpoint, endpoint.deployment, network)
 - ``schedule``: the ``schedule`` block, its expression checked field by field, and its time zone
 - ``operations``: who is notified (``notifications``) and the monthly cost ``budget``
+- ``accounts``: the optional ``accounts`` block (cross-account promotion of approved packages)
 - ``regions``: the regions where the pinned SageMaker SDK knows the pipeline's images
 - ``environment``: :class:`EnvironmentConfig`, :func:`load_environment`, :func:`load_settings`
 """
 
 from __future__ import annotations
 
+from pipeline_def.config.accounts import MODEL_ARTIFACTS_PREFIX, AccountsSettings, PeerEnvironment
 from pipeline_def.config.environment import (
     DATA_CAPTURE_PREFIX,
     ENVIRONMENT_KEYS,
@@ -57,11 +59,13 @@ __all__ = [
     "DATA_CAPTURE_PREFIX",
     "ENVIRONMENT_KEYS",
     "LOG_RETENTION_DAYS",
+    "MODEL_ARTIFACTS_PREFIX",
     "REGISTRATION_STATUSES",
     "REMOVAL_POLICIES",
     "REPO_ROOT",
     "RESERVED_TAG_KEYS",
     "SUPPORTED_REGIONS",
+    "AccountsSettings",
     "ApprovalSettings",
     "BudgetSettings",
     "ConfigError",
@@ -69,6 +73,7 @@ __all__ = [
     "EndpointSettings",
     "EnvironmentConfig",
     "NotificationSettings",
+    "PeerEnvironment",
     "PipelineSettings",
     "Reader",
     "ScheduleConfig",

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lambdas.environment import ApprovalEnvironment, DeployEnvironment
+from pipeline_def.config.accounts import AccountsSettings, PeerEnvironment, bucket_name, check_no_reviewers
 from pipeline_def.config.operations import BudgetSettings, NotificationSettings
 from pipeline_def.config.reader import (
     CDK_JSON,
@@ -78,6 +79,8 @@ class EnvironmentConfig:
     endpoint: EndpointSettings
     notifications: NotificationSettings
     budget: BudgetSettings | None = None
+    #: Cross-account promotion (``accounts``); ``None``: single account, nothing of it synthesized.
+    accounts: AccountsSettings | None = None
 
     @property
     def name(self) -> str:
@@ -100,12 +103,22 @@ class EnvironmentConfig:
         return self.pipeline.prefix
 
     @property
+    def promote_to(self) -> tuple[PeerEnvironment, ...]:
+        """The environments that deploy this one's approved packages (empty: none)."""
+        return self.accounts.promote_to if self.accounts else ()
+
+    @property
+    def registry(self) -> PeerEnvironment | None:
+        """The environment whose approved packages this one deploys (``None``: its own)."""
+        return self.accounts.registry if self.accounts else None
+
+    @property
     def retain_data(self) -> bool:
         return self.removal_policy == "retain"
 
     def bucket_name(self, purpose: str) -> str:
         """``<prefix>-<purpose>-<account>``: unique, at most 60 characters, and known before deploy."""
-        return f"{self.prefix}-{purpose}-{self.account}"
+        return bucket_name(self.prefix, purpose, self.account)
 
     @property
     def data_bucket_name(self) -> str:
@@ -159,8 +172,10 @@ class EnvironmentConfig:
     ) -> DeployEnvironment:
         """The deploy function's variables; the deployed-only values come from the caller."""
         endpoint, deployment = self.endpoint, self.endpoint.deployment
+        registry = self.registry
         return DeployEnvironment(
-            model_package_group_name=self.pipeline.model_package_group_name,
+            model_package_group_name=(registry or self.pipeline).model_package_group_name,
+            registry_account=registry.account if registry else "",
             idempotency_table=idempotency_table,
             endpoint_name=self.pipeline.endpoint_name,
             instance_type=endpoint.instance_type,
@@ -193,6 +208,7 @@ ENVIRONMENT_KEYS = (
     "explainability",
     "notifications",
     "budget",
+    "accounts",
 )
 
 
@@ -214,8 +230,9 @@ def load_environment(context: Reader, env_name: str) -> EnvironmentConfig:
     env = environment(context, env_name)
     env.reject_unknown(ENVIRONMENT_KEYS)
     removal_policy = env.str("removalPolicy", allowed=REMOVAL_POLICIES)
+    pipeline = PipelineSettings.from_context(project_name(context), env_name, env)
     return EnvironmentConfig(
-        pipeline=PipelineSettings.from_context(project_name(context), env_name, env),
+        pipeline=pipeline,
         removal_policy=removal_policy,
         termination_protection=env.bool("terminationProtection", default=removal_policy == "retain"),
         log_retention_days=_log_retention(env),
@@ -225,6 +242,7 @@ def load_environment(context: Reader, env_name: str) -> EnvironmentConfig:
         endpoint=EndpointSettings.from_context(env),
         notifications=NotificationSettings.from_context(env),
         budget=BudgetSettings.from_context(env),
+        accounts=_accounts(context, env, pipeline),
     )
 
 
@@ -237,6 +255,12 @@ def load_environments(context: Reader, selected: str | None = None) -> tuple[Env
 def load_settings(env_name: str, cdk_json: Path = CDK_JSON) -> PipelineSettings:
     """The pipeline settings of one environment, after the whole environment is validated."""
     return load_environment(read_context(cdk_json), env_name).pipeline
+
+
+def _accounts(context: Reader, env: Reader, pipeline: PipelineSettings) -> AccountsSettings | None:
+    accounts = AccountsSettings.from_context(context, env, pipeline)
+    check_no_reviewers(accounts, env.child("notifications", default={}))
+    return accounts
 
 
 def _log_retention(env: Reader) -> int:

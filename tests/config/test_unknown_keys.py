@@ -62,9 +62,9 @@ def test_misspelt_environment_key_suggests_the_known_one(context: Reader) -> Non
     message = error_for(context, "regoin", "eu-west-1")
     # Then the environment's own keys are listed
     assert message == (
-        f"{KEY}.regoin: unknown key; did you mean region? allowed: account, approval, budget, endpoint, "
-        "explainability, logRetentionDays, network, notifications, pipeline, region, removalPolicy, "
-        "schedule, tags, terminationProtection"
+        f"{KEY}.regoin: unknown key; did you mean region? allowed: account, accounts, approval, budget, "
+        "endpoint, explainability, logRetentionDays, network, notifications, pipeline, region, "
+        "removalPolicy, schedule, tags, terminationProtection"
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pandas as pd
@@ -151,14 +152,27 @@ def test_still_throttled_after_the_last_attempt_is_rejected(tmp_path: Path) -> N
     )
 
 
-def test_fatal_error_stops_the_run_and_counts_the_rest_as_not_sent(tmp_path: Path) -> None:
+def _ingest_into_a_forbidden_sink(tmp_path: Path) -> tuple[Ingester, IngestStats, FakeSink]:
+    """200 claims sent by 2 workers to a sink that answers AccessForbidden from policy 20 on."""
     claims = frames(200)[0]
     sink = FakeSink(lambda pid, _n: client_error("AccessForbidden", 403) if pid >= 20 else None)
     ingester, _ = make_ingester(sink, tmp_path, workers=2)
-    stats = ingester.ingest(CLAIMS, GROUP, claims, source="claims.csv")
+    return ingester, ingester.ingest(CLAIMS, GROUP, claims, source="claims.csv"), sink
+
+
+def test_fatal_error_stops_the_run(tmp_path: Path) -> None:
+    # Given a sink that forbids access part-way / When the claims are ingested
+    ingester, stats, _ = _ingest_into_a_forbidden_sink(tmp_path)
+    # Then the run stops on the fatal error, naming it
     assert stats.fatal is not None
     assert stats.fatal.startswith("AccessForbidden")
     assert ingester.stopped
+
+
+def test_fatal_error_counts_the_rest_as_not_sent(tmp_path: Path) -> None:
+    # Given a sink that forbids access part-way / When the claims are ingested
+    _, stats, sink = _ingest_into_a_forbidden_sink(tmp_path)
+    # Then the rest is not sent rather than rejected, and the counts match what was stored
     assert stats.rejected == 0
     assert stats.not_sent > 100
     assert_counts_add_up(stats)
@@ -175,12 +189,25 @@ def test_unreachable_endpoint_stops_after_retries(tmp_path: Path) -> None:
     assert (stats.ingested, stats.rejected, stats.not_sent) == (0, 0, 30)
 
 
-def test_ctrl_c_stops_cleanly_and_keeps_counts(tmp_path: Path) -> None:
+def _ingest_interrupted_at_policy_10(tmp_path: Path) -> IngestStats:
+    """100 claims sent by 1 worker, Ctrl-C pressed while policy 10 is being sent."""
     claims = frames(100)[0]
     sink = FakeSink(lambda pid, _n: KeyboardInterrupt() if pid == 10 else None)
     ingester, _ = make_ingester(sink, tmp_path, workers=1)
-    stats = ingester.ingest(CLAIMS, GROUP, claims, source="claims.csv")
+    return ingester.ingest(CLAIMS, GROUP, claims, source="claims.csv")
+
+
+def test_ctrl_c_stops_cleanly(tmp_path: Path) -> None:
+    # Given Ctrl-C part-way / When the claims are ingested
+    stats = _ingest_interrupted_at_policy_10(tmp_path)
+    # Then the run ends with the interruption as its fatal error, not a traceback
     assert stats.fatal == "interrupted (Ctrl-C)"
+
+
+def test_ctrl_c_keeps_counts(tmp_path: Path) -> None:
+    # Given Ctrl-C part-way / When the claims are ingested
+    stats = _ingest_interrupted_at_policy_10(tmp_path)
+    # Then what was sent before and what was not are both counted
     assert stats.ingested >= 9
     assert stats.not_sent > 0
     assert_counts_add_up(stats)
@@ -230,7 +257,11 @@ def _stub_client() -> object:
     )
 
 
-def test_stubbed_put_record_retries_throttling_and_rejects_validation_errors(tmp_path: Path) -> None:
+def _ingest_through_a_stubbed_client(tmp_path: Path) -> tuple[IngestStats, list[float]]:
+    """Two claims through a real client: the first throttled twice then stored, the second invalid.
+
+    Asserts that the client received exactly the stubbed calls; returns the stats and the sleeps.
+    """
     claims = frames(2)[0]
     records = list(iter_records(CLAIMS, claims))
     client = _stub_client()
@@ -246,19 +277,52 @@ def test_stubbed_put_record_retries_throttling_and_rejects_validation_errors(tmp
         stats = ingester.ingest(CLAIMS, GROUP, claims, source="claims.csv")
     ingester.rejects.close()
     stubber.assert_no_pending_responses()
-    assert (stats.ingested, stats.rejected, stats.retried) == (1, 1, 2)
+    return stats, sleeps
+
+
+def test_stubbed_put_record_retries_throttling(tmp_path: Path) -> None:
+    # Given a first record throttled twice, then stored / When both claims are ingested
+    stats, sleeps = _ingest_through_a_stubbed_client(tmp_path)
+    # Then it is retried with growing waits and stored
+    assert (stats.ingested, stats.retried) == (1, 2)
     assert sleeps == [0.1, 0.2]
+
+
+def test_stubbed_put_record_rejects_validation_errors(tmp_path: Path) -> None:
+    # Given a second record the service finds invalid / When both claims are ingested
+    stats, _ = _ingest_through_a_stubbed_client(tmp_path)
+    # Then it is rejected at once, and the rejects file says which record and why
+    assert stats.rejected == 1
     (entry,) = rejects(tmp_path)
     assert (entry["record_id"], entry["error_code"]) == ("2", "ValidationError")
     assert "bad value" in entry["error"]
 
 
-def test_feature_store_sink_uses_the_region_endpoint_and_no_hidden_retries() -> None:
+def _sink_client() -> Any:
+    """The boto3 client of a sink created for eu-west-1, a local endpoint and 32 connections."""
     sink = FeatureStoreSink.create("eu-west-1", endpoint_url="http://127.0.0.1:4566", max_connections=32)
-    client = sink._client
+    return sink._client
+
+
+def test_feature_store_sink_uses_the_region_endpoint() -> None:
+    # Given a sink created for a region and an endpoint / When its client is inspected
+    client = _sink_client()
+    # Then the client calls that endpoint in that region
     assert client.meta.region_name == "eu-west-1"
     assert client.meta.endpoint_url == "http://127.0.0.1:4566"
+
+
+def test_feature_store_sink_makes_no_hidden_retries() -> None:
+    # Given a sink / When its client is inspected
+    client = _sink_client()
+    # Then boto3 tries each call once: the ingester's own policy is the only retry
     assert client.meta.config.retries["total_max_attempts"] == 1
+
+
+def test_feature_store_sink_pools_the_connections_asked_for() -> None:
+    # Given a sink created for 32 connections / When its client is inspected
+    client = _sink_client()
+    # Then its pool holds the 32 connections asked for
     assert client.meta.config.max_pool_connections == 32
 
 

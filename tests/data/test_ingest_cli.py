@@ -46,30 +46,73 @@ def args(files: tuple[Path, Path], *extra: str) -> list[str]:
     return ["--env", "dev", "--claims", str(files[0]), "--customers", str(files[1]), *extra]
 
 
-def test_dry_run_validates_and_sends_nothing(files: tuple[Path, Path]) -> None:
+def test_dry_run_validates(files: tuple[Path, Path]) -> None:
+    # Given valid files / When a dry run is asked for
     code, out, _ = run(args(files, "--dry-run"), NeverSink())
+    # Then it succeeds, having validated the rows
     assert code == 0
     assert "120 claims rows valid" in out
+
+
+def test_dry_run_sends_nothing(files: tuple[Path, Path]) -> None:
+    # Given valid files / When a dry run is asked for, with a sink that fails on any record
+    code, out, _ = run(args(files, "--dry-run"), NeverSink())
+    # Then it succeeds, saying where it would have ingested
+    assert code == 0
     assert (
         "dry run: both files valid; would ingest into fraud-mlops-dev-claims, fraud-mlops-dev-customers"
         in out
     )
 
 
-def test_invalid_file_exits_2_lists_errors_and_sends_nothing(files: tuple[Path, Path]) -> None:
+def _ingest_two_bad_cells(files: tuple[Path, Path]) -> tuple[int, str]:
+    """Claims with a bad label on line 4 and a bad hour on line 9, ingested: (exit code, stderr)."""
     edit_csv(files[0], {(4, "fraud"): "7", (9, "incident_hour"): "late"})
     code, _, err = run(args(files), NeverSink())
+    return code, err
+
+
+def test_invalid_file_exits_2(files: tuple[Path, Path]) -> None:
+    # Given a claims file with two bad cells / When ingesting
+    code, _ = _ingest_two_bad_cells(files)
+    # Then the exit code says the data is invalid
     assert code == 2
+
+
+def test_invalid_file_lists_errors(files: tuple[Path, Path]) -> None:
+    # Given a claims file with two bad cells / When ingesting
+    _, err = _ingest_two_bad_cells(files)
+    # Then each error has its own line, at its file:line:column
     assert f"{files[0]}:4:fraud: label must be 0 or 1, got 7" in err.splitlines()
     assert f"{files[0]}:9:incident_hour: 'late' is not a number" in err.splitlines()
+
+
+def test_invalid_file_sends_nothing(files: tuple[Path, Path]) -> None:
+    # Given a claims file with two bad cells / When ingesting, with a sink that fails on any record
+    _, err = _ingest_two_bad_cells(files)
+    # Then nothing is sent, and the summary says so
     assert "2 errors (at most 50 shown per file); nothing was ingested" in err
 
 
-def test_more_than_50_errors_prints_50_and_the_total(files: tuple[Path, Path]) -> None:
+def _ingest_80_bad_ages(files: tuple[Path, Path]) -> tuple[int, str]:
+    """Customers with a bad age on lines 2-81, ingested: (exit code, stderr)."""
     edit_csv(files[1], {(line, "customer_age"): "old" for line in range(2, 82)})
     code, _, err = run(args(files), NeverSink())
+    return code, err
+
+
+def test_more_than_50_errors_prints_50(files: tuple[Path, Path]) -> None:
+    # Given 80 bad cells in one file / When ingesting
+    code, err = _ingest_80_bad_ages(files)
+    # Then it fails, printing the first 50 only
     assert code == 2
     assert sum(": 'old' is not a number" in line for line in err.splitlines()) == 50
+
+
+def test_more_than_50_errors_prints_the_total(files: tuple[Path, Path]) -> None:
+    # Given 80 bad cells in one file / When ingesting
+    _, err = _ingest_80_bad_ages(files)
+    # Then the ones not shown and the total are counted
     assert f"... and 30 more in {files[1]}" in err
     assert "80 errors" in err
 
@@ -100,9 +143,9 @@ def test_ingests_both_files_into_the_env_feature_groups(files: tuple[Path, Path]
     assert not (tmp_path / "r.jsonl").exists()
 
 
-def test_rejected_records_exit_1_and_land_in_the_rejects_file(
-    files: tuple[Path, Path], tmp_path: Path
-) -> None:
+def _ingest_with_rejections(files: tuple[Path, Path], tmp_path: Path) -> tuple[int, str, str, Path]:
+    """Policy 5 invalid in both groups, policy 6 throttled once: (exit code, stdout, stderr, rejects file)."""
+
     def plan(policy_id: int, attempt: int) -> ClientError | None:
         if policy_id == 5:
             return client_error("ValidationError")
@@ -112,8 +155,21 @@ def test_rejected_records_exit_1_and_land_in_the_rejects_file(
 
     rejects = tmp_path / "out" / "rejects.jsonl"
     code, out, err = run(args(files, "--rejects", str(rejects)), FakeSink(plan))
+    return code, out, err, rejects
+
+
+def test_rejected_records_exit_1(files: tuple[Path, Path], tmp_path: Path) -> None:
+    # Given a sink that rejects policy 5 and throttles policy 6 once / When ingesting
+    code, out, _, _ = _ingest_with_rejections(files, tmp_path)
+    # Then the run ends with exit code 1 and totals that count the rejects
     assert code == 1
     assert "total: ingested 238 of 240, retried 2, rejected 2, not sent 0" in out
+
+
+def test_rejected_records_land_in_the_rejects_file(files: tuple[Path, Path], tmp_path: Path) -> None:
+    # Given a sink that rejects policy 5 and throttles policy 6 once / When ingesting
+    _, _, err, rejects = _ingest_with_rejections(files, tmp_path)
+    # Then each rejected record is in the rejects file with its group, id and line, and err says where
     entries = [json.loads(line) for line in rejects.read_text().splitlines()]
     assert sorted((e["feature_group"], e["record_id"], e["line"]) for e in entries) == [
         ("fraud-mlops-dev-claims", "5", 6),
@@ -182,25 +238,56 @@ def test_a_bad_event_time_option_exits_2_before_reading_or_sending(files: tuple[
     assert "error: --event-time 'yesterday': expected 'now' or ISO-8601 with a zone" in err
 
 
-def test_policies_in_only_one_file_exit_2_with_counts_and_first_examples(files: tuple[Path, Path]) -> None:
-    # Given a customers file missing the policies on lines 5 and 6 (policies 4 and 5)
+def _ingest_two_unmatched_claims(files: tuple[Path, Path]) -> tuple[int, str]:
+    """Customers without the policies on lines 5 and 6 (policies 4 and 5), ingested: (exit, stderr)."""
     replace_lines(files[1], {5: [], 6: []})
-    # When ingesting
     code, _, err = run(args(files), NeverSink())
-    # Then nothing is sent; the unmatched claims are pointed at and counted
+    return code, err
+
+
+def test_policies_in_only_one_file_exit_2_with_counts(files: tuple[Path, Path]) -> None:
+    # Given a customers file missing the policies on lines 5 and 6 (policies 4 and 5)
+    # When ingesting
+    code, err = _ingest_two_unmatched_claims(files)
+    # Then nothing is sent; the unmatched policies are counted per file, with the way out
     assert code == 2
-    assert f"{files[0]}:5:policy_id: policy_id 4 has no record in {files[1]}" in err
-    assert f"{files[0]}:6:policy_id: policy_id 5 has no record in {files[1]}" in err
     assert f"error: 2 policies in {files[0]} have no customers record and 0 in {files[1]}" in err
     assert "pass --allow-unmatched" in err
 
 
-def test_allow_unmatched_ingests_them_and_reports_the_rows_dropped(
+def test_policies_in_only_one_file_are_shown_by_their_first_examples(files: tuple[Path, Path]) -> None:
+    # Given a customers file missing the policies on lines 5 and 6 (policies 4 and 5)
+    # When ingesting
+    _, err = _ingest_two_unmatched_claims(files)
+    # Then the unmatched claims are pointed at by file and line
+    assert f"{files[0]}:5:policy_id: policy_id 4 has no record in {files[1]}" in err
+    assert f"{files[0]}:6:policy_id: policy_id 5 has no record in {files[1]}" in err
+
+
+def _ingest_allowing_two_unmatched_claims(
     files: tuple[Path, Path], tmp_path: Path
-) -> None:
+) -> tuple[int, str, FakeSink]:
+    """Customers without policies 4 and 5, ingested with --allow-unmatched: (exit, stdout, sink)."""
     replace_lines(files[1], {5: [], 6: []})
-    code, out, _ = run(args(files, "--allow-unmatched", "--rejects", str(tmp_path / "r.jsonl")), FakeSink())
+    sink = FakeSink()
+    code, out, _ = run(args(files, "--allow-unmatched", "--rejects", str(tmp_path / "r.jsonl")), sink)
+    return code, out, sink
+
+
+def test_allow_unmatched_ingests_them(files: tuple[Path, Path], tmp_path: Path) -> None:
+    # Given two claims whose policies have no customers record
+    # When ingesting with --allow-unmatched
+    code, _, sink = _ingest_allowing_two_unmatched_claims(files, tmp_path)
+    # Then it succeeds, sending every row: the 120 claims, the two unmatched included, and 118 customers
     assert code == 0
+    assert len(sink.store) == 120 + 118
+
+
+def test_allow_unmatched_reports_the_rows_dropped(files: tuple[Path, Path], tmp_path: Path) -> None:
+    # Given two claims whose policies have no customers record
+    # When ingesting with --allow-unmatched
+    _, out, _ = _ingest_allowing_two_unmatched_claims(files, tmp_path)
+    # Then the summary says which rows the join dropped
     assert "rows: 120 claims and 118 customers read; 118 policies joined; dropped 2 claims" in out
 
 

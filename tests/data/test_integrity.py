@@ -36,15 +36,29 @@ def test_policies_in_one_file_only_are_counted_per_side(tmp_path: Path) -> None:
     assert not counts.matched
 
 
-def test_examples_point_at_the_unmatched_lines_and_are_capped(tmp_path: Path) -> None:
+def _examples_of_10_unmatched(tmp_path: Path) -> tuple[list[str], Path, Path]:
+    """The examples counted when customers lacks policies 1-10: (examples, claims, customers)."""
     claims, customers = write_csvs(tmp_path, rows=50)
     replace_lines(customers, {line: [] for line in range(2, 12)})  # policies 1-10
     counts = count_rows(*reports(claims, customers))
-    assert [str(e) for e in counts.examples[:2]] == [
+    return [str(e) for e in counts.examples], claims, customers
+
+
+def test_examples_point_at_the_unmatched_lines(tmp_path: Path) -> None:
+    # Given claims of 10 policies without a customers record / When counted
+    examples, claims, customers = _examples_of_10_unmatched(tmp_path)
+    # Then the first examples name the claims' file:line and the other file
+    assert examples[:2] == [
         f"{claims}:2:policy_id: policy_id 1 has no record in {customers}",
         f"{claims}:3:policy_id: policy_id 2 has no record in {customers}",
     ]
-    assert len(counts.examples) == EXAMPLES
+
+
+def test_examples_are_capped(tmp_path: Path) -> None:
+    # Given claims of 10 policies without a customers record / When counted
+    examples, _, _ = _examples_of_10_unmatched(tmp_path)
+    # Then only the first EXAMPLES are kept
+    assert len(examples) == EXAMPLES
 
 
 def test_older_versions_of_a_policy_are_dropped_by_the_join_and_counted(tmp_path: Path) -> None:

@@ -31,9 +31,18 @@ def _auc(labels: np.ndarray, scores: np.ndarray) -> float:
 
 
 @pytest.mark.parametrize(("index", "schema"), [(0, CLAIMS), (1, CUSTOMERS)])
-def test_columns_and_dtypes_are_the_schema(index: int, schema: FeatureGroupSchema) -> None:
+def test_columns_are_the_schemas_in_order(index: int, schema: FeatureGroupSchema) -> None:
+    # Given a generated table
     frame = frames()[index]
+    # Then its columns are the schema's, in the schema's order
     assert list(frame.columns) == list(schema.column_names)
+
+
+@pytest.mark.parametrize(("index", "schema"), [(0, CLAIMS), (1, CUSTOMERS)])
+def test_dtypes_are_the_schemas(index: int, schema: FeatureGroupSchema) -> None:
+    # Given a generated table
+    frame = frames()[index]
+    # Then each column has the schema's dtype
     assert {n: str(t) for n, t in frame.dtypes.items()} == schema.dtypes
 
 
@@ -67,13 +76,21 @@ def test_incident_month_day_dow_are_a_real_date_with_monday_zero() -> None:
         assert date(synthetic.INCIDENT_YEAR, month, day).weekday() == dow
 
 
-def test_event_time_follows_the_incident_and_is_in_the_past() -> None:
-    claims, customers = frames(2000)
+def test_event_time_follows_the_incident() -> None:
+    # Given generated claims and the start of each one's incident hour
+    claims, _ = frames(2000)
     incident = [
         datetime(synthetic.INCIDENT_YEAR, m, d, h, tzinfo=UTC).timestamp()
         for m, d, h in claims[["incident_month", "incident_day", "incident_hour"]].itertuples(index=False)
     ]
+    # Then each claim is recorded more than an hour after its incident hour began
     assert (claims["event_time"].to_numpy() > np.array(incident) + 3600).all()
+
+
+def test_event_time_is_in_the_past() -> None:
+    # Given generated claims and customers
+    claims, customers = frames(2000)
+    # Then no row is stamped after the tests' clock
     assert claims["event_time"].max() < NOW
     assert customers["event_time"].max() < NOW
 
@@ -108,20 +125,45 @@ def test_realistic_ranges(
     assert frame[column].max() <= high
 
 
-def test_deductibles_and_tenure_are_plausible(big: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+def test_deductibles_are_plausible(big: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    # Given many generated customers
     customers = big[1]
+    # Then every deductible is one of the usual amounts
     assert set(customers["policy_deductable"].unique()) <= {500, 750, 1000, 1500, 2000}
+
+
+def test_tenure_is_plausible(big: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    # Given many generated customers
+    customers = big[1]
+    # Then nobody has been a customer for longer than since turning 18 (at least one month)
     cap = np.maximum(12 * (customers["customer_age"] - 18), 1)
     assert (customers["months_as_customer"] <= cap).all()
 
 
-def test_only_collisions_have_a_collision_type_and_several_vehicles(
-    big: tuple[pd.DataFrame, pd.DataFrame],
-) -> None:
+def _claims_and_non_collisions(big: tuple[pd.DataFrame, pd.DataFrame]) -> tuple[pd.DataFrame, pd.Series]:
+    """The generated claims and the mask of those that are not collisions."""
     claims = big[0]
-    not_collision = claims["incident_type_collision"] == 0
+    return claims, claims["incident_type_collision"] == 0
+
+
+def test_only_collisions_have_a_collision_type(big: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    # Given many generated claims
+    claims, not_collision = _claims_and_non_collisions(big)
+    # Then exactly the non-collisions have the "n/a" collision type
     assert (claims["collision_type_na"] == not_collision.astype(float)).all()
+
+
+def test_only_collisions_have_several_vehicles(big: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    # Given many generated claims
+    claims, not_collision = _claims_and_non_collisions(big)
+    # Then every other incident involves one vehicle
     assert (claims.loc[not_collision, "num_vehicles_involved"] == 1).all()
+
+
+def test_only_collisions_have_injuries(big: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    # Given many generated claims
+    claims, not_collision = _claims_and_non_collisions(big)
+    # Then every other incident injures nobody
     assert (claims.loc[not_collision, "num_injuries"] == 0).all()
 
 

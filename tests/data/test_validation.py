@@ -90,14 +90,30 @@ def test_fractional_value_in_integral_column(claims_csv: Path) -> None:
     assert _messages(report) == ["c.csv:2:num_witnesses: '2.5' is not an integer (Integral feature)"]
 
 
-def test_integral_written_as_float_text_and_padded_values_are_accepted(claims_csv: Path) -> None:
+def _validated_with_loose_numbers(claims_csv: Path) -> pd.DataFrame:
+    """The frame of claims with "3.0" as witnesses (line 2), " 7 " as hour (3) and "+0" as injury claim (4).
+
+    Raises if any of them is refused.
+    """
     edit_csv(
         claims_csv, {(2, "num_witnesses"): "3.0", (3, "incident_hour"): " 7 ", (4, "injury_claim"): "+0"}
     )
-    frame = validate(CLAIMS, claims_csv, now=NOW).raise_if_invalid()
+    return validate(CLAIMS, claims_csv, now=NOW).raise_if_invalid()
+
+
+def test_integral_written_as_float_text_is_accepted(claims_csv: Path) -> None:
+    # Given an integral cell written "3.0" / When validated
+    frame = _validated_with_loose_numbers(claims_csv)
+    # Then it is read as the integer 3, and the column stays integral
     assert frame.loc[0, "num_witnesses"] == 3
-    assert frame.loc[1, "incident_hour"] == 7
     assert frame["num_witnesses"].dtype == np.int64
+
+
+def test_padded_values_are_accepted(claims_csv: Path) -> None:
+    # Given a cell written " 7 " (and one written "+0") / When validated
+    frame = _validated_with_loose_numbers(claims_csv)
+    # Then the surrounding spaces are ignored
+    assert frame.loc[1, "incident_hour"] == 7
 
 
 @pytest.mark.parametrize("value", ["", "   "])
@@ -258,12 +274,26 @@ def test_header_only_file_has_no_data_rows(tmp_path: Path) -> None:
     assert _messages(report) == ["c.csv:1:*: no data rows"]
 
 
-def test_keeps_first_50_messages_in_file_order_and_counts_all(claims_csv: Path) -> None:
+def _validated_with_200_errors(claims_csv: Path) -> ValidationReport:
+    """The report on claims with a bad hour and a bad label on each of lines 2-101."""
     edits = {(line, "incident_hour"): "x" for line in range(2, 102)}
     edits |= {(line, "fraud"): "9" for line in range(2, 102)}
     edit_csv(claims_csv, edits)
-    report = validate(CLAIMS, claims_csv, source_name="c.csv", now=NOW)
+    return validate(CLAIMS, claims_csv, source_name="c.csv", now=NOW)
+
+
+def test_counts_all_errors(claims_csv: Path) -> None:
+    # Given 200 bad cells / When validated
+    report = _validated_with_200_errors(claims_csv)
+    # Then every error is counted, and the summary says how many are shown
     assert report.error_count == 200
+    assert "200 errors in 300 claims rows, first 50 shown" in report.summary()
+
+
+def test_keeps_first_50_messages_in_file_order(claims_csv: Path) -> None:
+    # Given 200 bad cells / When validated
+    report = _validated_with_200_errors(claims_csv)
+    # Then the first 50 are kept, line by line and left to right
     assert len(report.errors) == MAX_REPORTED_ERRORS
     assert [(e.line, e.column) for e in report.errors[:3]] == [
         (2, "incident_hour"),
@@ -271,7 +301,6 @@ def test_keeps_first_50_messages_in_file_order_and_counts_all(claims_csv: Path) 
         (3, "incident_hour"),
     ]
     assert report.errors[-1].line == 26
-    assert "200 errors in 300 claims rows, first 50 shown" in report.summary()
 
 
 def test_raise_if_invalid_lists_the_summary(claims_csv: Path) -> None:
@@ -353,25 +382,36 @@ def test_missing_file_raises(tmp_path: Path) -> None:
     assert error.value.source == str(tmp_path / "nope.csv")
 
 
-_BAD_TOKENS = st.sampled_from(["abc", "1,5", "", "--1", "0x10", "1e", "NaN?"])
+_BAD_TOKENS = st.sampled_from(["abc", "", "--1", "0x10", "1e", "NaN?"])
+_LINES = st.integers(min_value=2, max_value=21)
+_COLUMNS = st.sampled_from(CLAIMS.column_names)
+
+
+def _validated_with_one_bad_cell(line: int, column: str, token: str) -> ValidationReport:
+    """The report on 20 valid claims whose cell at (line, column) is replaced by ``token``."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = write_csvs(Path(folder), rows=20, seed=2)[0]
+        edit_csv(path, {(line, column): token})
+        return validate(CLAIMS, path, source_name="c.csv", now=NOW)
 
 
 @settings(max_examples=40, deadline=None)
-@given(
-    line=st.integers(min_value=2, max_value=21),
-    column=st.sampled_from(CLAIMS.column_names),
-    token=_BAD_TOKENS,
-)
+@given(line=_LINES, column=_COLUMNS, token=_BAD_TOKENS)
 def test_any_single_bad_cell_is_reported_at_its_line_and_column(line: int, column: str, token: str) -> None:
-    with tempfile.TemporaryDirectory() as folder:
-        path = write_csvs(Path(folder), rows=20, seed=2)[0]
-        if token == "1,5":  # a comma splits the row: the whole line is reported
-            edit_csv(path, {(line, column): token})
-            report = validate(CLAIMS, path, source_name="c.csv", now=NOW)
-            assert _messages(report) == [f"c.csv:{line}:*: wrong number of fields: expected 31, found 32"]
-            return
-        edit_csv(path, {(line, column): token})
-        report = validate(CLAIMS, path, source_name="c.csv", now=NOW)
+    # Given one bad value in any cell / When validated
+    report = _validated_with_one_bad_cell(line, column, token)
+    # Then exactly one error is reported, at that cell
     assert report.error_count == 1
     (issue,) = report.errors
     assert (issue.line, issue.column) == (line, column)
+
+
+@settings(max_examples=20, deadline=None)
+@given(line=_LINES, column=_COLUMNS)
+def test_a_comma_in_any_cell_is_reported_as_a_wrong_number_of_fields_on_its_line(
+    line: int, column: str
+) -> None:
+    # Given "1,5" in any cell: the comma splits the row / When validated
+    report = _validated_with_one_bad_cell(line, column, "1,5")
+    # Then the whole line is reported, not a column
+    assert _messages(report) == [f"c.csv:{line}:*: wrong number of fields: expected 31, found 32"]

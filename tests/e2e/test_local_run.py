@@ -72,9 +72,17 @@ def test_an_approved_dev_model_is_deployed_to_the_environments_endpoint(good_run
     assert endpoint["EndpointName"] == load_settings("dev").endpoint_name
 
 
-def test_run_json_lists_every_artifact_and_each_exists(good_run):
+def test_run_json_lists_every_artifact(good_run):
+    # Given the good run's run.json / When its artifacts are read
     artifacts = good_run["artifacts"]
+    # Then each kind of artifact is listed
     assert set(artifacts) == {"evaluation", "bias_analysis", "predictions", "model", "report"}
+
+
+def test_every_artifact_of_run_json_exists(good_run):
+    # Given the good run's run.json / When its artifacts are read
+    artifacts = good_run["artifacts"]
+    # Then each path is a file
     assert all(Path(path).is_file() for path in artifacts.values())
 
 
@@ -114,16 +122,40 @@ def test_the_best_training_job_drove_the_model_that_was_evaluated(good_run):
     assert model.name == "model.tar.gz"
 
 
-def test_report_shows_the_decision_and_the_charts(good_run):
-    html = Path(good_run["artifacts"]["report"]).read_text()
+def _report_html(run_json):
+    return Path(run_json["artifacts"]["report"]).read_text()
+
+
+def test_report_shows_the_decision(good_run):
+    # Given the good run's HTML report
+    html = _report_html(good_run)
+    # Then it shows the approval decision
     assert good_run["approval"]["status"] in html
+
+
+def test_report_shows_the_charts(good_run):
+    # Given the good run's HTML report
+    html = _report_html(good_run)
+    # Then it draws the charts
     assert html.count("<svg") >= 3
 
 
-def test_without_signal_the_gate_fails_and_nothing_is_registered(no_signal_run):
-    statuses = {s["name"]: s["status"] for s in no_signal_run["steps"]}
+def _step_statuses(run_json):
+    return {s["name"]: s["status"] for s in run_json["steps"]}
+
+
+def test_without_signal_the_gate_fails(no_signal_run):
+    # Given the run on data without signal
+    statuses = _step_statuses(no_signal_run)
+    # Then the quality gate's Fail step fails the run
     assert no_signal_run["status"] == "Failed"
     assert statuses[names.STEP_FAIL] == "Failed"
+
+
+def test_without_signal_nothing_is_registered(no_signal_run):
+    # Given the run on data without signal
+    statuses = _step_statuses(no_signal_run)
+    # Then the register step never ran and no package was created
     assert statuses[f"{names.STEP_REGISTER}-RegisterModel"] == "NotRun"
     assert no_signal_run["model_package_arn"] is None
 
@@ -146,8 +178,8 @@ def test_a_definition_with_a_broken_reference_fails_naming_step_and_reference(tm
         run(RunOptions(workdir=tmp_path, rows=300, seed=1))
 
 
-def test_cli_exits_2_and_names_file_line_and_column_for_a_bad_row(tmp_path, capsys):
-    # Given synthetic files with one broken value on the third data row
+def _run_cli_on_a_bad_row(tmp_path, capsys):
+    """The CLI's run on synthetic files whose third data row has a broken value: (exit, stderr, claims)."""
     from pipeline_def.data.synthetic import write
 
     claims, customers = write(tmp_path / "data", 50, seed=3)
@@ -157,7 +189,6 @@ def test_cli_exits_2_and_names_file_line_and_column_for_a_bad_row(tmp_path, caps
     cells[header.index("num_witnesses")] = "many"
     lines[3] = ",".join(cells)
     claims.write_text("\n".join(lines) + "\n")
-    # When the local run is started on them
     code = cli.main(
         [
             "run",
@@ -170,11 +201,24 @@ def test_cli_exits_2_and_names_file_line_and_column_for_a_bad_row(tmp_path, caps
             "--quiet",
         ]
     )
-    # Then it stops before anything runs, naming where the problem is
-    err = capsys.readouterr().err
+    return code, capsys.readouterr().err, claims
+
+
+def test_cli_exits_2_before_anything_runs_for_a_bad_row(tmp_path, capsys):
+    # Given synthetic files with one broken value on the third data row
+    # When the local run is started on them
+    code, _, _ = _run_cli_on_a_bad_row(tmp_path, capsys)
+    # Then it stops with exit code 2 before anything runs
     assert code == 2
-    assert f"{claims}:4:num_witnesses: 'many' is not a number" in err
     assert not (tmp_path / "run" / "run.json").exists()
+
+
+def test_cli_names_file_line_and_column_of_a_bad_row(tmp_path, capsys):
+    # Given synthetic files with one broken value on the third data row
+    # When the local run is started on them
+    _, err, claims = _run_cli_on_a_bad_row(tmp_path, capsys)
+    # Then it names where the problem is
+    assert f"{claims}:4:num_witnesses: 'many' is not a number" in err
 
 
 def test_cli_refuses_an_unknown_parameter_override(tmp_path, capsys):

@@ -93,24 +93,33 @@ def test_every_bucket_denies_requests_without_tls(env: Synthesized) -> None:
     assert denied == buckets
 
 
-def test_every_bucket_is_versioned_and_private(env: Synthesized) -> None:
-    buckets = resources_of(env.json("data"), "AWS::S3::Bucket").values()
+def bucket_properties(env: Synthesized) -> list[dict]:
+    return [bucket["Properties"] for bucket in resources_of(env.json("data"), "AWS::S3::Bucket").values()]
+
+
+def test_every_bucket_is_versioned(env: Synthesized) -> None:
+    # Given the data stack's buckets
+    buckets = bucket_properties(env)
+    # Then there are some, and each keeps its object versions
     assert buckets
-    for bucket in buckets:
-        props = bucket["Properties"]
+    for props in buckets:
         assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+
+
+def test_every_bucket_blocks_public_access(env: Synthesized) -> None:
+    # Given the data stack's buckets
+    buckets = bucket_properties(env)
+    # Then there are some, and each blocks every kind of public access
+    assert buckets
+    for props in buckets:
         assert props["PublicAccessBlockConfiguration"] == dict.fromkeys(
             ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"), True
         )
 
 
-@pytest.mark.parametrize(("purpose", "log_prefix"), [("data", "data/"), ("artifacts", "artifacts/")])
-def test_data_buckets_use_kms_and_log_access(env: Synthesized, purpose: str, log_prefix: str) -> None:
-    log_bucket = next(
-        k
-        for k, v in resources_of(env.json("data"), "AWS::S3::Bucket").items()
-        if v["Properties"]["BucketName"] == env.config.log_bucket_name
-    )
+@pytest.mark.parametrize("purpose", ["data", "artifacts"])
+def test_data_buckets_use_kms(env: Synthesized, purpose: str) -> None:
+    # Given the data or artifact bucket / Then it encrypts with the project key, with a bucket key
     env.template("data").has_resource_properties(
         "AWS::S3::Bucket",
         {
@@ -128,6 +137,23 @@ def test_data_buckets_use_kms_and_log_access(env: Synthesized, purpose: str, log
                     )
                 ]
             },
+        },
+    )
+
+
+@pytest.mark.parametrize(("purpose", "log_prefix"), [("data", "data/"), ("artifacts", "artifacts/")])
+def test_data_buckets_log_access(env: Synthesized, purpose: str, log_prefix: str) -> None:
+    # Given the access-log bucket
+    log_bucket = next(
+        k
+        for k, v in resources_of(env.json("data"), "AWS::S3::Bucket").items()
+        if v["Properties"]["BucketName"] == env.config.log_bucket_name
+    )
+    # Then the data or artifact bucket logs its access there, under its own prefix
+    env.template("data").has_resource_properties(
+        "AWS::S3::Bucket",
+        {
+            "BucketName": env.config.bucket_name(purpose),
             "LoggingConfiguration": {
                 "DestinationBucketName": {"Ref": log_bucket},
                 "LogFilePrefix": log_prefix,

@@ -165,19 +165,27 @@ def test_the_failure_function_gets_the_topic_the_pipeline_and_the_quality_gate_s
     }
 
 
-def test_the_failure_function_reads_only_this_pipelines_executions_and_publishes_only_to_operators(
-    env: Synthesized,
-) -> None:
-    # Given the failure function's role
+def failure_function_statements(env: Synthesized) -> list[dict[str, Any]]:
     _, props = failure_function(env)
-    statements = role_statements(env.json("operations"), props["Role"]["Fn::GetAtt"][0])
+    return role_statements(env.json("operations"), props["Role"]["Fn::GetAtt"][0])
+
+
+def test_the_failure_function_reads_only_this_pipelines_executions(env: Synthesized) -> None:
+    # Given the failure function's role and an execution of this environment's pipeline
+    statements = failure_function_statements(env)
     execution = f"{pipeline_arn(env)}/execution/k4q2bd8c1m7z"
-    # Then it reads this pipeline's executions, not another's, and publishes to the operators' topic only
+    # Then it reads this pipeline's executions, not another's
     assert allows(statements, "sagemaker:ListPipelineExecutionSteps", execution)
     assert allows(statements, "sagemaker:DescribePipelineExecution", execution)
     assert not allows(
         statements, "sagemaker:ListPipelineExecutionSteps", execution.replace("fraud-detection", "x")
     )
+
+
+def test_the_failure_function_publishes_only_to_operators(env: Synthesized) -> None:
+    # Given the failure function's role
+    statements = failure_function_statements(env)
+    # Then the operators' topic is the only one it may publish to
     assert [s["Resource"] for s in statements if "sns:Publish" in as_list(s["Action"])] == [
         {"Ref": operators_topic_id(env)}
     ]

@@ -85,10 +85,24 @@ def test_pipeline_body_substitutes_exactly_the_definition_variables(env: Synthes
     assert sorted(variables) == sorted(VARIABLES)
 
 
-def test_pipeline_body_gets_the_execution_role_bucket_and_key(env: Synthesized) -> None:
+def test_pipeline_body_gets_the_execution_role(env: Synthesized) -> None:
+    # Given the body's Fn::Sub variables
     _, variables = definition_sub(env)
+    # Then the role is the stack's execution role
     assert variables["PipelineRoleArn"] == {"Fn::GetAtt": [role_id(env, "ExecutionRole"), "Arn"]}
+
+
+def test_pipeline_body_gets_the_artifact_bucket(env: Synthesized) -> None:
+    # Given the body's Fn::Sub variables
+    _, variables = definition_sub(env)
+    # Then the bucket is the environment's artifact bucket
     assert variables["ArtifactBucket"] == env.config.artifact_bucket_name
+
+
+def test_pipeline_body_gets_the_key_imported_from_the_data_stack(env: Synthesized) -> None:
+    # Given the body's Fn::Sub variables
+    _, variables = definition_sub(env)
+    # Then the key ARN is imported (the data stack exports it)
     assert "Fn::ImportValue" in variables["KmsKeyArn"]
 
 

@@ -59,20 +59,36 @@ def test_good_metrics_with_auto_approve_approve_the_package(
     assert package["ApprovalDescription"].startswith("Approved automatically: all 5 gates passed")
 
 
-def test_good_metrics_without_auto_approve_leave_it_pending_and_notify_a_reviewer(
+def _review_for_a_human(
+    aws: Aws, lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> tuple[str, dict]:
+    """A passing package handled where a human approves: its ARN and the handler's result."""
+    monkeypatch.setenv("AUTO_APPROVE", "false")
+    arn = _pending_package(aws)
+    return arn, handler(state_change_event(arn, PENDING), lambda_context)
+
+
+def test_good_metrics_without_auto_approve_leave_it_pending(
     aws: Aws, approval_env: ReviewerInbox, lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given a passing package in an environment where a human approves
-    monkeypatch.setenv("AUTO_APPROVE", "false")
-    arn = _pending_package(aws)
-
     # When the event is handled
-    result = handler(state_change_event(arn, PENDING), lambda_context)
+    arn, result = _review_for_a_human(aws, lambda_context, monkeypatch)
 
-    # Then the status is untouched and one message with the gate table and ARN reaches the reviewer
-    [message] = approval_env.messages()
+    # Then the status is untouched
     assert result["outcome"] == "pending_review"
     assert aws.package(arn)["ModelApprovalStatus"] == PENDING
+
+
+def test_good_metrics_without_auto_approve_notify_a_reviewer(
+    aws: Aws, approval_env: ReviewerInbox, lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a passing package in an environment where a human approves
+    # When the event is handled
+    arn, _ = _review_for_a_human(aws, lambda_context, monkeypatch)
+
+    # Then one message with the gate table and ARN reaches the reviewer
+    [message] = approval_env.messages()
     assert arn in message["Message"]
     assert "DI[customer_gender_female=1]" in message["Message"]
     assert (
@@ -282,17 +298,35 @@ def test_a_late_pending_event_for_a_package_already_decided_is_ignored(
     assert aws.package(arn)["ModelApprovalStatus"] == APPROVED
 
 
-def test_a_malformed_event_raises_the_documented_error_and_changes_nothing(
-    aws: Aws, approval_env: ReviewerInbox, lambda_context: FakeLambdaContext
-) -> None:
-    # Given a pending package and an event about it with the status missing
+def _handle_an_event_without_status(
+    aws: Aws, lambda_context: FakeLambdaContext
+) -> tuple[str, pytest.ExceptionInfo[MalformedEventError]]:
+    """A pending package, and an event about it with the status missing handled: the documented error."""
     arn = _pending_package(aws)
     event = state_change_event(arn, PENDING)
     del event["detail"]["ModelApprovalStatus"]
-
-    # When it is handled
-    with pytest.raises(MalformedEventError):
+    with pytest.raises(MalformedEventError) as raised:
         handler(event, lambda_context)
+    return arn, raised
+
+
+def test_a_malformed_event_raises_the_documented_error(
+    aws: Aws, approval_env: ReviewerInbox, lambda_context: FakeLambdaContext
+) -> None:
+    # Given a pending package and an event about it with the status missing
+    # When it is handled
+    _, raised = _handle_an_event_without_status(aws, lambda_context)
+
+    # Then the documented error names the missing field
+    assert raised.match("ModelApprovalStatus")
+
+
+def test_a_malformed_event_changes_nothing(
+    aws: Aws, approval_env: ReviewerInbox, lambda_context: FakeLambdaContext
+) -> None:
+    # Given a pending package and an event about it with the status missing
+    # When it is handled (and raises the documented error)
+    arn, _ = _handle_an_event_without_status(aws, lambda_context)
 
     # Then the package and the idempotency table are untouched
     assert aws.package(arn)["ModelApprovalStatus"] == PENDING

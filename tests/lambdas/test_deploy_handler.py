@@ -155,12 +155,19 @@ def test_model_config_and_endpoint_carry_the_environments_cost_tags(
         )
 
 
-def test_resource_names_are_valid_and_traceable_to_the_version(first_deployment: dict[str, Any]) -> None:
+def test_resource_names_fit_sagemakers_name_rules(first_deployment: dict[str, Any]) -> None:
     # Given the first deployment's model name
     name = first_deployment["model_name"]
 
-    # Then it fits SageMaker's name rules and reads as group + version + hash
+    # Then it fits SageMaker's name rules
     assert SAGEMAKER_NAME.match(name)
+
+
+def test_resource_names_are_traceable_to_the_version(first_deployment: dict[str, Any]) -> None:
+    # Given the first deployment's model name
+    name = first_deployment["model_name"]
+
+    # Then it reads as group + version + hash
     assert re.fullmatch(r"fraud-detection-v1-[0-9a-f]{8}", name)
 
 
@@ -187,27 +194,50 @@ def test_a_second_approved_version_updates_the_endpoint_blue_green(
     }
 
 
-def test_rollback_alarms_and_canary_traffic_are_configured_from_the_environment(
+def _update_with_canary_and_alarms(
+    deploy_env: Aws,
+    update_endpoint: MotoLacksUpdateEndpoint,
+    lambda_context: FakeLambdaContext,
+    monkeypatch: pytest.MonkeyPatch,
+) -> dict[str, Any]:
+    """Version 2 approved where routing is CANARY with two rollback alarms: the update's DeploymentConfig."""
+    monkeypatch.setenv("ROLLBACK_ALARM_NAMES", "fraud-5xx, fraud-latency")
+    monkeypatch.setenv("TRAFFIC_ROUTING", "CANARY")
+    handler(_approved_event(deploy_env, _approved_package(deploy_env)), lambda_context)
+    [request] = update_endpoint.requests
+    return request["DeploymentConfig"]
+
+
+def test_canary_traffic_is_configured_from_the_environment(
     deploy_env: Aws,
     first_deployment: dict[str, Any],
     update_endpoint: MotoLacksUpdateEndpoint,
     lambda_context: FakeLambdaContext,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # Given an environment with canary routing and two rollback alarms
-    monkeypatch.setenv("ROLLBACK_ALARM_NAMES", "fraud-5xx, fraud-latency")
-    monkeypatch.setenv("TRAFFIC_ROUTING", "CANARY")
-
+    # Given an environment with canary routing and two rollback alarms, version 1 in service
     # When version 2 is approved
-    handler(_approved_event(deploy_env, _approved_package(deploy_env)), lambda_context)
+    config = _update_with_canary_and_alarms(deploy_env, update_endpoint, lambda_context, monkeypatch)
 
-    # Then the update shifts a 10 % canary first and rolls back on either alarm
-    [request] = update_endpoint.requests
-    config = request["DeploymentConfig"]
+    # Then the update shifts a 10 % canary first
     assert config["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]["CanarySize"] == {
         "Type": "CAPACITY_PERCENT",
         "Value": 10,
     }
+
+
+def test_rollback_alarms_are_configured_from_the_environment(
+    deploy_env: Aws,
+    first_deployment: dict[str, Any],
+    update_endpoint: MotoLacksUpdateEndpoint,
+    lambda_context: FakeLambdaContext,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given an environment with canary routing and two rollback alarms, version 1 in service
+    # When version 2 is approved
+    config = _update_with_canary_and_alarms(deploy_env, update_endpoint, lambda_context, monkeypatch)
+
+    # Then the update rolls back on either alarm
     assert config["AutoRollbackConfiguration"] == {
         "Alarms": [{"AlarmName": "fraud-5xx"}, {"AlarmName": "fraud-latency"}]
     }

@@ -293,31 +293,42 @@ def test_the_unmodified_sample_is_approved_so_the_fuzz_can_detect_approvals(fake
     assert fake_world.statuses_set() == ["Approved"]
 
 
-def test_fuzzed_events_never_approve_unless_genuine_and_raise_only_the_documented_error(
-    fake_world: FakeWorld,
-) -> None:
+def _fuzz_events(fake_world: FakeWorld, then: Callable[[bool, Any], None]) -> None:
+    """Handle EVENT_EXAMPLES fuzzed events, each with passing evidence, and check ``then(genuine, outcome)``.
+
+    Afterwards, asserts that all examples ran, nearly all of them non-genuine events rather than the sample.
+    """
     genuine_count = []
 
     @settings(max_examples=EVENT_EXAMPLES, **FUZZ_SETTINGS)
     @given(event=fuzzed_events)
     def check(event: Any) -> None:
-        # Given passing evidence in the registry
         fake_world.reset(evaluation_report(), bias_report())
         genuine = is_genuine_pending_event(event)
         genuine_count.append(genuine)
-
-        # When the fuzzed event is handled
-        outcome = _handle(event)
-
-        # Then a non-genuine event approves nothing, and an error is always the documented one
-        if not genuine:
-            assert "Approved" not in fake_world.statuses_set()
-        assert isinstance(outcome, dict | MalformedEventError)
+        then(genuine, _handle(event))
 
     check()
-    # And all examples ran, nearly all of them non-genuine events rather than the sample
     assert len(genuine_count) >= EVENT_EXAMPLES
     assert genuine_count.count(False) > 0.9 * len(genuine_count)
+
+
+def test_fuzzed_events_never_approve_unless_genuine(fake_world: FakeWorld) -> None:
+    def then(genuine: bool, _outcome: Any) -> None:
+        # Then a non-genuine event approves nothing
+        assert genuine or "Approved" not in fake_world.statuses_set()
+
+    # Given passing evidence in the registry / When each fuzzed event is handled
+    _fuzz_events(fake_world, then)
+
+
+def test_fuzzed_events_raise_only_the_documented_error(fake_world: FakeWorld) -> None:
+    def then(_genuine: bool, outcome: Any) -> None:
+        # Then the handler returns a result or raises the documented error, never anything else
+        assert isinstance(outcome, dict | MalformedEventError)
+
+    # Given passing evidence in the registry / When each fuzzed event is handled
+    _fuzz_events(fake_world, then)
 
 
 def test_broken_evidence_is_always_rejected(fake_world: FakeWorld) -> None:

@@ -50,25 +50,37 @@ def _evidence() -> dict[str, bytes]:
     }
 
 
-def test_a_transient_s3_error_propagates_and_leaves_the_package_pending(
-    approval_variables: dict[str, str],
-) -> None:
-    # Given S3 throttling the evidence read
+def _review_with_throttled_evidence() -> tuple[InMemoryRegistry, pytest.ExceptionInfo[ClientError]]:
+    """A pending package reviewed while S3 throttles the evidence read: the registry and the error."""
     throttled = ClientError(
         {"Error": {"Code": "SlowDown", "Message": "Please reduce your request rate."}}, "GetObject"
     )
     registry = InMemoryRegistry(packages={ARN: _package("PendingManualApproval")}, read_error=throttled)
-
-    # When the package is reviewed
-    with pytest.raises(ClientError, match="SlowDown"):
+    with pytest.raises(ClientError) as raised:
         review_package(
             request=REQUEST,
             settings=load_settings(ApprovalSettings),
             registry=registry,
             notifier=RecordingNotifier(),
         )
+    return registry, raised
 
-    # Then nothing was decided: Lambda retries, and the package waits for readable evidence
+
+def test_a_transient_s3_error_propagates(approval_variables: dict[str, str]) -> None:
+    # Given S3 throttling the evidence read
+    # When the package is reviewed
+    _, raised = _review_with_throttled_evidence()
+
+    # Then S3's own error escapes, so Lambda retries the event
+    assert raised.match("SlowDown")
+
+
+def test_a_transient_s3_error_leaves_the_package_pending(approval_variables: dict[str, str]) -> None:
+    # Given S3 throttling the evidence read
+    # When the package is reviewed (and the error escapes)
+    registry, _ = _review_with_throttled_evidence()
+
+    # Then nothing was decided: the package waits for readable evidence
     assert registry.approvals == []
 
 
@@ -110,11 +122,10 @@ def deploy_settings(monkeypatch: pytest.MonkeyPatch) -> DeploySettings:
     )
 
 
-@pytest.mark.parametrize("status", ["Creating", "Updating", "RollingBack", "Failed"])
-def test_an_endpoint_that_is_not_in_service_is_not_updated_and_the_event_is_retried(
-    deploy_settings: DeploySettings, status: str
-) -> None:
-    # Given the endpoint busy with an earlier deployment (or failed)
+def _deploy_to_an_endpoint_in(
+    status: str, settings: DeploySettings
+) -> tuple[InMemoryRegistry, pytest.ExceptionInfo[EndpointNotUpdatableError]]:
+    """Version 3 deployed while the endpoint is in ``status``: the registry and the error raised."""
     registry = InMemoryRegistry(packages={ARN: _package("Approved")}, documents=_evidence())
     registry.endpoints["fraud-detection-dev"] = Endpoint(
         name="fraud-detection-dev",
@@ -122,11 +133,33 @@ def test_an_endpoint_that_is_not_in_service_is_not_updated_and_the_event_is_retr
         status=status,
         config_name="fraud-detection-v2-00000000",
     )
+    with pytest.raises(EndpointNotUpdatableError) as raised:
+        deploy_package(request=REQUEST, settings=settings, registry=registry)
+    return registry, raised
 
-    # When version 3 is deployed / Then the invocation fails so Lambda retries it later
-    with pytest.raises(EndpointNotUpdatableError, match=status):
-        deploy_package(request=REQUEST, settings=deploy_settings, registry=registry)
+
+@pytest.mark.parametrize("status", ["Creating", "Updating", "RollingBack", "Failed"])
+def test_an_endpoint_that_is_not_in_service_is_not_updated(
+    deploy_settings: DeploySettings, status: str
+) -> None:
+    # Given the endpoint busy with an earlier deployment (or failed)
+    # When version 3 is deployed
+    registry, _ = _deploy_to_an_endpoint_in(status, deploy_settings)
+
+    # Then the endpoint is left alone
     assert registry.endpoint_updates == []
+
+
+@pytest.mark.parametrize("status", ["Creating", "Updating", "RollingBack", "Failed"])
+def test_an_event_for_an_endpoint_that_is_not_in_service_is_retried(
+    deploy_settings: DeploySettings, status: str
+) -> None:
+    # Given the endpoint busy with an earlier deployment (or failed)
+    # When version 3 is deployed
+    _, raised = _deploy_to_an_endpoint_in(status, deploy_settings)
+
+    # Then the invocation fails, naming the status, so Lambda retries it later
+    assert raised.match(status)
 
 
 def test_an_endpoint_on_a_config_this_function_did_not_build_is_updated(

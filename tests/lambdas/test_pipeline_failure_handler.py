@@ -77,18 +77,32 @@ def test_a_run_stopped_by_the_quality_gate_is_reported_as_a_model_below_the_bar(
     assert f"{QUALITY_GATE_STEP} failed: {GATE_MESSAGE}" in message["Message"]
 
 
-def test_a_failed_job_is_reported_as_an_infrastructure_failure_with_its_step_reason_and_job(
+def _handle_a_failed_tuning_job(pipeline_steps: Stubber, lambda_context: FakeLambdaContext) -> dict[str, Any]:
+    """A run whose tuning step failed on a service quota, its Failed event handled: the result."""
+    _answer_steps(pipeline_steps, execution_step("FraudDataProcess"), _tuning_failed())
+    return handler(execution_event("Failed"), lambda_context)
+
+
+def test_a_failed_job_is_reported_as_an_infrastructure_failure_of_its_step(
     operators_inbox: ReviewerInbox, pipeline_steps: Stubber, lambda_context: FakeLambdaContext
 ) -> None:
     # Given a run whose tuning step failed on a service quota
-    _answer_steps(pipeline_steps, execution_step("FraudDataProcess"), _tuning_failed())
-
     # When its Failed status event is handled
-    result = handler(execution_event("Failed"), lambda_context)
+    result = _handle_a_failed_tuning_job(pipeline_steps, lambda_context)
+
+    # Then it is an infrastructure failure of the tuning step
+    assert (result["kind"], result["failing_steps"]) == ("infrastructure", ["FraudHyperParameterTuning"])
+
+
+def test_a_failed_job_is_reported_with_its_step_reason_job_and_the_retry_command(
+    operators_inbox: ReviewerInbox, pipeline_steps: Stubber, lambda_context: FakeLambdaContext
+) -> None:
+    # Given a run whose tuning step failed on a service quota
+    # When its Failed status event is handled
+    _handle_a_failed_tuning_job(pipeline_steps, lambda_context)
 
     # Then the message names the failing step, SageMaker's reason, the job and how to retry
     [message] = operators_inbox.messages()
-    assert (result["kind"], result["failing_steps"]) == ("infrastructure", ["FraudHyperParameterTuning"])
     assert (
         f"FraudHyperParameterTuning failed (job: {TUNING_JOB}): ClientError: ResourceLimitExceeded"
         in message["Message"]
@@ -150,7 +164,8 @@ def test_without_a_failed_step_the_executions_own_reason_is_reported(
     assert "No step failed; the execution says: Parameter MinAuc: not a float: 'high'" in message["Message"]
 
 
-@pytest.mark.parametrize(
+#: Events naming a pipeline or execution that is not this environment's, with the reason given.
+ANOTHER_PIPELINES_EVENTS = pytest.mark.parametrize(
     ("detail", "reason"),
     [
         (
@@ -164,7 +179,10 @@ def test_without_a_failed_step_the_executions_own_reason_is_reported(
     ],
     ids=["other-pipeline", "execution-of-another-pipeline"],
 )
-def test_an_event_about_another_pipeline_is_ignored_and_nothing_is_sent(
+
+
+@ANOTHER_PIPELINES_EVENTS
+def test_an_event_about_another_pipeline_is_ignored_with_the_reason(
     operators_inbox: ReviewerInbox,
     pipeline_steps: Stubber,
     lambda_context: FakeLambdaContext,
@@ -177,9 +195,26 @@ def test_an_event_about_another_pipeline_is_ignored_and_nothing_is_sent(
     # When it is handled (the Stubber has no answer queued: any SageMaker call would fail the test)
     result = handler(event, lambda_context)
 
-    # Then it is ignored with the reason, and no one is alerted
+    # Then it is ignored with the reason
     assert result["outcome"] == "ignored"
     assert result["reason"].startswith(reason)
+
+
+@ANOTHER_PIPELINES_EVENTS
+def test_an_event_about_another_pipeline_alerts_no_one(
+    operators_inbox: ReviewerInbox,
+    pipeline_steps: Stubber,
+    lambda_context: FakeLambdaContext,
+    detail: dict[str, str],
+    reason: str,
+) -> None:
+    # Given an event naming a pipeline or execution that is not this environment's
+    event = execution_event("Failed", **detail)
+
+    # When it is handled (the Stubber has no answer queued: any SageMaker call would fail the test)
+    handler(event, lambda_context)
+
+    # Then nothing is sent
     assert operators_inbox.messages() == []
 
 
@@ -195,16 +230,36 @@ def test_a_succeeded_run_is_ignored(
     assert operators_inbox.messages() == []
 
 
-def test_a_malformed_event_raises_the_documented_error_and_sends_nothing(
+def _handle_an_event_without_execution(
+    lambda_context: FakeLambdaContext,
+) -> pytest.ExceptionInfo[MalformedEventError]:
+    """An execution event without its execution ARN handled: the documented error it raised."""
+    event = execution_event("Failed")
+    del event["detail"]["pipelineExecutionArn"]
+    with pytest.raises(MalformedEventError) as raised:
+        handler(event, lambda_context)
+    return raised
+
+
+def test_a_malformed_event_raises_the_documented_error(
     operators_inbox: ReviewerInbox, pipeline_steps: Stubber, lambda_context: FakeLambdaContext
 ) -> None:
     # Given an execution event without its execution ARN
-    event = execution_event("Failed")
-    del event["detail"]["pipelineExecutionArn"]
+    # When it is handled
+    raised = _handle_an_event_without_execution(lambda_context)
 
-    # When it is handled / Then the failure destination receives it, and no one is alerted
-    with pytest.raises(MalformedEventError, match="pipelineExecutionArn"):
-        handler(event, lambda_context)
+    # Then the failure destination receives it, with the missing field named
+    assert raised.match("pipelineExecutionArn")
+
+
+def test_a_malformed_event_sends_nothing(
+    operators_inbox: ReviewerInbox, pipeline_steps: Stubber, lambda_context: FakeLambdaContext
+) -> None:
+    # Given an execution event without its execution ARN
+    # When it is handled (and raises the documented error)
+    _handle_an_event_without_execution(lambda_context)
+
+    # Then no one is alerted
     assert operators_inbox.messages() == []
 
 

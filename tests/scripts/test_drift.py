@@ -142,15 +142,27 @@ def test_quantile_bins_are_training_deciles_closed_on_the_right() -> None:
     assert live.proportions().tolist() == [1.0] + [0.0] * 9
 
 
-def test_small_integer_features_bin_by_value_and_unseen_values_go_to_an_extra_bin() -> None:
+def _small_integer_entry() -> dict:
+    """The baseline entry of a feature with values 0, 1, 2 in training (half 0, a quarter each 1 and 2)."""
+    return drift.summarise(np.array([0, 0, 1, 2] * 25, dtype=float), bins=10, max_categories=20)
+
+
+def test_small_integer_features_bin_by_value() -> None:
     # Given a feature with values 0, 1, 2 in training (half 0, a quarter each 1 and 2)
-    entry = drift.summarise(np.array([0, 0, 1, 2] * 25, dtype=float), bins=10, max_categories=20)
+    # When it is summarised
+    entry = _small_integer_entry()
+    # Then it is an integer feature with one bin per value seen
     assert entry["type"] == "integer"
     assert entry["bins"] == {
         "kind": "categorical",
         "values": [0.0, 1.0, 2.0],
         "proportions": [0.5, 0.25, 0.25],
     }
+
+
+def test_unseen_values_of_small_integer_features_go_to_an_extra_bin() -> None:
+    # Given a feature with values 0, 1, 2 in training (half 0, a quarter each 1 and 2)
+    entry = _small_integer_entry()
     # When live data also has the value 3, never seen in training
     live = drift.Distribution(entry)
     live.add(np.array([0, 0, 1, 3], dtype=float))
@@ -173,31 +185,48 @@ def test_features_are_typed_binary_integer_or_continuous(values: list[float], ki
 # =========================================================================== bias definitions
 
 
-@pytest.mark.parametrize("seed", range(30))
-def test_dppl_and_di_equal_bias_shaps_definitions_on_random_data(seed: int) -> None:
-    # Given random facet memberships and favourable predictions, tiny sizes included (empty facets)
+def _random_facet_and_predictions(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Random facet memberships and favourable predictions, tiny sizes included (empty facets)."""
     rng = np.random.RandomState(seed)
     rows = int(rng.choice([1, 2, 5, 50, 1000]))
     facet = rng.rand(rows) < rng.uniform(0.0, 1.0)
     predicted = rng.rand(rows) < rng.uniform(0.0, 1.0)
-    # Then both metrics equal step 7's (nan where step 7 gives nan)
-    pairs = [
-        (
-            drift.difference_in_positive_proportions_in_predicted_labels(facet, predicted),
-            bias_shap.difference_in_positive_proportions_in_predicted_labels(facet, predicted),
-        ),
-        (drift.disparate_impact(facet, predicted), bias_shap.disparate_impact(facet, predicted)),
-    ]
-    for ours, theirs in pairs:
-        assert (math.isnan(ours) and math.isnan(theirs)) or ours == pytest.approx(theirs, abs=1e-15)
+    return facet, predicted
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_dppl_equals_bias_shaps_definition_on_random_data(seed: int) -> None:
+    # Given random facet memberships and favourable predictions
+    facet, predicted = _random_facet_and_predictions(seed)
+    # When DPPL is computed by both scripts
+    ours = drift.difference_in_positive_proportions_in_predicted_labels(facet, predicted)
+    theirs = bias_shap.difference_in_positive_proportions_in_predicted_labels(facet, predicted)
+    # Then it equals step 7's (nan where step 7 gives nan)
+    assert (math.isnan(ours) and math.isnan(theirs)) or ours == pytest.approx(theirs, abs=1e-15)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_di_equals_bias_shaps_definition_on_random_data(seed: int) -> None:
+    # Given random facet memberships and favourable predictions
+    facet, predicted = _random_facet_and_predictions(seed)
+    # When DI is computed by both scripts
+    ours = drift.disparate_impact(facet, predicted)
+    theirs = bias_shap.disparate_impact(facet, predicted)
+    # Then it equals step 7's (nan where step 7 gives nan)
+    assert (math.isnan(ours) and math.isnan(theirs)) or ours == pytest.approx(theirs, abs=1e-15)
 
 
 # =========================================================================== baseline
 
 
-def test_the_baseline_describes_every_feature_the_scores_and_the_bias(small_baseline: Path) -> None:
-    baseline = json.loads((small_baseline / drift.BASELINE_FILE).read_text())
-    # Then the feature columns are those after the label, in capture order
+def _baseline(folder: Path) -> dict:
+    return json.loads((folder / drift.BASELINE_FILE).read_text())
+
+
+def test_the_baseline_describes_every_feature(small_baseline: Path) -> None:
+    # Given the baseline of the small data set
+    baseline = _baseline(small_baseline)
+    # Then the feature columns are those after the label, in capture order, each described
     assert baseline["label"] == "fraud"
     assert baseline["columns"] == ["amount", "count", FACET]
     amount, count, female = (baseline["features"][c] for c in baseline["columns"])
@@ -207,9 +236,20 @@ def test_the_baseline_describes_every_feature_the_scores_and_the_bias(small_base
     assert count["bins"]["kind"] == female["bins"]["kind"] == "categorical"
     assert all(f["missing_rate"] == 0.0 and f["min"] <= f["max"] for f in (amount, count, female))
     assert amount["ecdf"]["cdf"][-1] == 1.0
-    # And the score distribution and the bias of the predicted labels are recorded with the threshold
+
+
+def test_the_baseline_records_the_scores_with_the_threshold(small_baseline: Path) -> None:
+    # Given the baseline of the small data set
+    baseline = _baseline(small_baseline)
+    # Then the decision threshold and the score distribution are recorded
     assert baseline["threshold"] == 0.5
     assert sum(baseline["scores"]["bins"]["proportions"]) == pytest.approx(1.0)
+
+
+def test_the_baseline_records_the_bias_of_the_predicted_labels(small_baseline: Path) -> None:
+    # Given the baseline of the small data set (no bias in its predictions)
+    baseline = _baseline(small_baseline)
+    # Then the facet, the favourable label and DI are recorded
     assert (baseline["bias"]["facet"], baseline["bias"]["favourable_label"]) == (FACET, 0)
     assert baseline["bias"]["DI"] == pytest.approx(1.0, abs=0.05)
 
@@ -264,28 +304,40 @@ def test_no_capture_at_all_ends_cleanly_with_no_traffic(small_baseline: Path, tm
     assert violations == {"count": 0, "status": "no traffic", "violations": []}
 
 
-def test_malformed_capture_lines_are_counted_and_skipped_with_their_line_numbers(
-    small_baseline: Path, tmp_path: Path
-) -> None:
-    # Given 4 good records and 4 bad lines: not JSON, a truncated record, no captureData, and
-    # 2 input rows with 1 score
+def _check_with_malformed_lines(baseline: Path, work: Path) -> tuple[int, dict]:
+    """The check on 4 good records and 4 bad lines (lines 2, 4, 6, 7): not JSON, a truncated record,
+    no captureData, and 2 input rows with 1 score. Returns (exit code, monitor.json)."""
     frame, scores = small_split(5, seed=1)
     good = capture_lines(feature_rows(frame), scores)
     two_rows = drift.format_capture_record("1,2,0\n3,4,1", "0.5", "x", INFERENCE_TIME)
     lines = [good[0], "not json", good[1], good[2][:40], good[3], '{"eventVersion": "0"}', two_rows, good[4]]
-    write_capture(tmp_path / "capture", lines)
-    # When the check runs
-    code, monitor, _ = run_check(small_baseline, tmp_path)
-    # Then the job succeeds, reads the 4 good records and lists each bad line as file:line
+    write_capture(work / "capture", lines)
+    code, monitor, _ = run_check(baseline, work)
+    return code, monitor
+
+
+def test_malformed_capture_lines_are_counted_not_fatal(small_baseline: Path, tmp_path: Path) -> None:
+    # Given 4 good records and 4 bad lines / When the check runs
+    code, monitor = _check_with_malformed_lines(small_baseline, tmp_path)
+    # Then the job succeeds, reads the 4 good records and counts the bad lines
     assert code == 0
     capture = monitor["capture"]
     assert (capture["lines"], capture["records"], capture["valid_rows"]) == (8, 4, 4)
     assert capture["malformed_lines"] == 4
+    assert monitor["data_quality"]["malformed_line_rate"] == 0.5
+
+
+def test_malformed_capture_lines_are_listed_with_their_line_numbers(
+    small_baseline: Path, tmp_path: Path
+) -> None:
+    # Given 4 good records and 4 bad lines / When the check runs
+    _, monitor = _check_with_malformed_lines(small_baseline, tmp_path)
+    # Then each bad line is listed as file:line, with what is wrong with it
+    capture = monitor["capture"]
     where = [entry.split(": ", 1)[0] for entry in capture["malformed"]]
     prefix = "fraud-endpoint/AllTraffic/2026/01/05/10/capture.jsonl"
     assert where == [f"{prefix}:2", f"{prefix}:4", f"{prefix}:6", f"{prefix}:7"]
     assert "2 input rows but 1 scores" in capture["malformed"][3]
-    assert monitor["data_quality"]["malformed_line_rate"] == 0.5
 
 
 def test_base64_capture_decodes_to_the_same_figures_as_csv(small_baseline: Path, tmp_path: Path) -> None:
@@ -352,11 +404,9 @@ def test_rows_of_another_width_are_schema_mismatches(small_baseline: Path, tmp_p
     assert ("schema_mismatch_rate", None) in violated(violations)
 
 
-def test_scores_and_values_that_are_not_numbers_are_counted_not_fatal(
-    small_baseline: Path, tmp_path: Path
-) -> None:
-    # Given 100 records: one answered "abc", one scored 1.7 (not a probability), one amount "abc"
-    # and one amount "NULL" (a missing-value token, like an empty field)
+def _check_with_unusable_numbers(baseline: Path, work: Path) -> tuple[int, dict]:
+    """The check on 100 records: one answered "abc", one scored 1.7 (not a probability), one amount
+    "abc" and one amount "NULL" (a missing-value token, like an empty field). (exit code, monitor.json)."""
     frame, scores = small_split(100, seed=5)
     texts = [repr(float(s)) for s in scores]
     texts[3], texts[4] = "abc", "1.7"
@@ -367,83 +417,136 @@ def test_scores_and_values_that_are_not_numbers_are_counted_not_fatal(
         drift.format_capture_record(r, t, event_id(i), INFERENCE_TIME)
         for i, (r, t) in enumerate(zip(rows, texts, strict=True))
     ]
-    write_capture(tmp_path / "capture", lines)
-    # When the check runs
-    code, monitor, _ = run_check(small_baseline, tmp_path)
-    # Then the two scores make their rows invalid; of the 98 others, one amount is non-numeric and
-    # one is missing
+    write_capture(work / "capture", lines)
+    code, monitor, _ = run_check(baseline, work)
+    return code, monitor
+
+
+def test_scores_that_are_not_probabilities_are_counted_not_fatal(
+    small_baseline: Path, tmp_path: Path
+) -> None:
+    # Given 100 records, one answered "abc" and one scored 1.7 / When the check runs
+    code, monitor = _check_with_unusable_numbers(small_baseline, tmp_path)
+    # Then the job succeeds, and the two scores make their rows invalid
     assert code == 0
     assert monitor["data_quality"]["invalid_score_rows"] == 2
     assert monitor["capture"]["valid_rows"] == 98
+
+
+def test_values_that_are_not_numbers_are_counted_not_fatal(small_baseline: Path, tmp_path: Path) -> None:
+    # Given 100 records, among the 98 with a usable score one amount "abc" and one amount "NULL"
+    # When the check runs
+    code, monitor = _check_with_unusable_numbers(small_baseline, tmp_path)
+    # Then the job succeeds; of the 98 rows, one amount is non-numeric and one is missing
+    assert code == 0
     assert monitor["data_quality"]["features"]["amount"]["non_numeric_rate"] == pytest.approx(
         1 / 98, abs=1e-9
     )
     assert monitor["data_quality"]["features"]["amount"]["missing_rate"] == pytest.approx(1 / 98, abs=1e-9)
 
 
-def test_missing_and_out_of_range_values_are_data_quality_figures(
-    small_baseline: Path, tmp_path: Path
-) -> None:
-    # Given 100 rows where 10 have no amount and 10 have a count of 50 (training max: 8)
+def _check_with_missing_and_out_of_range(baseline: Path, work: Path) -> tuple[dict, dict]:
+    """The check on 100 rows where 10 have no amount and 10 have a count of 50 (training max: 8).
+
+    Returns (monitor.json's per-feature data quality, violations.json).
+    """
     frame, scores = small_split(100, seed=6)
     frame["amount"] = frame["amount"].astype(object)
     frame.loc[:9, "amount"] = ""
     frame.loc[10:19, "count"] = 50
-    write_capture(tmp_path / "capture", capture_lines(feature_rows(frame), scores))
-    # When the check runs
-    _, monitor, violations = run_check(small_baseline, tmp_path)
-    # Then the shares are reported and both break their limits (5 % each)
-    features = monitor["data_quality"]["features"]
+    write_capture(work / "capture", capture_lines(feature_rows(frame), scores))
+    _, monitor, violations = run_check(baseline, work)
+    return monitor["data_quality"]["features"], violations
+
+
+def test_missing_values_are_a_data_quality_figure(small_baseline: Path, tmp_path: Path) -> None:
+    # Given 100 rows where 10 have no amount / When the check runs
+    features, violations = _check_with_missing_and_out_of_range(small_baseline, tmp_path)
+    # Then the share is reported and breaks its limit (5 %)
     assert features["amount"]["missing_rate"] == 0.1
+    assert ("missing_rate_increase", "amount") in violated(violations)
+
+
+def test_out_of_range_values_are_a_data_quality_figure(small_baseline: Path, tmp_path: Path) -> None:
+    # Given 100 rows where 10 have a count of 50 (training max: 8) / When the check runs
+    features, violations = _check_with_missing_and_out_of_range(small_baseline, tmp_path)
+    # Then the share is reported and breaks its limit (5 %)
     assert features["count"]["out_of_range_rate"] == 0.1
-    assert {("missing_rate_increase", "amount"), ("out_of_range_rate", "count")} <= violated(violations)
+    assert ("out_of_range_rate", "count") in violated(violations)
 
 
 # =========================================================================== ground truth
 
 
-def test_ground_truth_joined_by_event_id_gives_the_right_auc_and_recall(
-    small_baseline: Path, tmp_path: Path
-) -> None:
-    # Given 6 captured records, 4 of them labelled later; one label for an event never captured
+def _live_quality_of_4_labelled_records(baseline: Path, work: Path) -> dict:
+    """monitor.json's live quality for 6 captured records scored 0.9, 0.8, 0.3, 0.1, 0.6, 0.2, the
+    first 4 labelled later 1, 0, 1, 0 by event id; one more label for an event never captured."""
     scores = [0.9, 0.8, 0.3, 0.1, 0.6, 0.2]
     rows = ["100,1,0"] * 6
-    write_capture(tmp_path / "capture", capture_lines(rows, scores))
+    write_capture(work / "capture", capture_lines(rows, scores))
     labels = {event_id(0): 1, event_id(1): 0, event_id(2): 1, event_id(3): 0, "event-unknown": 1}
-    write_ground_truth(tmp_path / "ground-truth", labels)
+    write_ground_truth(work / "ground-truth", labels)
+    _, monitor, _ = run_check(baseline, work, "--min-rows", "1")
+    return monitor["live_quality"]
+
+
+def test_ground_truth_is_joined_by_event_id(small_baseline: Path, tmp_path: Path) -> None:
+    # Given 6 captured records, 4 of them labelled later; one label for an event never captured
     # When the check runs
-    _, monitor, _ = run_check(small_baseline, tmp_path, "--min-rows", "1")
-    quality = monitor["live_quality"]
-    # Then only the 4 labelled records count. AUC: of the (fraud, legit) pairs (0.9, 0.8),
-    # (0.9, 0.1), (0.3, 0.8), (0.3, 0.1), 3 are ordered right: 3/4. Recall at 0.5: 0.9 caught,
-    # 0.3 missed: 1/2
+    quality = _live_quality_of_4_labelled_records(small_baseline, tmp_path)
+    # Then only the 4 labelled records count, and the stray label is counted as unmatched
     assert quality["labelled_rows"] == 4
-    assert quality["auc"] == 0.75
-    assert quality["recall"] == 0.5
     assert quality["unmatched_ground_truth"] == 1
 
 
-def test_model_monitors_ground_truth_layout_and_inference_ids_join_too(
-    small_baseline: Path, tmp_path: Path
-) -> None:
-    # Given a record captured with an inferenceId, labelled in Model Monitor's layout by that id,
-    # and a second record labelled by its eventId, BASE64-encoded
+def test_ground_truth_joined_by_event_id_gives_the_right_auc(small_baseline: Path, tmp_path: Path) -> None:
+    # Given 6 captured records, 4 of them labelled later / When the check runs
+    quality = _live_quality_of_4_labelled_records(small_baseline, tmp_path)
+    # Then AUC: of the (fraud, legit) pairs (0.9, 0.8), (0.9, 0.1), (0.3, 0.8), (0.3, 0.1), 3 are
+    # ordered right: 3/4
+    assert quality["auc"] == 0.75
+
+
+def test_ground_truth_joined_by_event_id_gives_the_right_recall(small_baseline: Path, tmp_path: Path) -> None:
+    # Given 6 captured records, 4 of them labelled later / When the check runs
+    quality = _live_quality_of_4_labelled_records(small_baseline, tmp_path)
+    # Then recall at 0.5: 0.9 caught, 0.3 missed: 1/2
+    assert quality["recall"] == 0.5
+
+
+def _live_quality_with_model_monitors_layout(baseline: Path, work: Path) -> dict:
+    """monitor.json's live quality for a record captured with an inferenceId and labelled 1 in Model
+    Monitor's layout by that id, a second labelled 0 by its eventId, BASE64-encoded, and on line 3 a
+    label 2 for a third event."""
     first = drift.format_capture_record("100,1,0", "0.9", "e1", INFERENCE_TIME, inference_id="claim-7")
     second = drift.format_capture_record("100,1,0", "0.2", "e2", INFERENCE_TIME)
-    write_capture(tmp_path / "capture", [first, second])
+    write_capture(work / "capture", [first, second])
     encoded = base64.b64encode(b"0").decode()
     truth = [
         {"groundTruthData": {"data": "1", "encoding": "CSV"}, "eventMetadata": {"eventId": "claim-7"}},
         {"groundTruthData": {"data": encoded, "encoding": "BASE64"}, "eventMetadata": {"eventId": "e2"}},
         {"eventId": "e3", "label": 2},
     ]
-    (tmp_path / "ground-truth").mkdir()
-    (tmp_path / "ground-truth" / "gt.jsonl").write_text("".join(json.dumps(t) + "\n" for t in truth))
-    # When the check runs
-    _, monitor, _ = run_check(small_baseline, tmp_path, "--min-rows", "1")
-    # Then both records are labelled (fraud scored 0.9 above legit 0.2: AUC 1) and the bad label listed
-    quality = monitor["live_quality"]
+    (work / "ground-truth").mkdir()
+    (work / "ground-truth" / "gt.jsonl").write_text("".join(json.dumps(t) + "\n" for t in truth))
+    _, monitor, _ = run_check(baseline, work, "--min-rows", "1")
+    return monitor["live_quality"]
+
+
+def test_model_monitors_ground_truth_layout_joins_by_inference_id_or_event_id(
+    small_baseline: Path, tmp_path: Path
+) -> None:
+    # Given a record labelled in Model Monitor's layout by its inferenceId, and a second labelled by
+    # its eventId, BASE64-encoded / When the check runs
+    quality = _live_quality_with_model_monitors_layout(small_baseline, tmp_path)
+    # Then both records are labelled (fraud scored 0.9 above legit 0.2: AUC 1)
     assert (quality["labelled_rows"], quality["auc"]) == (2, 1.0)
+
+
+def test_a_ground_truth_label_other_than_0_or_1_is_listed(small_baseline: Path, tmp_path: Path) -> None:
+    # Given ground truth whose third line labels an event 2 / When the check runs
+    quality = _live_quality_with_model_monitors_layout(small_baseline, tmp_path)
+    # Then the bad label is listed with its file and line
     assert quality["ground_truth_issues"] == ["gt.jsonl:3: label 2 is not 0 or 1"]
 
 
@@ -556,15 +659,21 @@ def test_too_little_traffic_reports_drift_figures_without_judging_them(
     assert monitor["status"] in ("insufficient traffic", "violations")
 
 
+def _check_with_shifted_amounts(baseline: Path, work: Path) -> tuple[dict, dict]:
+    """The check with a PSI limit of 0.15 on traffic whose amounts moved by +1 std: (monitor, violations)."""
+    frame, scores = small_split(2_000, seed=10)
+    frame["amount"] += 20
+    send_traffic(work, frame, scores)
+    _, monitor, violations = run_check(baseline, work, "--psi-threshold", "0.15")
+    return monitor, violations
+
+
 def test_each_violation_names_metric_feature_value_and_threshold(
     small_baseline: Path, tmp_path: Path
 ) -> None:
-    # Given traffic with amounts shifted by +1 std, checked with a stricter PSI limit
-    frame, scores = small_split(2_000, seed=10)
-    frame["amount"] += 20
-    send_traffic(tmp_path, frame, scores)
-    _, monitor, violations = run_check(small_baseline, tmp_path, "--psi-threshold", "0.15")
-    # Then violations.json and monitor.json carry the same, fully described entries
+    # Given traffic with amounts shifted by +1 std / When checked with a stricter PSI limit
+    monitor, violations = _check_with_shifted_amounts(small_baseline, tmp_path)
+    # Then the PSI violation is fully described
     [psi] = [v for v in violations["violations"] if v["metric"] == "psi"]
     assert psi == {
         "metric": "psi",
@@ -573,6 +682,14 @@ def test_each_violation_names_metric_feature_value_and_threshold(
         "threshold": 0.15,
         "rule": "value > threshold",
     }
+
+
+def test_monitor_json_carries_the_same_violations_as_violations_json(
+    small_baseline: Path, tmp_path: Path
+) -> None:
+    # Given traffic with amounts shifted by +1 std / When checked with a stricter PSI limit
+    monitor, violations = _check_with_shifted_amounts(small_baseline, tmp_path)
+    # Then monitor.json and violations.json list the same entries
     assert monitor["violations"] == violations["violations"]
 
 

@@ -121,9 +121,21 @@ def test_recall_matches_the_confusion_matrix(report: dict[str, Any]) -> None:
     assert metrics["recall"]["value"] == matrix["1"]["1"] / (matrix["1"]["0"] + matrix["1"]["1"])
 
 
-def test_curves_are_downsampled_and_span_the_unit_square(report: dict[str, Any]) -> None:
-    roc = report["binary_classification_metrics"]["receiver_operating_characteristic_curve"]
+def _roc(report: dict[str, Any]) -> dict[str, Any]:
+    return report["binary_classification_metrics"]["receiver_operating_characteristic_curve"]
+
+
+def test_curves_are_downsampled(report: dict[str, Any]) -> None:
+    # Given the report's ROC curve
+    roc = _roc(report)
+    # Then it has at most 201 points
     assert len(roc["true_positive_rates"]) <= 201
+
+
+def test_curves_span_the_unit_square(report: dict[str, Any]) -> None:
+    # Given the report's ROC curve
+    roc = _roc(report)
+    # Then it runs from (0, 0) to (1, 1)
     assert (roc["false_positive_rates"][0], roc["true_positive_rates"][0]) == (0.0, 0.0)
     assert (roc["false_positive_rates"][-1], roc["true_positive_rates"][-1]) == (1.0, 1.0)
 
@@ -134,18 +146,39 @@ def test_precision_recall_curve_ends_at_full_recall(report: dict[str, Any]) -> N
     assert curve["recalls"][-1] == 1.0
 
 
-def test_curve_points_keep_both_ends_and_stay_deterministic() -> None:
+def test_curve_points_keep_both_ends() -> None:
+    # Given a curve of 1000 points / When it is downsampled
     points = evaluate.curve_points(1000)
+    # Then 201 are kept, the first and the last among them
     assert (len(points), points[0], points[-1]) == (201, 0, 999)
+
+
+def test_curve_points_stay_deterministic() -> None:
+    # Given a curve of 1000 points / When it is downsampled twice
+    points = evaluate.curve_points(1000)
+    # Then the same points are kept
     assert np.array_equal(points, evaluate.curve_points(1000))
 
 
-def test_bootstrap_spread_is_positive_and_reproducible() -> None:
+def _bootstrap_std() -> dict[str, float]:
+    """Bootstrap standard deviations (30 resamples, seed 9) of weakly informative scores of 300 rows."""
     labels, _ = classification_data(300, seed=3)
     scores = np.random.RandomState(3).rand(300) * 0.5 + 0.3 * labels
-    first = evaluate.bootstrap_std(labels, scores, 0.5, resamples=30, seed=9)
-    assert first["auc"] > 0
-    assert first == evaluate.bootstrap_std(labels, scores, 0.5, resamples=30, seed=9)
+    return evaluate.bootstrap_std(labels, scores, 0.5, resamples=30, seed=9)
+
+
+def test_bootstrap_spread_is_positive() -> None:
+    # Given scores that rank imperfectly / When bootstrapped
+    spread = _bootstrap_std()
+    # Then the AUC varies across resamples
+    assert spread["auc"] > 0
+
+
+def test_bootstrap_spread_is_reproducible() -> None:
+    # Given the same scores and seed / When bootstrapped twice
+    first = _bootstrap_std()
+    # Then both spreads are equal
+    assert first == _bootstrap_std()
 
 
 # --------------------------------------------------------------------------- intervals
@@ -297,11 +330,20 @@ def test_every_point_metric_has_value_standard_deviation_and_interval(evaluation
     assert all(set(metrics[name]) == expected for name in evaluate.POINT_METRICS)
 
 
-def test_every_interval_is_95_percent_and_holds_its_value(evaluation: dict[str, Any]) -> None:
+def test_every_interval_is_95_percent(evaluation: dict[str, Any]) -> None:
+    # Given the evaluation's point metrics
     metrics = evaluation["binary_classification_metrics"]
+    # Then each confidence interval is at the 95 % level
+    for name in evaluate.POINT_METRICS:
+        assert metrics[name]["confidence_interval"]["level"] == 0.95, name
+
+
+def test_every_interval_holds_its_value(evaluation: dict[str, Any]) -> None:
+    # Given the evaluation's point metrics
+    metrics = evaluation["binary_classification_metrics"]
+    # Then each confidence interval lies in [0, 1] and contains the metric's value
     for name in evaluate.POINT_METRICS:
         bounds = metrics[name]["confidence_interval"]
-        assert bounds["level"] == 0.95, name
         assert 0.0 <= bounds["lower"] <= metrics[name]["value"] <= bounds["upper"] <= 1.0, name
 
 
@@ -327,9 +369,17 @@ def test_the_dataset_block_counts_the_test_frauds(evaluation: dict[str, Any]) ->
     assert dataset["test_positives"] + dataset["test_negatives"] == dataset["test_rows"]
 
 
-def test_decision_threshold_records_where_and_how_it_was_chosen(evaluation: dict[str, Any]) -> None:
+def test_decision_threshold_records_where_it_was_chosen(evaluation: dict[str, Any]) -> None:
+    # Given the evaluation's decision threshold
     threshold = evaluation["decision_threshold"]
+    # Then it was chosen on the validation split, not the test split
     assert threshold["selected_on"] == "validation"
+
+
+def test_decision_threshold_records_how_it_was_chosen(evaluation: dict[str, Any]) -> None:
+    # Given the evaluation's decision threshold
+    threshold = evaluation["decision_threshold"]
+    # Then its rule is max F2, and its value a score strictly between 0 and 1
     assert threshold["rule"].startswith("max F2")
     assert 0 < threshold["value"] < 1
 

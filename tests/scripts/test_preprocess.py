@@ -305,10 +305,22 @@ def test_main_succeeds(run_output: tuple[int, Path]) -> None:
     assert run_output[0] == 0
 
 
-def test_split_csvs_have_no_header_and_every_dataset_column(run_output: tuple[int, Path]) -> None:
+def _metadata(output: Path) -> dict[str, Any]:
+    return json.loads((output / "metadata" / "dataset.json").read_text())
+
+
+def test_split_csvs_have_every_dataset_column(run_output: tuple[int, Path]) -> None:
+    # Given the train split written by the step
     train = _split(run_output[1], "train")
+    # Then it has one column per dataset column
     assert train.shape[1] == len(dataset_columns())
-    assert pd.api.types.is_numeric_dtype(train[0])  # a header row would make column 0 text
+
+
+def test_split_csvs_have_no_header(run_output: tuple[int, Path]) -> None:
+    # Given the train split written by the step, read without a header
+    train = _split(run_output[1], "train")
+    # Then its first column is numeric: a header row would make column 0 text
+    assert pd.api.types.is_numeric_dtype(train[0])
 
 
 def test_split_csvs_start_with_the_label(run_output: tuple[int, Path]) -> None:
@@ -333,10 +345,24 @@ def test_metadata_row_counts_match_the_files(run_output: tuple[int, Path]) -> No
     assert {name: metadata["splits"][name]["rows"] for name in preprocess.SPLITS} == counts
 
 
-def test_metadata_records_query_cutoff_and_columns(run_output: tuple[int, Path]) -> None:
-    metadata = json.loads((run_output[1] / "metadata" / "dataset.json").read_text())
+def test_metadata_records_the_cutoff(run_output: tuple[int, Path]) -> None:
+    # Given the metadata of a run with --cutoff-time latest and no as-of time
+    metadata = _metadata(run_output[1])
+    # Then it records the argument and that no cutoff applied
     assert metadata["cutoff"] == {"argument": "latest", "as_of": None, "epoch_seconds": None}
+
+
+def test_metadata_records_the_columns(run_output: tuple[int, Path]) -> None:
+    # Given the metadata of a run
+    metadata = _metadata(run_output[1])
+    # Then it lists the dataset's columns in order
     assert metadata["columns"] == list(dataset_columns())
+
+
+def test_metadata_records_the_query(run_output: tuple[int, Path]) -> None:
+    # Given the metadata of a run
+    metadata = _metadata(run_output[1])
+    # Then it holds the query, with its latest-record-per-policy window
     assert "row_number() OVER" in metadata["query"]
 
 
@@ -369,8 +395,15 @@ def test_an_explicit_cutoff_wins_over_the_as_of_time() -> None:
     assert preprocess.resolve_cutoff("2026-01-01T00:00:00Z", "2026-03-01T00:00:00Z") == 1767225600.0
 
 
-def test_latest_without_as_of_applies_no_cutoff_and_says_so() -> None:
+def test_latest_without_as_of_applies_no_cutoff() -> None:
+    # Given --cutoff-time latest and no as-of time / When resolved
+    # Then there is no cutoff
     assert preprocess.resolve_cutoff("latest", None) is None
+
+
+def test_no_cutoff_is_written_as_unbounded() -> None:
+    # Given no cutoff / When written as the metadata's data_cutoff_time
+    # Then it reads "unbounded"
     assert preprocess.iso_utc(None) == "unbounded"
 
 
@@ -407,10 +440,18 @@ def test_enough_test_frauds_pass_and_are_counted() -> None:
     assert preprocess.check_test_positives(labels, np.arange(100), 5) == 5
 
 
-def test_the_metadata_records_the_minimum_and_each_splits_frauds(run_output: tuple[int, Path]) -> None:
-    metadata = json.loads((run_output[1] / "metadata" / "dataset.json").read_text())
-    test = _split(run_output[1], "test")
+def test_the_metadata_records_the_minimum_of_test_frauds(run_output: tuple[int, Path]) -> None:
+    # Given the metadata of a run with the default minimum
+    metadata = _metadata(run_output[1])
+    # Then it records that minimum
     assert metadata["min_test_positives"] == 1
+
+
+def test_the_metadata_records_each_splits_frauds(run_output: tuple[int, Path]) -> None:
+    # Given the metadata of a run and its test split
+    metadata = _metadata(run_output[1])
+    test = _split(run_output[1], "test")
+    # Then the frauds it records are the labels of the written split
     assert metadata["splits"]["test"]["positives"] == int(test[0].sum())
 
 
