@@ -369,9 +369,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=FEATURES,
         help="features (the feature groups' columns, default) or raw (categories as text, ISO times)",
     )
+    parser.add_argument("--force", action="store_true", help="replace claims.csv/customers.csv in --out")
     args = parser.parse_args(argv)
     if not 1 <= args.rows <= MAX_ROWS:
         parser.error(f"--rows must be in [1, {MAX_ROWS}]")
+    existing = [args.out / f"{schema.name}.csv" for schema in (CLAIMS, CUSTOMERS)]
+    existing = [path for path in existing if path.exists()]
+    if existing and not args.force:
+        names = " and ".join(str(path) for path in existing)
+        print(
+            f"error: {names} already exist(s); pass --force to replace, or choose another --out",
+            file=sys.stderr,
+        )
+        return 2
     started = time.perf_counter()
     claims, customers = generate(args.rows, args.seed, args.signal)
     paths = write_frames(claims, customers, args.out, fmt=args.format)

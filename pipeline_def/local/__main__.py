@@ -9,7 +9,8 @@ Examples::
         --input-format raw --event-time now
 
 Exit codes: 0 the run succeeded; 1 it ran and failed (run.json says where); 2 bad arguments or
-input (errors as file:line:column), nothing ran.
+input (errors as file:line:column), nothing ran; 130 (Ctrl-C) or 143 (SIGTERM): stopped, every
+job subprocess ended and run.json says "Stopped".
 """
 
 from __future__ import annotations
@@ -26,7 +27,14 @@ from pipeline_def.data.encoding import InputFormat
 from pipeline_def.data.validation import ValidationError, parse_event_time_option
 from pipeline_def.definition.checks import DefinitionError
 from pipeline_def.local.executor import ParameterError
-from pipeline_def.local.run import InputDataError, RunOptions, WorkdirError, run
+from pipeline_def.local.run import (
+    ArgumentError,
+    InputDataError,
+    RunOptions,
+    RunStopped,
+    WorkdirError,
+    run,
+)
 
 
 def _override(text: str) -> tuple[str, str]:
@@ -73,16 +81,35 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _gate_lines(summary: dict) -> list[str]:
+    lines = []
+    gates = summary.get("gates") or {}
+    for kind in ("pipeline", "approval"):
+        for gate in gates.get(kind) or []:
+            verdict = {True: "pass", False: "FAIL"}.get(gate.get("passed"), "?")
+            value = gate.get("value")
+            shown = f"{value:.3f}" if isinstance(value, int | float) else str(value)
+            lines.append(
+                f"  {kind} gate {gate.get('name')}: {shown} {gate.get('bound')} {verdict}"
+                f" (threshold from {gate.get('source')})"
+            )
+    return lines
+
+
 def _print_summary(summary: dict) -> None:
     approval = summary.get("approval") or {}
     print(f"\nrun {summary['status'].lower()} in {summary['seconds']:.1f}s ({summary['environment']})")
-    if summary.get("failure_reason"):
+    if summary.get("outcome"):
+        print(f"  {summary['outcome']}")
+    if summary.get("failure_reason") and str(summary["failure_reason"]) not in str(summary.get("outcome")):
         print(f"  reason: {summary['failure_reason']}")
+    for line in _gate_lines(summary):
+        print(line)
     if approval:
-        print(f"  model package: {summary['model_package_arn']}")
+        print(f"  model package: {summary.get('model_package_arn')}")
         print(
-            f"  decision: {approval['status']}"
-            + (f" ({approval['description']})" if approval["description"] else "")
+            f"  decision: {approval.get('status')}"
+            + (f" ({approval['description']})" if approval.get("description") else "")
         )
     rows = summary.get("rows")
     if rows:
@@ -91,15 +118,35 @@ def _print_summary(summary: dict) -> None:
             f"  rows: {claims['read']:,} claims and {customers['read']:,} customers read, "
             f"{rows['joined']:,} joined, {claims['dropped']:,} and {customers['dropped']:,} dropped"
         )
-    print(f"  report: {summary['artifacts'].get('report')}")
+    print(f"  report: {(summary.get('artifacts') or {}).get('report')}")
+
+
+def _read_summary(path: Path) -> dict:
+    """run.json, or ValueError with one line saying what is wrong with it."""
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"{path} is not a complete run.json ({err}); run the local run again") from None
+    if not isinstance(summary, dict):
+        raise ValueError(f"{path} is not a complete run.json (not an object); run the local run again")
+    expected = {"status": str, "seconds": (int, float), "environment": str, "artifacts": dict}
+    for key, kind in expected.items():
+        if not isinstance(summary.get(key), kind):
+            raise ValueError(f"{path} is not a complete run.json ({key!r} missing or malformed)")
+    return summary
 
 
 def _summary_command(path: Path) -> int:
     if not path.is_file():
         print(f"error: {path} does not exist; run `python -m pipeline_def.local run` first", file=sys.stderr)
         return 2
-    summary = json.loads(path.read_text(encoding="utf-8"))
-    _print_summary(summary)
+    try:
+        summary = _read_summary(path)
+        _print_summary(summary)
+    except (ValueError, KeyError, TypeError, AttributeError) as err:
+        message = str(err) if isinstance(err, ValueError) else f"{path} is not a complete run.json ({err!r})"
+        print(f"error: {message}", file=sys.stderr)
+        return 2
     return 0 if summary["status"] == "Succeeded" else 1
 
 
@@ -139,7 +186,17 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         summary = run(options, progress=None if args.quiet else progress)
+    except RunStopped as stop:
+        print(
+            f"\nstopped by {stop.signal_name}; every job subprocess ended; run.json says Stopped",
+            file=sys.stderr,
+        )
+        return 128 + stop.signum
+    except KeyboardInterrupt:  # before the run took over the signals: nothing was written
+        print("\nstopped by SIGINT before the run started; nothing was written", file=sys.stderr)
+        return 130
     except (
+        ArgumentError,
         ConfigError,
         ParameterError,
         DefinitionError,

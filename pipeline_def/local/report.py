@@ -249,22 +249,48 @@ def _headline(evaluation: Mapping[str, Any]) -> str:
 
 def _gate_rows(gates: Any) -> str:
     rows = []
-    for gate in gates if isinstance(gates, list) else []:
-        if not isinstance(gate, Mapping):
-            continue
+    listed = [g for g in gates if isinstance(g, Mapping)] if isinstance(gates, list) else []
+    sourced = any(g.get("source") for g in listed)
+    for gate in listed:
         passed = gate.get("passed")
         verdict = (
             _badge("pass", "good") if passed is True else _badge("fail", "bad") if passed is False else ""
         )
+        source = f"<td class='small muted'>{_esc(gate.get('source') or '')}</td>" if sourced else ""
         rows.append(
             f"<tr><td>{_esc(gate.get('name', '?'))}</td><td class='num'>{_fmt(gate.get('value'))}</td>"
-            f"<td class='num'>{_fmt(gate.get('bound'))}</td><td>{verdict}</td></tr>"
+            f"<td class='num'>{_fmt(gate.get('bound'))}</td>{source}<td>{verdict}</td></tr>"
         )
     if not rows:
         return _missing("Gate results")
+    source_head = "<th>Threshold from</th>" if sourced else ""
     return (
-        "<table class='fixed'><tr><th style='width:40%'>Gate</th><th class='num'>Value</th>"
-        f"<th class='num'>Bound</th><th style='width:20%'></th></tr>{''.join(rows)}</table>"
+        "<table class='fixed'><tr><th style='width:25%'>Gate</th><th class='num'>Value</th>"
+        f"<th class='num'>Bound</th>{source_head}<th style='width:12%'></th></tr>{''.join(rows)}</table>"
+    )
+
+
+def _outcome(run: Mapping[str, Any]) -> str:
+    """The run's outcome first: for a failed or stopped run, which step, why, and the gates."""
+    status = run.get("status")
+    outcome = run.get("outcome")
+    if status not in {"Failed", "Stopped"} and not outcome:
+        return ""
+    gates = run.get("gates") if isinstance(run.get("gates"), Mapping) else {}
+    pipeline_gates = gates.get("pipeline") if isinstance(gates.get("pipeline"), list) else []
+    reason = run.get("failure_reason")
+    details = ""
+    if status in {"Failed", "Stopped"}:
+        step = run.get("failed_step") or "unknown"
+        details = (
+            f"<p><b>Step:</b> {_esc(step)}</p>"
+            f"<p><b>Why:</b> <span class='reason'>{_esc(reason or 'no reason recorded')}</span></p>"
+        )
+    gate_table = f"<h3>Pipeline quality gate</h3>{_gate_rows(pipeline_gates)}" if pipeline_gates else ""
+    return (
+        f'<section id="outcome"><h2>Run outcome</h2><div class="verdict">'
+        f"{_badge(status or 'unknown', big=True)}<span>{_esc(outcome or '')}</span></div>"
+        f"{details}{gate_table}</section>"
     )
 
 
@@ -474,6 +500,7 @@ def render_html(run: Mapping[str, Any], evaluation: Mapping[str, Any], analysis:
     run, evaluation, analysis = (x if isinstance(x, Mapping) else {} for x in (run, evaluation, analysis))
     body = "".join(
         (
+            _outcome(run),
             _approval(run),
             _headline(evaluation),
             _curves(evaluation),

@@ -11,9 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
+import signal
+import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,10 +31,12 @@ from pipeline_def import names
 from pipeline_def.config import EnvironmentConfig, PipelineSettings, load_environment, read_context
 from pipeline_def.data.encoding import InputFormat
 from pipeline_def.data.integrity import RowCounts, count_rows
+from pipeline_def.data.synthetic import MAX_ROWS
 from pipeline_def.data.synthetic import write as write_synthetic
 from pipeline_def.data.validation import ValidationReport, parse_event_time_option, validate
+from pipeline_def.definition.checks import iter_steps
 from pipeline_def.definition.render import SCRIPTS_DIR, code_key_prefix, fill, render, scripts_digest
-from pipeline_def.local.executor import ExecutionResult, Executor
+from pipeline_def.local.executor import ExecutionResult, Executor, resolve_parameters
 from pipeline_def.local.jobs import (
     LocalSageMaker,
     run_create_model,
@@ -92,6 +99,9 @@ class LocalRun:
     settings: PipelineSettings = field(init=False)
     s3: LocalS3 = field(init=False)
     rows: RowCounts | None = field(init=False, default=None)
+    digest: str = field(init=False, default="")
+    definition_text: str = field(init=False, default="")
+    started_steps: dict[str, dict[str, Any]] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.config = load_environment(read_context(), self.options.env)
@@ -138,11 +148,20 @@ class LocalRun:
         for script in names.SCRIPT_NAMES:
             shutil.copy2(SCRIPTS_DIR / script, target / script)
 
-    def definition(self, digest: str) -> dict:
+    def render_definition(self) -> dict:
+        """The definition this run executes; its parameters typed against ``--param`` (writes nothing)."""
+        self.digest = scripts_digest()
         values = {"PipelineRoleArn": ROLE_ARN, "ArtifactBucket": ARTIFACT_BUCKET, "KmsKeyArn": KMS_KEY_ARN}
-        text = fill(render(self.settings, digest=digest), values)
-        (self.options.workdir / "definition.json").write_text(text, encoding="utf-8")
-        return json.loads(text)
+        self.definition_text = fill(render(self.settings, digest=self.digest), values)
+        definition = json.loads(self.definition_text)
+        resolve_parameters(definition, self.options.overrides)  # ParameterError before any write
+        return definition
+
+    def definition(self, digest: str) -> dict:
+        if not self.definition_text or digest != self.digest:
+            self.render_definition()
+        (self.options.workdir / "definition.json").write_text(self.definition_text, encoding="utf-8")
+        return json.loads(self.definition_text)
 
     # --- execution -----------------------------------------------------------------------------
 
@@ -172,7 +191,7 @@ class LocalRun:
         }
         executor = Executor(
             definition,
-            runners,
+            {kind: self._tracked(kind, runner) for kind, runner in runners.items()},
             execution_id=execution_id,
             read_s3_text=self.s3.read_text,
             overrides=self.options.overrides,
@@ -180,15 +199,44 @@ class LocalRun:
         )
         return executor.run()
 
+    def _tracked(
+        self, kind: str, runner: Callable[[str, dict, str], dict]
+    ) -> Callable[[str, dict, str], dict]:
+        """The runner, recording which step is under way (what run.json names when a run is stopped)."""
+
+        def tracked(step: str, request: dict, execution_id: str) -> dict:
+            record = {"name": step, "type": kind, "status": "Executing", "started": time.perf_counter()}
+            self.started_steps[step] = record
+            try:
+                result = runner(step, request, execution_id)
+            except Exception:
+                record["status"] = "Failed"
+                raise
+            record["status"] = "Succeeded"
+            return result
+
+        return tracked
+
     def _detail(self, line: str) -> None:
         self.progress(f"  {line}")
 
     def run(self) -> dict:
+        """Check every option, lock the work directory, then run; stopped runs leave run.json too."""
         started = time.perf_counter()
+        check_options(self.options)
+        self.render_definition()
+        with workdir_lock(self.options.workdir), _stop_on_signals():
+            try:
+                return self._run(started)
+            except RunStopped as stop:
+                self.write_stopped(stop, time.perf_counter() - started)
+                raise
+
+    def _run(self, started: float) -> dict:
         workdir = self.options.workdir
         _reset_workdir(workdir)
         catalog = self.ingest(*self.input_files())
-        digest = scripts_digest()
+        digest = self.digest
         self.deploy_scripts(digest)
         definition = self.definition(digest)
         with LocalCloud(self.settings.region) as cloud:
@@ -278,9 +326,116 @@ class LocalRun:
             "approval": approval_summary(outcome),
             "rows": self.rows.as_json() if self.rows else None,
         }
+        summary["gates"] = self.gates(result, summary)
+        summary["failed_step"] = next((s["name"] for s in summary["steps"] if s["status"] == "Failed"), None)
+        summary["outcome"] = outcome_line(summary)
         report = render_run_report(summary, self.options.workdir / "report.html")
         summary["artifacts"]["report"] = str(report)
         return summary
+
+    # --- gates and where their thresholds came from ----------------------------------------------
+
+    def _cdk_key(self, key: str) -> str:
+        return f"cdk.json environments.{self.options.env}.{key}"
+
+    def gates(self, result: ExecutionResult, summary: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+        """Both gates' values, thresholds and the origin of each threshold.
+
+        The pipeline's condition compares against its parameters (``--param`` or the default
+        rendered from cdk.json); the approval function reads its own environment, set from
+        cdk.json at deploy time, which ``--param`` never reaches.
+        """
+        evaluation = summary["artifacts"].get("evaluation")
+        metrics = (
+            json.loads(Path(evaluation).read_text()).get("binary_classification_metrics", {})
+            if evaluation
+            else {}
+        )
+        pipeline = []
+        for gate, metric, parameter, key in (
+            ("AUC", "auc", "MinAuc", "pipeline.minAuc"),
+            ("recall", "recall", "MinRecall", "pipeline.minRecall"),
+        ):
+            value = (metrics.get(metric) or {}).get("value")
+            threshold = result.parameters.get(parameter)
+            if parameter in self.options.overrides:
+                source = f"--param {parameter}={self.options.overrides[parameter]}"
+            else:
+                source = f"pipeline parameter {parameter} default, from {self._cdk_key(key)}"
+            passed = None if value is None or threshold is None else value >= threshold
+            pipeline.append(
+                {
+                    "gate": names.STEP_CONDITION,
+                    "name": gate,
+                    "value": value,
+                    "threshold": threshold,
+                    "bound": f">= {threshold:g}" if isinstance(threshold, int | float) else None,
+                    "source": source,
+                    "passed": passed,
+                }
+            )
+        approval = []
+        for gate in (summary.get("approval") or {}).get("gates", []):
+            gate["source"] = self._approval_source(gate["name"])
+            approval.append({"gate": "approval function", **gate})
+        return {"pipeline": pipeline, "approval": approval}
+
+    def _approval_source(self, gate: str) -> str:
+        variables = {"AUC": ("MIN_AUC", "pipeline.minAuc"), "recall": ("MIN_RECALL", "pipeline.minRecall")}
+        if gate in variables:
+            variable, key = variables[gate]
+            origin = f"from {self._cdk_key(key)} (--param does not reach it)"
+            return f"approval function environment {variable}, {origin}"
+        return f"approval function environment, from {self._cdk_key('approval')}"
+
+    # --- stopping ----------------------------------------------------------------------------------
+
+    def write_stopped(self, stop: RunStopped, seconds: float) -> None:
+        """run.json (and the report) for a run stopped by a signal; only in a folder the run owns."""
+        workdir = self.options.workdir
+        if not (workdir / MARKER).is_file():
+            return
+        running = [s["name"] for s in self.started_steps.values() if s["status"] == "Executing"]
+        where = f" during step {running[-1]}" if running else ""
+        steps = []
+        definition = json.loads(self.definition_text) if self.definition_text else {}
+        for step in iter_steps(definition):
+            record = self.started_steps.get(step["Name"], {})
+            status = {"Executing": "Stopped"}.get(
+                record.get("status", ""), record.get("status", "NotStarted")
+            )
+            steps.append(
+                {
+                    "name": step["Name"],
+                    "type": step["Type"],
+                    "status": status,
+                    "seconds": 0.0,
+                    "failure_reason": None,
+                }
+            )
+        summary: dict[str, Any] = {
+            "execution_id": None,
+            "status": "Stopped",
+            "failure_reason": f"stopped by {stop.signal_name}{where}",
+            "parameters": {},
+            "steps": steps,
+            "environment": self.options.env,
+            "seconds": round(seconds, 3),
+            "definition": str(workdir / "definition.json"),
+            "artifacts": {},
+            "best_training_job": None,
+            "model_package_arn": None,
+            "approval": None,
+            "rows": self.rows.as_json() if self.rows else None,
+            "failed_step": running[-1] if running else None,
+            "gates": {"pipeline": [], "approval": []},
+        }
+        summary["outcome"] = outcome_line(summary)
+        try:
+            summary["artifacts"]["report"] = str(render_run_report(summary, workdir / "report.html"))
+        except Exception:  # noqa: BLE001 - a stopped run's report is a courtesy; run.json must be written
+            summary["artifacts"]["report"] = None
+        (workdir / "run.json").write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
 
 
 MARKER = ".fraud-local-run"
@@ -290,14 +445,173 @@ class WorkdirError(ValueError):
     """The work directory holds something other than an earlier local run; it is left alone."""
 
 
+class ArgumentError(ValueError):
+    """An option is out of range or unsafe; nothing was written."""
+
+
+class RunStopped(BaseException):
+    """SIGINT or SIGTERM arrived; the children are stopped and run.json says "Stopped"."""
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+        self.signal_name = signal.Signals(signum).name
+        super().__init__(f"stopped by {self.signal_name}")
+
+
+def _check_workdir(workdir: Path) -> None:
+    if workdir.exists() and not workdir.is_dir():
+        raise ArgumentError(f"--workdir {workdir} is a file, not a folder")
+    for ancestor in workdir.absolute().parents:
+        if ancestor.exists():
+            if not ancestor.is_dir():
+                raise ArgumentError(f"--workdir {workdir}: {ancestor} is a file, not a folder")
+            break
+    if workdir.is_dir() and any(workdir.iterdir()) and not (workdir / MARKER).is_file():
+        raise WorkdirError(
+            f"{workdir} is not empty and was not made by a local run (no {MARKER}); "
+            "choose another --workdir or empty it yourself"
+        )
+
+
+def check_options(options: RunOptions) -> None:
+    """Every option checked before anything is written (ArgumentError, WorkdirError)."""
+    if not 1 <= options.rows <= MAX_ROWS:
+        raise ArgumentError(f"--rows must be in [1, {MAX_ROWS:,}], got {options.rows}")
+    if options.seed < 0:
+        raise ArgumentError(f"--seed must be 0 or more, got {options.seed}")
+    if not 0.0 <= options.signal <= 1.0:
+        raise ArgumentError(f"--signal must be in [0, 1], got {options.signal:g}")
+    _check_workdir(options.workdir)
+    workdir = options.workdir.resolve()
+    for flag, path in (("--claims", options.claims), ("--customers", options.customers)):
+        if path is not None and path.resolve().is_relative_to(workdir):
+            raise ArgumentError(
+                f"{flag} {path} is inside --workdir {options.workdir}, which the run empties first; "
+                "refusing to start (move the file out or choose another --workdir)"
+            )
+
+
+def _lock_path(workdir: Path) -> Path:
+    absolute = workdir.resolve()
+    return absolute.parent / f".{absolute.name}.lock"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _lock_owner(path: Path) -> int | None:
+    try:
+        return int(path.read_text(encoding="utf-8").split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+@contextmanager
+def workdir_lock(workdir: Path) -> Iterator[Path]:
+    """Hold ``.<workdir>.lock`` beside the work directory (O_EXCL, our PID inside) for the run.
+
+    A lock whose PID is alive refuses the run (WorkdirError naming the PID); a stale one (its PID
+    is gone) is taken over with a notice on stderr.
+    """
+    path = _lock_path(workdir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for _attempt in range(3):
+        try:
+            handle = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            owner = _lock_owner(path)
+            if owner is None:
+                try:
+                    fresh = time.time() - path.stat().st_mtime < 5.0  # being written right now
+                except FileNotFoundError:
+                    continue
+                if fresh:
+                    time.sleep(0.2)
+                    continue
+            elif _pid_alive(owner):
+                raise WorkdirError(
+                    f"{workdir} is in use by another local run (PID {owner}, lock {path}); "
+                    "wait for it to finish or choose another --workdir"
+                ) from None
+            print(f"notice: taking over the stale lock {path} (PID {owner} is not running)", file=sys.stderr)
+            path.unlink(missing_ok=True)
+            continue
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(f"{os.getpid()}\n")
+        break
+    else:
+        raise WorkdirError(f"{workdir}: could not take the lock {path}; remove it if no run is using it")
+    try:
+        yield path
+    finally:
+        if _lock_owner(path) == os.getpid():
+            path.unlink(missing_ok=True)
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (from /proc; none where /proc is missing)."""
+    children: dict[int, list[int]] = {}
+    try:
+        entries = list(Path("/proc").iterdir())
+    except OSError:
+        return []
+    for entry in entries:
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(parent, []).append(int(entry.name))
+    found: list[int] = []
+    pending = [pid]
+    while pending:
+        for child in children.get(pending.pop(), []):
+            found.append(child)
+            pending.append(child)
+    return found
+
+
+def terminate_children() -> None:
+    """SIGTERM to every process this one started (job subprocesses and anything they started)."""
+    for child in reversed(_descendants(os.getpid())):
+        with suppress(ProcessLookupError, PermissionError):
+            os.kill(child, signal.SIGTERM)
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[None]:
+    """SIGINT/SIGTERM stop the children and raise RunStopped in the run (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    watched = (signal.SIGINT, signal.SIGTERM)
+
+    def stop(signum: int, _frame: object) -> None:
+        for watched_signal in watched:  # a second Ctrl-C must not interrupt the clean-up
+            signal.signal(watched_signal, signal.SIG_IGN)
+        terminate_children()
+        raise RunStopped(signum)
+
+    previous = {s: signal.signal(s, stop) for s in watched}
+    try:
+        yield
+    finally:
+        for watched_signal, handler in previous.items():
+            signal.signal(watched_signal, handler)
+
+
 def _reset_workdir(workdir: Path) -> None:
     """Replace an earlier run's folder, but never a folder the run did not create."""
+    _check_workdir(workdir)
     if workdir.exists() and any(workdir.iterdir()):
-        if not (workdir / MARKER).is_file():
-            raise WorkdirError(
-                f"{workdir} is not empty and was not made by a local run (no {MARKER}); "
-                "choose another --workdir or empty it yourself"
-            )
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / MARKER).write_text("created by python -m pipeline_def.local run\n", encoding="utf-8")
@@ -319,6 +633,23 @@ def approval_summary(outcome: RegistryOutcome | None) -> dict[str, Any] | None:
         "customer_metadata": outcome.customer_metadata,
         "endpoint": outcome.endpoint,
     }
+
+
+def outcome_line(summary: dict[str, Any]) -> str:
+    """One line that leads the summary and the report: what happened, and where it failed."""
+    status = summary.get("status")
+    if status == "Stopped":
+        return f"Stopped: {summary.get('failure_reason')}"
+    if status == "Failed":
+        step = summary.get("failed_step") or "unknown step"
+        reason = str(summary.get("failure_reason") or "no reason recorded").splitlines()[0]
+        return f"Failed at step {step}: {reason}"
+    approval = summary.get("approval") or {}
+    if approval.get("status") == "Rejected":
+        return "Pipeline succeeded, but the approval function rejected the model: " + "; ".join(
+            str(r) for r in approval.get("reasons", [])
+        )
+    return f"Succeeded{' (' + approval['status'] + ')' if approval.get('status') else ''}"
 
 
 def render_run_report(summary: dict[str, Any], path: Path) -> Path:
