@@ -1,9 +1,11 @@
-"""Command line: ``python -m pipeline_def definition --env dev [--out FILE]``.
+"""Command line: ``python -m pipeline_def definition --env dev [--pipeline monitoring] [--out FILE]``.
 
-Prints (or writes) the pipeline definition with ``${Variable}`` placeholders, exactly what the
-CDK app hands to ``AWS::SageMaker::Pipeline`` through ``Fn::Sub``. Offline; no credentials.
-``python -m pipeline_def definitions --out-dir DIR [--prefix P]`` writes every environment's
-definition as ``DIR/<P><env>.json`` in one process, so the SageMaker SDK is imported once.
+Prints (or writes) a pipeline definition with ``${Variable}`` placeholders, exactly what the
+CDK app hands to ``AWS::SageMaker::Pipeline`` through ``Fn::Sub``: the training pipeline, or
+with ``--pipeline monitoring`` the monitoring one. Offline; no credentials.
+``python -m pipeline_def definitions --out-dir DIR [--prefix P]`` writes both definitions of
+every environment as ``DIR/<P><env>.json`` and ``DIR/<P><env>-monitoring.json`` in one process,
+so the SageMaker SDK is imported once.
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from pipeline_def.config import ConfigError, environment_names, load_settings, read_context
-from pipeline_def.definition.render import render
+from pipeline_def.config import ConfigError, environment_names, load_environment, read_context
+from pipeline_def.definition.render import render, render_monitoring
+
+PIPELINES = ("training", "monitoring")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -21,9 +25,15 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     definition = commands.add_parser("definition", help="print the pipeline definition template")
     definition.add_argument("--env", default="dev", help="environment in cdk.json (default: dev)")
+    definition.add_argument("--pipeline", choices=PIPELINES, default="training", help="default: training")
     definition.add_argument("--out", type=Path, help="write to this file instead of stdout")
     every = commands.add_parser("definitions", help="write every environment's definition to a folder")
-    every.add_argument("--out-dir", type=Path, required=True, help="folder for <prefix><env>.json")
+    every.add_argument(
+        "--out-dir",
+        type=Path,
+        required=True,
+        help="folder for <prefix><env>.json and <prefix><env>-monitoring.json",
+    )
     every.add_argument("--prefix", default="", help="file name prefix (default: none)")
     commands.add_parser("environments", help="list the environments in cdk.json")
     return parser
@@ -35,11 +45,25 @@ def _write(path: Path, text: str) -> None:
     print(f"wrote {path} ({len(text):,} characters)", file=sys.stderr)
 
 
+def _definition(context, env: str, pipeline: str) -> str:
+    config = load_environment(context, env)
+    if pipeline == "monitoring":
+        return render_monitoring(config.pipeline, config.monitoring)
+    return render(config.pipeline)
+
+
 def _render_all(out_dir: Path, prefix: str) -> None:
     """Validate every environment first, so a bad one writes nothing rather than half the files."""
-    texts = {env: render(load_settings(env)) for env in environment_names(read_context())}
-    for env, text in texts.items():
-        _write(out_dir / f"{prefix}{env}.json", text)
+    context = read_context()
+    texts = {
+        f"{prefix}{env}{'' if pipeline == 'training' else '-' + pipeline}.json": _definition(
+            context, env, pipeline
+        )
+        for env in environment_names(context)
+        for pipeline in PIPELINES
+    }
+    for name, text in texts.items():
+        _write(out_dir / name, text)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "definitions":
             _render_all(args.out_dir, args.prefix)
             return 0
-        text = render(load_settings(args.env))
+        text = _definition(read_context(), args.env, args.pipeline)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

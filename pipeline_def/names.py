@@ -28,11 +28,28 @@ STEP_BIAS = "FraudBiasExplainability"
 STEP_REGISTER = "FraudRegisterModel"
 STEP_CONDITION = "FraudCheckEvaluation"
 STEP_FAIL = "FraudModelBelowQualityBar"
+STEP_DRIFT_BASELINE = "FraudDriftBaseline"
+#: The monitoring pipeline's one step: drift.py ``check`` over the endpoint's data capture.
+STEP_MONITOR = "FraudMonitor"
 
 EVALUATION_PROPERTY_FILE = "EvaluationReport"
 DATASET_PROPERTY_FILE = "DatasetMetadata"
 CUTOFF_PATH = "data_cutoff_time"
 AUC_PATH = "binary_classification_metrics.auc.value"
 RECALL_PATH = "binary_classification_metrics.recall.value"
+#: evaluation.json: the decision threshold chosen on validation (fraud if score > value).
+THRESHOLD_PATH = "decision_threshold.value"
 
-SCRIPT_NAMES = ("preprocess.py", "evaluate.py", "clarify_config.py", "bias_shap.py")
+SCRIPT_NAMES = ("preprocess.py", "evaluate.py", "clarify_config.py", "bias_shap.py", "drift.py")
+
+# Monitoring: where its inputs and outputs live under <artifact bucket>/<PREFIX>/.
+#: The endpoint's data capture; SageMaker adds <endpoint>/<variant>/yyyy/mm/dd/hh/ below it.
+DATA_CAPTURE_FOLDER = "data-capture"
+#: The deployed package's baseline.json, copied there by the deploy function when it deploys.
+MONITORING_BASELINE_FOLDER = "monitoring/baseline"
+MONITORING_REPORTS_FOLDER = "monitoring/reports"
+#: Labels that arrive later, keyed by the capture's inference or event id (drift.py's layout).
+GROUND_TRUTH_FOLDER = "ground-truth"
+DRIFT_BASELINE_FILE = "baseline.json"
+#: CloudWatch namespace of the monitoring figures is ``<METRICS_NAMESPACE>/<environment>``.
+METRICS_NAMESPACE = "FraudDetection/Monitoring"

@@ -8,6 +8,7 @@ an unknown key fails with its dotted key and what is allowed.
 - ``settings``: the typed blocks (pipeline, approval, endpoint, endpoint.deployment, network)
 - ``schedule``: the ``schedule`` block, its expression checked field by field, and its time zone
 - ``operations``: who is notified (``notifications``) and the monthly cost ``budget``
+- ``monitoring``: the ``monitoring`` block: schedule, drift thresholds and the alarm rules
 - ``accounts``: the optional ``accounts`` block (cross-account promotion of approved packages)
 - ``regions``: the regions where the pinned SageMaker SDK knows the pipeline's images
 - ``environment``: :class:`EnvironmentConfig`, :func:`load_environment`, :func:`load_settings`
@@ -27,6 +28,7 @@ from pipeline_def.config.environment import (
     load_environments,
     load_settings,
 )
+from pipeline_def.config.monitoring import AlarmRule, DriftThresholds, MonitoringSettings
 from pipeline_def.config.operations import (
     ALLOWED_PROTOCOLS,
     BudgetSettings,
@@ -66,12 +68,15 @@ __all__ = [
     "RESERVED_TAG_KEYS",
     "SUPPORTED_REGIONS",
     "AccountsSettings",
+    "AlarmRule",
     "ApprovalSettings",
     "BudgetSettings",
     "ConfigError",
     "DeploymentSettings",
+    "DriftThresholds",
     "EndpointSettings",
     "EnvironmentConfig",
+    "MonitoringSettings",
     "NotificationSettings",
     "PeerEnvironment",
     "PipelineSettings",

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from lambdas.environment import ApprovalEnvironment, DeployEnvironment
 from pipeline_def.config.accounts import AccountsSettings, PeerEnvironment, bucket_name, check_no_reviewers
+from pipeline_def.config.monitoring import MonitoringSettings
 from pipeline_def.config.operations import BudgetSettings, NotificationSettings
 from pipeline_def.config.reader import (
     CDK_JSON,
@@ -28,10 +29,10 @@ from pipeline_def.config.reader import (
 )
 from pipeline_def.config.schedule import ScheduleConfig
 from pipeline_def.config.settings import ApprovalSettings, EndpointSettings, PipelineSettings
-from pipeline_def.names import PREFIX
+from pipeline_def.names import DATA_CAPTURE_FOLDER, GROUND_TRUTH_FOLDER, MONITORING_BASELINE_FOLDER, PREFIX
 
 #: Under the artifact bucket: the endpoint's captured requests and responses (JSON Lines).
-DATA_CAPTURE_PREFIX = f"{PREFIX}/data-capture/"
+DATA_CAPTURE_PREFIX = f"{PREFIX}/{DATA_CAPTURE_FOLDER}/"
 REMOVAL_POLICIES = ("destroy", "retain")
 #: CloudWatch Logs accepts only these retention periods (days).
 LOG_RETENTION_DAYS = (
@@ -78,6 +79,7 @@ class EnvironmentConfig:
     approval: ApprovalSettings
     endpoint: EndpointSettings
     notifications: NotificationSettings
+    monitoring: MonitoringSettings
     budget: BudgetSettings | None = None
     #: Cross-account promotion (``accounts``); ``None``: single account, nothing of it synthesized.
     accounts: AccountsSettings | None = None
@@ -146,6 +148,17 @@ class EnvironmentConfig:
         """Where the endpoint writes captured requests: one layout for the stack and the local run."""
         return f"s3://{artifact_bucket}/{DATA_CAPTURE_PREFIX.rstrip('/')}"
 
+    def endpoint_capture_uri(self, artifact_bucket: str) -> str:
+        """The one endpoint's capture: SageMaker writes ``<capture uri>/<endpoint>/<variant>/y/m/d/h/``."""
+        return f"{self.data_capture_uri(artifact_bucket)}/{self.pipeline.endpoint_name}"
+
+    def ground_truth_uri(self, artifact_bucket: str) -> str:
+        return f"s3://{artifact_bucket}/{PREFIX}/{GROUND_TRUTH_FOLDER}"
+
+    def monitoring_baseline_uri(self, artifact_bucket: str) -> str:
+        """The folder holding the deployed package's baseline.json (written by the deploy function)."""
+        return f"s3://{artifact_bucket}/{PREFIX}/{MONITORING_BASELINE_FOLDER}"
+
     def approval_environment(self, *, idempotency_table: str, topic_arn: str) -> ApprovalEnvironment:
         """The approval function's variables; the deployed-only values come from the caller."""
         pipeline, approval = self.pipeline, self.approval
@@ -207,6 +220,7 @@ ENVIRONMENT_KEYS = (
     "network",
     "explainability",
     "notifications",
+    "monitoring",
     "budget",
     "accounts",
 )
@@ -231,6 +245,7 @@ def load_environment(context: Reader, env_name: str) -> EnvironmentConfig:
     env.reject_unknown(ENVIRONMENT_KEYS)
     removal_policy = env.str("removalPolicy", allowed=REMOVAL_POLICIES)
     pipeline = PipelineSettings.from_context(project_name(context), env_name, env)
+    approval = ApprovalSettings.from_context(env)
     return EnvironmentConfig(
         pipeline=pipeline,
         removal_policy=removal_policy,
@@ -238,9 +253,16 @@ def load_environment(context: Reader, env_name: str) -> EnvironmentConfig:
         log_retention_days=_log_retention(env),
         tags=_tags(env),
         schedule=ScheduleConfig.from_context(env),
-        approval=ApprovalSettings.from_context(env),
+        approval=approval,
         endpoint=EndpointSettings.from_context(env),
         notifications=NotificationSettings.from_context(env),
+        monitoring=MonitoringSettings.from_context(
+            env,
+            min_auc=pipeline.min_auc,
+            min_recall=pipeline.min_recall,
+            di_min=approval.di_min,
+            di_max=approval.di_max,
+        ),
         budget=BudgetSettings.from_context(env),
         accounts=_accounts(context, env, pipeline),
     )

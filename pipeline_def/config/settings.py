@@ -87,6 +87,10 @@ class PipelineSettings:
         return f"{self.prefix}-fraud-detection"
 
     @property
+    def monitoring_pipeline_name(self) -> str:
+        return f"{self.prefix}-fraud-monitoring"
+
+    @property
     def model_package_group_name(self) -> str:
         return f"{self.prefix}-fraud-detection"
 

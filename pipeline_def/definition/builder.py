@@ -38,6 +38,7 @@ logging.getLogger("sagemaker.config").setLevel(logging.WARNING)
 
 import boto3  # noqa: E402
 from sagemaker import image_uris  # noqa: E402
+from sagemaker.drift_check_baselines import DriftCheckBaselines  # noqa: E402
 from sagemaker.estimator import Estimator  # noqa: E402
 from sagemaker.inputs import TrainingInput, TransformInput  # noqa: E402,F401
 from sagemaker.model import Model  # noqa: E402
@@ -68,25 +69,34 @@ from sagemaker.workflow.retry import (  # noqa: E402
 )
 from sagemaker.workflow.steps import CacheConfig, ProcessingStep, TransformStep, TuningStep  # noqa: E402
 
-from pipeline_def.config import REGISTRATION_STATUSES, PipelineSettings  # noqa: E402
+from pipeline_def.config import REGISTRATION_STATUSES, MonitoringSettings, PipelineSettings  # noqa: E402
 from pipeline_def.names import (  # noqa: E402
     AUC_PATH,
     CUTOFF_PATH,
+    DATA_CAPTURE_FOLDER,
     DATASET_PROPERTY_FILE,
+    DRIFT_BASELINE_FILE,
     EVALUATION_PROPERTY_FILE,
+    GROUND_TRUTH_FOLDER,
     GROUP_VARIABLE,
+    METRICS_NAMESPACE,
+    MONITORING_BASELINE_FOLDER,
+    MONITORING_REPORTS_FOLDER,
     PREFIX,
     RECALL_PATH,
     STEP_BIAS,
     STEP_CLARIFY_CONFIG,
     STEP_CONDITION,
     STEP_CREATE_MODEL,
+    STEP_DRIFT_BASELINE,
     STEP_EVAL,
     STEP_FAIL,
+    STEP_MONITOR,
     STEP_PROCESS,
     STEP_REGISTER,
     STEP_TRANSFORM,
     STEP_TUNING,
+    THRESHOLD_PATH,
     TUNING_FOLDER,
     XGBOOST_LIBRARY_VERSION,
     XGBOOST_VERSION,
@@ -105,6 +115,9 @@ class Deployment:
     role_arn: str
     artifact_bucket: str
     kms_key_arn: str
+    #: Encrypts what leaves the training account when packages are promoted (the model artifacts
+    #: and the drift baseline): other accounts are granted this key, never the project key.
+    artifact_kms_key_arn: str
     code_uri: str
 
 
@@ -273,7 +286,7 @@ class _Builder:
     def code(self, script: str) -> str:
         return f"{self.deployment.code_uri.rstrip('/')}/{script}"
 
-    def script_processor(self, job: str, instance_type=None) -> ScriptProcessor:
+    def script_processor(self, job: str, instance_type=None, output_key: str | None = None) -> ScriptProcessor:
         return ScriptProcessor(
             image_uri=self.xgboost_image,
             command=["python3"],
@@ -282,7 +295,7 @@ class _Builder:
             instance_count=self.params.processing_instance_count if instance_type is None else 1,
             base_job_name=f"{self.settings.prefix}-{job}",
             volume_kms_key=self.deployment.kms_key_arn,
-            output_kms_key=self.deployment.kms_key_arn,
+            output_kms_key=output_key or self.deployment.kms_key_arn,
             network_config=self.network,
             sagemaker_session=self.session,
             max_runtime_in_seconds=3600,
@@ -347,7 +360,7 @@ def _tuning_step(b: _Builder, data: ProcessingStep) -> TuningStep:
         output_path=b.s3(TUNING_FOLDER),
         base_job_name=f"{b.settings.prefix}-train",
         volume_kms_key=b.deployment.kms_key_arn,
-        output_kms_key=b.deployment.kms_key_arn,
+        output_kms_key=b.deployment.artifact_kms_key_arn,
         use_spot_instances=b.settings.use_spot_training,
         max_run=3600,
         # Spot without checkpoints on purpose: a shared checkpoint prefix would let one tuning
@@ -568,7 +581,63 @@ def _bias_step(b: _Builder, data, tuning, config: ProcessingStep, transform: Tra
     return ProcessingStep(name=STEP_BIAS, step_args=args, retry_policies=b.job_retry, cache_config=b.cache)
 
 
-def _register_step(b: _Builder, tuning, evaluation, bias: ProcessingStep, dataset: PropertyFile) -> ModelStep:
+def _drift_baseline_step(b: _Builder, data, report: PropertyFile, transform: TransformStep) -> ProcessingStep:
+    """The monitor's reference: the held-out test split scored by this model (drift.py baseline).
+
+    Test rows, not training rows: scores of rows the model was fitted on are overconfident, and a
+    baseline built from them would report prediction drift on the first day of every deployment.
+    The split is stratified from the same data, so its feature distributions are the training
+    data's. Registered with the package (DriftCheckBaselines), so the deploy function can hand the
+    monitor the baseline of the model actually serving.
+    """
+    base = "/opt/ml/processing"
+    threshold = JsonGet(step_name=STEP_EVAL, property_file=report, json_path=THRESHOLD_PATH)
+    inputs = {
+        "data": _output_uri(data, "test"),
+        "metadata": _output_uri(data, "metadata"),
+        "predictions": transform.properties.TransformOutput.S3OutputPath,
+    }
+    processor = b.script_processor(
+        "drift-baseline", b.params.processing_instance_type, output_key=b.deployment.artifact_kms_key_arn
+    )
+    args = processor.run(
+        code=b.code("drift.py"),
+        inputs=[
+            ProcessingInput(source=source, destination=f"{base}/input/{name}", input_name=name)
+            for name, source in inputs.items()
+        ],
+        outputs=[
+            ProcessingOutput(
+                output_name="baseline", source=f"{base}/output", destination=b.run_s3("drift-baseline")
+            )
+        ],
+        arguments=[
+            "baseline",
+            "--train-dir",
+            f"{base}/input/data",
+            "--headers-file",
+            f"{base}/input/metadata/dataset.json",
+            # The transform names its output after its input: test/test.csv -> test.csv.out.
+            "--scores-file",
+            f"{base}/input/predictions/test.csv.out",
+            "--threshold",
+            Join(on="", values=[threshold]),  # arguments are strings
+            "--facet",
+            SENSITIVE_FACET,
+            "--facet-value",
+            "1",
+            "--favourable-label",
+            "0",
+            "--output-dir",
+            f"{base}/output",
+        ],
+    )
+    return ProcessingStep(
+        name=STEP_DRIFT_BASELINE, step_args=args, retry_policies=b.job_retry, cache_config=b.cache
+    )
+
+
+def _register_step(b: _Builder, tuning, evaluation, bias, baseline: ProcessingStep, dataset) -> ModelStep:
     analysis = Join(on="/", values=[_output_uri(bias, "analysis_result"), "analysis.json"])
     metrics = ModelMetrics(
         model_statistics=MetricsSource(
@@ -578,6 +647,12 @@ def _register_step(b: _Builder, tuning, evaluation, bias: ProcessingStep, datase
         bias=MetricsSource(content_type="application/json", s3_uri=analysis),
         explainability=MetricsSource(content_type="application/json", s3_uri=analysis),
     )
+    baselines = DriftCheckBaselines(
+        model_data_statistics=MetricsSource(
+            content_type="application/json",
+            s3_uri=Join(on="/", values=[_output_uri(baseline, "baseline"), DRIFT_BASELINE_FILE]),
+        )
+    )
     args = _model(b, tuning).register(
         content_types=["text/csv"],
         response_types=["text/csv"],
@@ -586,6 +661,7 @@ def _register_step(b: _Builder, tuning, evaluation, bias: ProcessingStep, datase
         model_package_group_name=b.settings.model_package_group_name,
         approval_status=b.params.model_approval_status,
         model_metrics=metrics,
+        drift_check_baselines=baselines,
         description="XGBoost auto-insurance claim fraud classifier (score = probability of fraud).",
         domain="MACHINE_LEARNING",
         task="CLASSIFICATION",
@@ -660,11 +736,89 @@ def _assemble(b: _Builder) -> Pipeline:
     transform = _transform_step(b, data, create_model)
     config = _clarify_config_step(b, data, evaluation, create_model, transform)
     bias = _bias_step(b, data, tuning, config, transform)
-    register = _register_step(b, tuning, evaluation, bias, dataset)
-    condition = _condition_step(b, evaluation, report, [create_model, config, transform, bias, register])
+    baseline = _drift_baseline_step(b, data, report, transform)
+    register = _register_step(b, tuning, evaluation, bias, baseline, dataset)
+    condition = _condition_step(
+        b, evaluation, report, [create_model, config, transform, bias, baseline, register]
+    )
     return Pipeline(
         name=b.settings.pipeline_name,
         parameters=b.params.as_list(),
         steps=[data, tuning, evaluation, condition],
         sagemaker_session=b.session,
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# The monitoring pipeline: drift.py check on the endpoint's capture, on its own schedule.
+
+
+def _monitor_step(
+    b: _Builder, monitoring: MonitoringSettings, instance_type: ParameterString
+) -> ProcessingStep:
+    """Capture, late labels and the deployed package's baseline in; monitor.json and metrics out.
+
+    The three S3 prefixes always hold an object (the stack seeds a README in each), because a
+    processing input on an empty prefix fails the job: before the first deployment the check
+    ends cleanly with "no model deployed", before the first request with "no traffic".
+    """
+    base = "/opt/ml/processing"
+    # Trailing slashes: an S3 prefix "x/endpoint" would also match "x/endpoint-v2".
+    inputs = {
+        "baseline": (b.s3(MONITORING_BASELINE_FOLDER, ""), "--baseline"),
+        "capture": (b.s3(DATA_CAPTURE_FOLDER, b.settings.endpoint_name, ""), "--capture-dir"),
+        "ground-truth": (b.s3(GROUND_TRUTH_FOLDER, ""), "--ground-truth-dir"),
+    }
+    args = b.script_processor("monitor", instance_type).run(
+        code=b.code("drift.py"),
+        inputs=[
+            ProcessingInput(source=source, destination=f"{base}/input/{name}", input_name=name)
+            for name, (source, _) in inputs.items()
+        ],
+        outputs=[
+            ProcessingOutput(
+                output_name="report",
+                source=f"{base}/output",
+                destination=Join(
+                    on="/",
+                    values=[b.s3(MONITORING_REPORTS_FOLDER), ExecutionVariables.PIPELINE_EXECUTION_ID],
+                ),
+            )
+        ],
+        arguments=[
+            "check",
+            *(part for name, (_, flag) in inputs.items() for part in (flag, f"{base}/input/{name}")),
+            "--output-dir",
+            f"{base}/output",
+            *monitoring.thresholds.arguments(),
+            "--publish",
+            "--metrics-namespace",
+            METRICS_NAMESPACE,
+            "--environment",
+            b.settings.env_name,
+            "--region",
+            b.settings.region,
+        ],
+    )
+    return ProcessingStep(
+        name=STEP_MONITOR,
+        step_args=args,
+        retry_policies=b.job_retry,
+        description="Data quality, feature and prediction drift, bias drift and live quality of the model.",
+    )
+
+
+def get_monitoring_pipeline(
+    settings: PipelineSettings, monitoring: MonitoringSettings, deployment: Deployment, *, code_version: str
+) -> Pipeline:
+    """Build one environment's monitoring pipeline; no AWS call is made."""
+    with quiet_sdk():
+        b = _Builder(settings, deployment, code_version)
+        with _as_default_boto_session(b.session.boto_session):
+            instance_type = ParameterString("MonitoringInstanceType", monitoring.instance_type)
+            return Pipeline(
+                name=settings.monitoring_pipeline_name,
+                parameters=[instance_type, b.params.code_version],
+                steps=[_monitor_step(b, monitoring, instance_type)],
+                sagemaker_session=b.session,
+            )

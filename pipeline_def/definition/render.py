@@ -15,8 +15,8 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from pipeline_def.config import PipelineSettings
-from pipeline_def.definition.builder import Deployment, get_pipeline, quiet_sdk
+from pipeline_def.config import MonitoringSettings, PipelineSettings
+from pipeline_def.definition.builder import Deployment, get_monitoring_pipeline, get_pipeline, quiet_sdk
 from pipeline_def.names import PREFIX, SCRIPT_NAMES
 
 SCRIPTS_DIR = Path(__file__).resolve().parents[1] / "scripts"
@@ -26,6 +26,7 @@ SENTINELS: dict[str, str] = {
     "PipelineRoleArn": "arn:aws:iam::000000000000:role/fraud-pipeline-role-sentinel",
     "ArtifactBucket": "fraud-artifact-bucket-sentinel",
     "KmsKeyArn": "arn:aws:kms:us-east-1:000000000000:key/fraud-kms-key-sentinel",
+    "ArtifactKmsKeyArn": "arn:aws:kms:us-east-1:000000000000:key/fraud-artifact-key-sentinel",
 }
 VARIABLES: tuple[str, ...] = tuple(SENTINELS)
 
@@ -52,16 +53,18 @@ def code_key_prefix(digest: str) -> str:
     return f"{PREFIX}/code/{digest}"
 
 
-def render(settings: PipelineSettings, *, digest: str | None = None) -> str:
-    """The definition with ``${Variable}`` placeholders: deterministic, ready for ``Fn::Sub``."""
-    digest = digest or scripts_digest()
-    deployment = Deployment(
+def _sentinel_deployment(digest: str) -> Deployment:
+    return Deployment(
         role_arn=SENTINELS["PipelineRoleArn"],
         artifact_bucket=SENTINELS["ArtifactBucket"],
         kms_key_arn=SENTINELS["KmsKeyArn"],
+        artifact_kms_key_arn=SENTINELS["ArtifactKmsKeyArn"],
         code_uri=f"s3://{SENTINELS['ArtifactBucket']}/{code_key_prefix(digest)}",
     )
-    pipeline = get_pipeline(settings, deployment, code_version=digest)
+
+
+def _template(pipeline) -> str:
+    """The SDK's definition as sorted JSON with the sentinels turned into ``${Variable}``."""
     with quiet_sdk():
         body = pipeline.definition()
     text = json.dumps(json.loads(body), indent=2, sort_keys=True) + "\n"
@@ -70,6 +73,21 @@ def render(settings: PipelineSettings, *, digest: str | None = None) -> str:
         text = text.replace(sentinel, "${" + variable + "}")
     _check_no_sentinels(text)
     return text
+
+
+def render(settings: PipelineSettings, *, digest: str | None = None) -> str:
+    """The training definition with ``${Variable}`` placeholders: deterministic, ready for ``Fn::Sub``."""
+    digest = digest or scripts_digest()
+    return _template(get_pipeline(settings, _sentinel_deployment(digest), code_version=digest))
+
+
+def render_monitoring(
+    settings: PipelineSettings, monitoring: MonitoringSettings, *, digest: str | None = None
+) -> str:
+    """The monitoring definition, with the same variables as the training one."""
+    digest = digest or scripts_digest()
+    deployment = _sentinel_deployment(digest)
+    return _template(get_monitoring_pipeline(settings, monitoring, deployment, code_version=digest))
 
 
 def _check_no_sentinels(text: str) -> None:

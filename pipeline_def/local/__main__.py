@@ -7,8 +7,12 @@ Examples::
     python -m pipeline_def.local run --claims claims.csv --customers customers.csv
     python -m pipeline_def.local run --claims raw_claims.csv --customers raw_customers.csv \
         --input-format raw --event-time now
+    python -m pipeline_def.local monitor --drift 1      # watch the model that run deployed
 
-Exit codes: 0 the run succeeded; 1 it ran and failed (run.json says where); 2 bad arguments or
+``monitor`` exits 0 when the monitoring pipeline ran (whatever it found: monitor.json says), 1
+when it failed, 2 for bad arguments or a work directory without a deployed model.
+
+Exit codes of ``run``: 0 the run succeeded; 1 it ran and failed (run.json says where); 2 bad arguments or
 input (errors as file:line:column), nothing ran; 130 (Ctrl-C) or 143 (SIGTERM): stopped, every
 job subprocess ended and run.json says "Stopped".
 """
@@ -27,6 +31,8 @@ from pipeline_def.data.encoding import InputFormat
 from pipeline_def.data.validation import ValidationError, parse_event_time_option
 from pipeline_def.definition.checks import DefinitionError
 from pipeline_def.local.executor import ParameterError
+from pipeline_def.local.expressions import ExecutionError
+from pipeline_def.local.monitor import MonitorError, MonitorOptions, monitor, monitor_lines, retrain_locally
 from pipeline_def.local.run import (
     ArgumentError,
     InputDataError,
@@ -76,9 +82,45 @@ def _parser() -> argparse.ArgumentParser:
         help="override a pipeline parameter (repeatable)",
     )
     run_cmd.add_argument("--quiet", action="store_true", help="print only the final summary")
+    _monitor_parser(commands)
     summary = commands.add_parser("summary", help="print the summary of a finished run (its run.json)")
     summary.add_argument("--workdir", type=Path, default=Path(".run/dev"))
     return parser
+
+
+def _monitor_parser(commands: argparse._SubParsersAction) -> None:
+    mon = commands.add_parser(
+        "monitor", help="send traffic to the deployed model, run the monitoring pipeline, act on alarms"
+    )
+    mon.add_argument("--workdir", type=Path, default=Path(".run/dev"), help="a finished local run's folder")
+    mon.add_argument("--env", default="dev", help="environment in cdk.json (default: dev)")
+    mon.add_argument("--drift", type=float, default=0.0, help="0-3: how far traffic moves from training")
+    mon.add_argument("--seed", type=int, default=11, help="traffic seed (default: 11)")
+    mon.add_argument("--requests", type=int, default=5000, help="captured requests (default: 5000)")
+    mon.add_argument("--labelled", type=float, default=1.0, help="share of requests whose label arrives")
+    mon.add_argument("--no-retrain", action="store_true", help="record alarms, start no retraining run")
+
+
+def _monitor_command(args: argparse.Namespace, progress) -> int:
+    options = MonitorOptions(
+        workdir=args.workdir,
+        env=args.env,
+        drift=args.drift,
+        seed=args.seed,
+        requests=args.requests,
+        labelled=args.labelled,
+        retrain=not args.no_retrain,
+    )
+    try:
+        summary = monitor(options, progress, retrain=retrain_locally(options.workdir, progress))
+    except (MonitorError, ConfigError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except ExecutionError as err:
+        print(f"error: the monitoring pipeline failed: {err}", file=sys.stderr)
+        return 1
+    print(monitor_lines(summary))
+    return 0
 
 
 def _gate_lines(summary: dict) -> list[str]:
@@ -157,6 +199,13 @@ def main(argv: list[str] | None = None) -> int:
     # Progress lines are the output; library INFO logs (moto's HTTP server, botocore) are noise.
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", force=True)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    started = time.perf_counter()
+
+    def progress(line: str) -> None:
+        print(f"[{time.perf_counter() - started:6.1f}s] {line}", flush=True)
+
+    if args.command == "monitor":
+        return _monitor_command(args, progress)
     if (args.claims is None) != (args.customers is None):
         print("error: --claims and --customers go together", file=sys.stderr)
         return 2
@@ -179,11 +228,6 @@ def main(argv: list[str] | None = None) -> int:
         allow_unmatched=args.allow_unmatched,
         overrides=dict(args.param),
     )
-    started = time.perf_counter()
-
-    def progress(line: str) -> None:
-        print(f"[{time.perf_counter() - started:6.1f}s] {line}", flush=True)
-
     try:
         summary = run(options, progress=None if args.quiet else progress)
     except RunStopped as stop:

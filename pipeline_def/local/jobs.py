@@ -43,6 +43,10 @@ class LocalSageMaker:
     threads: int = field(default_factory=lambda: os.cpu_count() or 1)
 
 
+#: How the container writes a score (float32 probabilities: 9 significant digits round-trip).
+SCORE_FORMAT = "%.9g"
+
+
 def _job_name(prefix: str, step: str, execution_id: str) -> str:
     digest = hashlib.sha256(f"{execution_id}/{step}".encode()).hexdigest()[:12]
     return f"{prefix}-{digest}"[:63]
@@ -303,7 +307,7 @@ def run_transform(sm: LocalSageMaker, step: str, request: dict, execution_id: st
         scores = predict(booster, frame.to_numpy(dtype=np.float32))
         target = sm.s3.path(f"{output}/{file.name}.out")
         target.parent.mkdir(parents=True, exist_ok=True)
-        np.savetxt(target, scores, fmt="%.9g")
+        np.savetxt(target, scores, fmt=SCORE_FORMAT)
     return {
         "TransformJobName": _job_name("pipelines", step, execution_id),
         "TransformJobStatus": "Completed",

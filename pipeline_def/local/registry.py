@@ -73,7 +73,7 @@ def _free_port() -> int:
 
 
 @contextmanager
-def _environment(values: Mapping[str, str]) -> Iterator[None]:
+def environment(values: Mapping[str, str]) -> Iterator[None]:
     saved = {name: os.environ.get(name) for name in values}
     os.environ.update(values)
     try:
@@ -169,16 +169,28 @@ class LocalRegistry:
         return {"topic_arn": topic_arn}
 
     def _mirror_evidence(self, request: dict) -> None:
-        """The approval function reads the metrics from S3, so put the local objects in moto's S3."""
+        """The functions read the metrics and the drift baseline from S3: put the local objects in moto's."""
         s3 = self.cloud.client("s3")
-        for section in request.get("ModelMetrics", {}).values():
-            for source in section.values():
-                uri = source["S3Uri"]
-                bucket, _, key = uri.removeprefix("s3://").partition("/")
-                path = self.s3.path(uri)
-                if not path.is_file():
-                    raise ExecutionError(f"model metrics object {uri} does not exist")
-                s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())
+        for uri in _metric_sources(request):
+            bucket, _, key = uri.removeprefix("s3://").partition("/")
+            path = self.s3.path(uri)
+            if not path.is_file():
+                raise ExecutionError(f"model metrics object {uri} does not exist")
+            s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())
+
+    def sync_back(self, prefix_uri: str) -> list[str]:
+        """Copy what the functions wrote under a prefix in moto's S3 into the local S3 folder."""
+        s3 = self.cloud.client("s3")
+        bucket, _, prefix = prefix_uri.removeprefix("s3://").partition("/")
+        copied = []
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            for item in page.get("Contents", []):
+                uri = f"s3://{bucket}/{item['Key']}"
+                target = self.s3.path(uri)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read())
+                copied.append(uri)
+        return copied
 
     def register(self, step: str, request: dict, execution_id: str) -> dict:
         """The RegisterModel step: its resolved CreateModelPackage request, sent to the registry."""
@@ -211,7 +223,7 @@ class LocalRegistry:
     def _invoke(self, function: str, handler_path: str, env: dict[str, str], event: dict) -> Invocation:
         invocation = Invocation(function, event)
         module_name, _, attribute = handler_path.rpartition(".")
-        with _environment(
+        with environment(
             {
                 **self.cloud.environment,
                 **env,
@@ -243,6 +255,21 @@ class LocalRegistry:
             name = self.lambdas.deploy[constants.ENV_ENDPOINT_NAME]
             outcome.endpoint = _json_safe(self.sagemaker.describe_endpoint(EndpointName=name))
         return outcome
+
+
+def _metric_sources(request: Mapping[str, Any]) -> list[str]:
+    """Every S3Uri under ModelMetrics and DriftCheckBaselines (two or three levels deep)."""
+    found: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, Mapping):
+            if isinstance(value.get("S3Uri"), str):
+                found.append(value["S3Uri"])
+            for item in value.values():
+                walk(item)
+
+    walk({key: request.get(key, {}) for key in ("ModelMetrics", "DriftCheckBaselines")})
+    return found
 
 
 def events_json(outcome: RegistryOutcome) -> str:

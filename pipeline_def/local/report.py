@@ -14,6 +14,7 @@ run has no SHAP values, for example), and the page then says "not available" ins
 from __future__ import annotations
 
 import html
+import json
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -535,3 +536,70 @@ def render_report(
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render_html(run, evaluation, analysis), encoding="utf-8")
     return path
+
+
+# --------------------------------------------------------------------------- monitoring page
+
+
+def _alarm_rows(alarms: Any) -> str:
+    rows = "".join(
+        f"<tr><td>{_esc(a.get('alarm'))}</td><td>{_esc(a.get('metric'))}</td><td>{_fmt(a.get('value'))}</td>"
+        f"<td>{_esc(a.get('comparison'))} {_fmt(a.get('threshold'))}</td>"
+        f"<td>{_badge(a.get('state'), 'bad' if a.get('state') == 'ALARM' else 'good')}</td>"
+        f"<td>{'retrains' if a.get('retrain') else 'notifies'}</td></tr>"
+        for a in alarms or []
+    )
+    header = "<tr><th>alarm</th><th>metric</th><th>value</th><th>rule</th><th>state</th><th>action</th></tr>"
+    return f"<table>{header}{rows}</table>"
+
+
+def _drift_chart(summary: Mapping[str, Any]) -> str:
+    features = summary.get("feature_drift") or {}
+    items = sorted(
+        (
+            (name, float(entry["psi"]))
+            for name, entry in features.items()
+            if _number(entry.get("psi")) is not None
+        ),
+        key=lambda item: -item[1],
+    )[:TOP_FEATURES]
+    if not items:
+        return _missing("feature drift (not enough traffic to judge)")
+    threshold = _get(summary, "thresholds", "psi")
+    unit = "PSI against the deployed model's baseline" + (f" (alarm above {threshold})" if threshold else "")
+    return svg_bar_chart(items, unit)
+
+
+def _triggered(summary: Mapping[str, Any]) -> str:
+    items = summary.get("triggered") or []
+    if not items:
+        return "<p>No alarm asked for retraining.</p>"
+    return "<ul>" + "".join(f"<li>{_esc(json.dumps(item, sort_keys=True))}</li>" for item in items) + "</ul>"
+
+
+def render_monitor_html(summary: Mapping[str, Any]) -> str:
+    """The monitoring cycle's page: status, drift chart, alarms, violations and what was triggered."""
+    violations = "".join(
+        f"<li>{_esc(json.dumps(v, sort_keys=True))}</li>" for v in summary.get("violations") or []
+    )
+    quality = summary.get("live_quality") or {}
+    cards = "".join(
+        (
+            _card("status", _badge(summary.get("status"))),
+            _card("drift applied", _fmt(summary.get("drift"), 2)),
+            _card("live AUC", _fmt(quality.get("auc"))),
+            _card("live recall", _fmt(quality.get("recall"))),
+        )
+    )
+    body = (
+        f'<section><h2>Monitoring</h2><div class="cards">{cards}</div></section>'
+        f"<section><h2>Feature drift</h2>{_drift_chart(summary)}</section>"
+        f"<section><h2>Alarms</h2>{_alarm_rows(summary.get('alarms'))}</section>"
+        f"<section><h2>Violations</h2><ul>{violations or '<li>none</li>'}</ul></section>"
+        f"<section><h2>Triggered</h2>{_triggered(summary)}</section>"
+    )
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>Fraud model monitoring</title><style>{_CSS}</style></head>"
+        f"<body><main>{body}</main></body></html>\n"
+    )

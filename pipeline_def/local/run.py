@@ -52,6 +52,7 @@ from pipeline_def.schema import CLAIMS, CUSTOMERS, LABEL, SENSITIVE_FACET
 ARTIFACT_BUCKET = "local-artifacts"
 DATA_BUCKET = "local-offline-store"
 KMS_KEY_ARN = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/local"
+ARTIFACT_KMS_KEY_ARN = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/local-artifacts"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/local-pipeline"
 IDEMPOTENCY_TABLE = "local-idempotency"
 
@@ -151,7 +152,12 @@ class LocalRun:
     def render_definition(self) -> dict:
         """The definition this run executes; its parameters typed against ``--param`` (writes nothing)."""
         self.digest = scripts_digest()
-        values = {"PipelineRoleArn": ROLE_ARN, "ArtifactBucket": ARTIFACT_BUCKET, "KmsKeyArn": KMS_KEY_ARN}
+        values = {
+            "PipelineRoleArn": ROLE_ARN,
+            "ArtifactBucket": ARTIFACT_BUCKET,
+            "KmsKeyArn": KMS_KEY_ARN,
+            "ArtifactKmsKeyArn": ARTIFACT_KMS_KEY_ARN,
+        }
         self.definition_text = fill(render(self.settings, digest=self.digest), values)
         definition = json.loads(self.definition_text)
         resolve_parameters(definition, self.options.overrides)  # ParameterError before any write

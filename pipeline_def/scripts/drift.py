@@ -67,7 +67,8 @@ integer, continuous), ``count``, ``missing_rate``, ``min``, ``max``, ``mean``, `
 ``facet_value``, ``favourable_label`` and, with scores, ``DPPL``, ``DI``, the favourable rates
 and rows of facets a and d (null without ``--facet``).
 
-``monitor.json``: ``status`` (ok, violations, insufficient traffic, no traffic), ``capture``
+``monitor.json``: ``status`` (ok, violations, insufficient traffic, no traffic, no model deployed:
+``--baseline`` is a folder without baseline.json, before the first deployment), ``capture``
 (files, lines, records, rows, valid_rows, malformed_lines, the first ``MAX_LISTED_ISSUES``
 malformed lines as ``file:line: reason``, first/last inference time), ``data_quality``
 (column counts, schema mismatch, invalid scores, malformed rate; per feature missing rate and
@@ -151,6 +152,8 @@ MAX_LISTED_ISSUES = 20
 PUT_METRIC_DATA_LIMIT = 1000
 DEFAULT_NAMESPACE = "FraudDetection/Monitoring"
 STATUS_NO_TRAFFIC = "no traffic"
+#: ``--baseline`` is a folder without baseline.json: nothing deployed yet to compare with.
+STATUS_NO_MODEL = "no model deployed"
 STATUS_INSUFFICIENT = "insufficient traffic"
 STATUS_VIOLATIONS = "violations"
 STATUS_OK = "ok"
@@ -1428,7 +1431,24 @@ def _thresholds(args: argparse.Namespace) -> Thresholds:
     )
 
 
+def _no_model(args: argparse.Namespace) -> Report:
+    """Before the first deployment the baseline folder holds no baseline.json: a clean, empty run."""
+    LOG.warning(
+        "--baseline %s holds no %s: no model deployed yet, nothing to compare", args.baseline, BASELINE_FILE
+    )
+    monitor = {
+        "status": STATUS_NO_MODEL,
+        "thresholds": dataclasses.asdict(_thresholds(args)),
+        "violations": [],
+    }
+    write_json(args.output_dir / MONITOR_FILE, monitor)
+    write_json(args.output_dir / VIOLATIONS_FILE, {"status": STATUS_NO_MODEL, "count": 0, "violations": []})
+    return Report(monitor, [])
+
+
 def run_check(args: argparse.Namespace, publisher: MetricPublisher | None) -> Report:
+    if args.baseline.is_dir() and not (args.baseline / BASELINE_FILE).exists():
+        return _no_model(args)
     baseline = load_baseline(args.baseline)
     capture_dir = args.capture_dir if args.capture_dir.is_dir() else None
     if capture_dir is None:

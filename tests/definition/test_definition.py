@@ -25,6 +25,7 @@ LOCAL_VALUES = {
     "PipelineRoleArn": "arn:aws:iam::123456789012:role/pipeline",
     "ArtifactBucket": "artifacts",
     "KmsKeyArn": "arn:aws:kms:us-east-1:123456789012:key/abc",
+    "ArtifactKmsKeyArn": "arn:aws:kms:us-east-1:123456789012:key/artifacts",
 }
 
 
@@ -136,6 +137,7 @@ def test_gate_true_branch_creates_configures_transforms_explains_registers(defin
         (p.STEP_CLARIFY_CONFIG, "Processing"),
         (p.STEP_TRANSFORM, "Transform"),
         (p.STEP_BIAS, "Processing"),
+        (p.STEP_DRIFT_BASELINE, "Processing"),
         (f"{p.STEP_REGISTER}-RegisterModel", "RegisterModel"),
     ]
 
@@ -199,13 +201,28 @@ def test_every_job_encrypts_its_volumes_with_the_projects_key(definition):
         assert args["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"] == key, step["Name"]
 
 
-def test_every_job_encrypts_its_outputs_with_the_projects_key(definition):
+def test_every_job_but_the_baseline_encrypts_its_outputs_with_the_projects_key(definition):
     # Given the project's KMS key, When each processing job's request is read
     key = LOCAL_VALUES["KmsKeyArn"]
     for step in _processing(definition):
-        args = step["Arguments"]
+        if step["Name"] == p.STEP_DRIFT_BASELINE:
+            continue
         # Then its outputs are encrypted with that key
-        assert args["ProcessingOutputConfig"]["KmsKeyId"] == key, step["Name"]
+        assert step["Arguments"]["ProcessingOutputConfig"]["KmsKeyId"] == key, step["Name"]
+
+
+def test_what_other_accounts_may_read_is_encrypted_with_the_artifact_key(definition):
+    # Given the artifact key (the only key granted to promotion accounts)
+    key = LOCAL_VALUES["ArtifactKmsKeyArn"]
+    steps = _steps(definition)
+    # Then the model artifacts and the drift baseline use it, and nothing else does
+    tuning = steps[p.STEP_TUNING]["Arguments"]["TrainingJobDefinition"]["OutputDataConfig"]
+    assert tuning["KmsKeyId"] == key
+    assert steps[p.STEP_DRIFT_BASELINE]["Arguments"]["ProcessingOutputConfig"]["KmsKeyId"] == key
+
+
+def test_volumes_never_use_the_artifact_key(template):
+    assert template.count("${ArtifactKmsKeyArn}") == 2
 
 
 def _register(definition: dict) -> dict:

@@ -304,6 +304,28 @@ def test_no_capture_at_all_ends_cleanly_with_no_traffic(small_baseline: Path, tm
     assert violations == {"count": 0, "status": "no traffic", "violations": []}
 
 
+def test_a_baseline_folder_without_baseline_json_ends_cleanly_with_no_model_deployed(tmp_path: Path) -> None:
+    # Given the monitoring baseline folder before the first deployment: only the stack's README
+    folder = tmp_path / "baseline"
+    folder.mkdir()
+    (folder / "README.txt").write_text("the deploy function writes baseline.json here\n", encoding="utf-8")
+    publisher = FakePublisher()
+    # When the check runs, asked to publish
+    code, monitor, violations = run_check(folder, tmp_path, "--publish", "--environment", "dev", publisher=publisher)
+    # Then it succeeds, says so, reports no violation and publishes nothing
+    assert code == 0
+    assert monitor["status"] == "no model deployed"
+    assert violations == {"count": 0, "status": "no model deployed", "violations": []}
+    assert publisher.calls == []
+
+
+def test_a_baseline_file_that_is_missing_is_still_an_error(tmp_path: Path) -> None:
+    # Given --baseline naming a file that does not exist (a wrong path, not "nothing deployed")
+    # When the check runs / Then it fails (exit 1)
+    code, _, _ = run_check(tmp_path / "nowhere" / "baseline.json", tmp_path)
+    assert code == 1
+
+
 def _check_with_malformed_lines(baseline: Path, work: Path) -> tuple[int, dict]:
     """The check on 4 good records and 4 bad lines (lines 2, 4, 6, 7): not JSON, a truncated record,
     no captureData, and 2 input rows with 1 score. Returns (exit code, monitor.json)."""
