@@ -18,7 +18,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 export SAGEMAKER_SUPPRESS_V2_WARNING := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup chromium local-run run definitions golden synth test lint format bench clean
+.PHONY: help setup chromium local-run monitor run definitions golden synth test lint format bench clean
 
 help:  ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -52,6 +52,11 @@ synth: setup  ## Synthesize every environment into cdk.out/ (offline, no credent
 
 local-run: $(STAMP)  ## The local run only: $(ROWS) synthetic policies through the dev pipeline, offline
 	$(BIN)/python -m pipeline_def.local run --env dev --rows $(ROWS) --seed $(SEED) --workdir $(WORKDIR)
+
+DRIFT ?= 1
+monitor: $(STAMP)  ## After local-run: traffic drifted by DRIFT through the deployed model, the monitoring pipeline, alarms, retraining
+	@test -f $(WORKDIR)/run.json || $(MAKE) --no-print-directory local-run
+	$(BIN)/python -m pipeline_def.local monitor --workdir $(WORKDIR) --drift $(DRIFT)
 
 run: setup local-run synth definitions  ## Local end-to-end run on synthetic data + synth of every environment
 	@$(BIN)/python -m pipeline_def.local summary --workdir $(WORKDIR)

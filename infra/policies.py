@@ -8,7 +8,8 @@ each cdk-nag finding has a stable id) instead of carrying cross-stack import tok
 ``Resource: "*"`` appears only for actions that have no resource-level permissions:
 
 - ``ecr:GetAuthorizationToken`` (:func:`ecr_pull`),
-- ``cloudwatch:PutMetricData``, narrowed by a ``cloudwatch:namespace`` condition (:func:`sagemaker_metrics`),
+- ``cloudwatch:PutMetricData``, narrowed by a ``cloudwatch:namespace`` condition (:func:`sagemaker_metrics`,
+  :func:`metrics_in_namespace`),
 - ``xray:PutTraceSegments`` / ``xray:PutTelemetryRecords``, added by CDK for active tracing,
 - EC2 ``Describe*`` and ``DeleteNetworkInterfacePermission`` (no or an optional resource type) for
   SageMaker jobs, only when the environment configures a VPC; the other network-interface actions
@@ -37,6 +38,40 @@ _IMAGE_URI = re.compile(
 def kms_use(key: kms.IKey) -> iam.PolicyStatement:
     """Encrypt and decrypt with the environment key."""
     return iam.PolicyStatement(actions=list(KMS_USE_ACTIONS), resources=[key.key_arn])
+
+
+def kms_via(
+    scope: IConstruct, key_arn: str, actions: Sequence[str], services: Sequence[str]
+) -> iam.PolicyStatement:
+    """Use a key only through the given AWS services of this region (``kms:ViaService``).
+
+    For keys that protect S3 objects: S3 (or SageMaker, acting for the caller) asks KMS on the
+    caller's behalf, so a direct ``kms:Decrypt`` with the same credentials is refused.
+    """
+    region = cdk.Stack.of(scope).region
+    via = [f"{service}.{region}.amazonaws.com" for service in services]
+    return iam.PolicyStatement(
+        actions=list(actions),
+        resources=[key_arn],
+        conditions={"StringEquals": {"kms:ViaService": via[0] if len(via) == 1 else via}},
+    )
+
+
+def peer_key_decrypt_through_s3(scope: IConstruct, account: str, alias: str) -> iam.PolicyStatement:
+    """Decrypt, through S3, objects encrypted with another account's key, named by its alias.
+
+    The key's id is generated in that account, so the resource is any key of the account and the
+    ``kms:ResourceAliases`` condition picks the one; its key policy must allow this account too.
+    """
+    stack = cdk.Stack.of(scope)
+    return iam.PolicyStatement(
+        actions=["kms:Decrypt"],
+        resources=[stack.format_arn(service="kms", account=account, resource="key", resource_name="*")],
+        conditions={
+            "StringEquals": {"kms:ViaService": f"s3.{stack.region}.amazonaws.com"},
+            "ForAnyValue:StringEquals": {"kms:ResourceAliases": alias},
+        },
+    )
 
 
 def kms_create_grant(key: kms.IKey) -> iam.PolicyStatement:
@@ -161,6 +196,53 @@ def sagemaker_metrics() -> iam.PolicyStatement:
         actions=["cloudwatch:PutMetricData"],
         resources=["*"],
         conditions={"StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*", "aws/sagemaker/*"]}},
+    )
+
+
+def metrics_in_namespace(namespace: str) -> iam.PolicyStatement:
+    """PutMetricData into exactly one namespace (the action has no resource type)."""
+    return iam.PolicyStatement(
+        actions=["cloudwatch:PutMetricData"],
+        resources=["*"],
+        conditions={"StringEquals": {"cloudwatch:namespace": namespace}},
+    )
+
+
+def alarms_arn(stack: cdk.Stack) -> str:
+    """Every CloudWatch alarm of the stack's account and region."""
+    return stack.format_arn(
+        service="cloudwatch",
+        resource="alarm",
+        resource_name="*",
+        arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+    )
+
+
+def service_may_publish(
+    stack: cdk.Stack, topic_arn: str, *, sid: str, principal: str, source_arn: str
+) -> iam.PolicyStatement:
+    """A topic-policy statement: an AWS service publishes for this account's own resources only.
+
+    A topic with an explicit policy (``enforce_ssl`` writes one) no longer has SNS's default
+    policy, so services that publish to it (CloudWatch alarms, AWS Budgets) need this statement.
+    """
+    return iam.PolicyStatement(
+        sid=sid,
+        principals=[iam.ServicePrincipal(principal)],
+        actions=["sns:Publish"],
+        resources=[topic_arn],
+        conditions={
+            "StringEquals": {"aws:SourceAccount": stack.account},
+            "ArnLike": {"aws:SourceArn": source_arn},
+        },
+    )
+
+
+def idempotency_records(table_arn: str) -> iam.PolicyStatement:
+    """What Powertools' idempotency utility does with its table's items, and nothing else."""
+    return iam.PolicyStatement(
+        actions=["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+        resources=[table_arn],
     )
 
 

@@ -1,8 +1,9 @@
 """One ``cdk.Stage`` per environment: the stateful data stack, then the stateless stacks.
 
-Order: data (key, buckets) -> operations (operators' topic, failure alerts, budget) -> pipeline
--> approval; the pipeline and approval stacks point their dead-letter alarms at the operators'
-topic, so it exists first.
+Order: data (keys, buckets) -> operations (operators' topic, failure alerts, budget) -> pipeline
+-> approval -> monitoring; the later stacks point their dead-letter alarms at the operators'
+topic, so it exists first, and monitoring uses the job scripts the pipeline stack uploads and
+the reviewers' topic and idempotency table of the approval stack.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from constructs import Construct
 
 from infra.stacks.approval_stack import ApprovalStack
 from infra.stacks.data_stack import DataStack
+from infra.stacks.monitoring_stack import MonitoringStack
 from infra.stacks.operations_stack import OperationsStack
 from infra.stacks.pipeline_stack import PipelineStack
 from pipeline_def.config import EnvironmentConfig
@@ -51,6 +53,7 @@ class MlopsStage(cdk.Stage):
             "Pipeline",
             config=config,
             key=self.data.key,
+            artifact_key=self.data.artifact_key,
             alarm_topic=self.operations.topic,
             stack_name=f"{config.prefix}-pipeline",
         )
@@ -59,16 +62,28 @@ class MlopsStage(cdk.Stage):
             "Approval",
             config=config,
             key=self.data.key,
+            artifact_key=self.data.artifact_key,
             alarm_topic=self.operations.topic,
             model_execution_role=self.pipeline.model_execution_role,
             stack_name=f"{config.prefix}-approval",
         )
+        self.monitoring = MonitoringStack(
+            self,
+            "Monitoring",
+            config=config,
+            key=self.data.key,
+            alarm_topic=self.operations.topic,
+            reviewers_topic=self.approval.topic,
+            idempotency_table=self.approval.idempotency_table,
+            stack_name=f"{config.prefix}-monitoring",
+        )
         self.operations.add_stack_dependency(self.data)
         self.pipeline.add_stack_dependency(self.operations)
         self.approval.add_stack_dependency(self.pipeline)
+        self.monitoring.add_stack_dependency(self.approval)
         for key, value in config.all_tags.items():
             cdk.Tags.of(self).add(key, value, exclude_resource_types=list(CREATE_ONLY_TAG_TYPES))
 
     @property
     def stacks(self) -> tuple[cdk.Stack, ...]:
-        return (self.data, self.operations, self.pipeline, self.approval)
+        return (self.data, self.operations, self.pipeline, self.approval, self.monitoring)

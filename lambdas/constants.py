@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Final
 
 # --- Packaging -------------------------------------------------------------------------------
-#: The folder both functions' asset is built from: the one holding this package, which the
+#: The folder every function's asset is built from: the one holding this package, which the
 #: asset keeps as its only top-level folder (``lambdas/``), as Lambda's /var/task will. The
 #: handlers are full names resolved from there, and every module imports its siblings as
 #: ``lambdas.x``, exactly as the local run and the tests do.
@@ -20,10 +20,12 @@ ASSET_ROOT: Final = Path(__file__).resolve().parent.parent
 APPROVAL_HANDLER: Final = "lambdas.approval.handler.handler"
 DEPLOY_HANDLER: Final = "lambdas.deploy.handler.handler"
 PIPELINE_FAILURE_HANDLER: Final = "lambdas.pipeline_failure.handler.handler"
+RETRAIN_HANDLER: Final = "lambdas.retrain.handler.handler"
 #: Powertools is not in the Lambda runtime: the stack adds AWS's public Powertools layer.
 APPROVAL_SERVICE_NAME: Final = "model-approval"
 DEPLOY_SERVICE_NAME: Final = "model-deploy"
 PIPELINE_FAILURE_SERVICE_NAME: Final = "pipeline-failure-alerts"
+RETRAIN_SERVICE_NAME: Final = "retrain-on-drift"
 
 # --- Registry events -------------------------------------------------------------------------
 EVENT_SOURCE: Final = "aws.sagemaker"
@@ -31,15 +33,22 @@ EVENT_DETAIL_TYPE: Final = "SageMaker Model Package State Change"
 STATUS_PENDING: Final = "PendingManualApproval"
 STATUS_APPROVED: Final = "Approved"
 STATUS_REJECTED: Final = "Rejected"
-#: The rule for each function should also filter on these statuses, so the approval Lambda's own
-#: Approved/Rejected updates never reach it (the handlers ignore them too, as a second line).
-APPROVAL_TRIGGER_STATUS: Final = STATUS_PENDING
+#: What each function's rule filters on. The approval function gates a pending package and records
+#: a later decision (a reviewer's) on the package's model card; its own Approved/Rejected update
+#: comes back too, and is recognised on the card ("own decision") and ignored.
+APPROVAL_TRIGGER_STATUSES: Final = (STATUS_PENDING, STATUS_APPROVED, STATUS_REJECTED)
 DEPLOY_TRIGGER_STATUS: Final = STATUS_APPROVED
 
 # --- Pipeline execution events (the failure-alert function) -----------------------------------
 PIPELINE_EVENT_DETAIL_TYPE: Final = "SageMaker Model Building Pipeline Execution Status Change"
 #: A run that ends in one of these is reported to the operators; Succeeded needs no one.
 PIPELINE_ALERT_STATUSES: Final = ("Failed", "Stopped")
+
+# --- CloudWatch alarm events (the retrain function) --------------------------------------------
+ALARM_EVENT_SOURCE: Final = "aws.cloudwatch"
+ALARM_EVENT_DETAIL_TYPE: Final = "CloudWatch Alarm State Change"
+#: Only a change *into* this state retrains; the rule filters on it and the function checks it again.
+ALARM_TRIGGER_STATE: Final = "ALARM"
 
 # --- Environment variables: both functions ---------------------------------------------------
 ENV_MODEL_PACKAGE_GROUP_NAME: Final = "MODEL_PACKAGE_GROUP_NAME"
@@ -80,6 +89,21 @@ ENV_COST_TAGS: Final = "COST_TAGS"
 #: The one other account whose model packages the function deploys (cross-account promotion:
 #: the registry environment's account). Unset: packages of the function's own account only.
 ENV_REGISTRY_ACCOUNT: Final = "REGISTRY_ACCOUNT"
+#: Where the deploy function publishes the deployed package's drift baseline for the monitoring
+#: job: ``s3://<bucket>/<folder>/baseline.json`` (the object, named MONITORING_BASELINE_FILE).
+#: Empty or unset: nothing is published.
+ENV_MONITORING_BASELINE_URI: Final = "MONITORING_BASELINE_URI"
+
+# --- Environment variables: retrain function ----------------------------------------------------
+#: The training pipeline's name (not its ARN); the function also reuses ENV_NOTIFY_TOPIC_ARN (the
+#: reviewers' topic) and ENV_IDEMPOTENCY_TABLE.
+ENV_PIPELINE_NAME: Final = "PIPELINE_NAME"
+#: At most one run per this many seconds: a run created less than this before the alarm skips it.
+ENV_COOL_DOWN_SECONDS: Final = "COOL_DOWN_SECONDS"
+#: Comma-separated names of the alarms that may start a run; any other alarm is ignored.
+ENV_RETRAIN_ALARM_NAMES: Final = "RETRAIN_ALARM_NAMES"
+#: JSON object of pipeline parameter name to string value, passed to every run it starts.
+ENV_PIPELINE_PARAMETERS: Final = "PIPELINE_PARAMETERS"
 
 APPROVAL_REQUIRED_ENV: Final = (
     ENV_MODEL_PACKAGE_GROUP_NAME,
@@ -109,7 +133,16 @@ DEPLOY_OPTIONAL_ENV: Final = (
     ENV_TRAFFIC_WAIT_SECONDS,
     ENV_COST_TAGS,
     ENV_REGISTRY_ACCOUNT,
+    ENV_MONITORING_BASELINE_URI,
 )
+RETRAIN_REQUIRED_ENV: Final = (
+    ENV_PIPELINE_NAME,
+    ENV_IDEMPOTENCY_TABLE,
+    ENV_NOTIFY_TOPIC_ARN,
+    ENV_COOL_DOWN_SECONDS,
+    ENV_RETRAIN_ALARM_NAMES,
+)
+RETRAIN_OPTIONAL_ENV: Final = (ENV_PIPELINE_PARAMETERS,)
 
 # --- Defaults for the optional variables -----------------------------------------------------
 #: Four-fifths rule: disparate impact between 0.8 and 1/0.8.
@@ -135,6 +168,12 @@ PRODUCTION_VARIANT_NAME: Final = "AllTraffic"
 #: Card names are ``<group, cut to this>-v<version>-<8 hex of the package ARN>``: at most 61 of
 #: SageMaker's 63 characters. The stack scopes the function's model-card permissions to the prefix.
 MODEL_CARD_GROUP_CHARS: Final = 40
+
+# --- Monitoring baseline (the deploy function publishes it, the monitoring job reads it) --------
+#: The file name the monitoring job reads in its baseline folder (drift.py's BASELINE_FILE).
+MONITORING_BASELINE_FILE: Final = "baseline.json"
+#: Written beside the baseline: which package (and which baseline) the monitor compares with.
+DEPLOYED_PACKAGE_FILE: Final = "deployed-package.json"
 
 # --- Idempotency table contract (the stack creates the table) ---------------------------------
 IDEMPOTENCY_PARTITION_KEY: Final = "id"

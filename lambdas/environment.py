@@ -21,6 +21,11 @@ def _flag(value: bool) -> str:
     return "true" if value else "false"
 
 
+def _json_object(values: Mapping[str, str]) -> str:
+    """Sorted and compact, so the rendered variable (and the synthesized template) is deterministic."""
+    return json.dumps(dict(sorted(values.items())), separators=(",", ":"))
+
+
 @dataclass(frozen=True, kw_only=True)
 class ApprovalEnvironment:
     """What the approval function reads: the registry group, its state, and the gates' bounds."""
@@ -81,9 +86,17 @@ class DeployEnvironment:
     cost_tags: Mapping[str, str] = field(default_factory=dict)
     #: The registry's account when the packages come from another account's registry; empty: own.
     registry_account: str = ""
+    #: ``s3://<bucket>/<folder>/baseline.json`` the deployed package's drift baseline is copied to;
+    #: empty: not published (and the variable is left out, so older templates stay identical).
+    monitoring_baseline_uri: str = ""
 
     def variables(self) -> dict[str, str]:
         registry = {c.ENV_REGISTRY_ACCOUNT: self.registry_account} if self.registry_account else {}
+        baseline = (
+            {c.ENV_MONITORING_BASELINE_URI: self.monitoring_baseline_uri}
+            if self.monitoring_baseline_uri
+            else {}
+        )
         return {
             "POWERTOOLS_SERVICE_NAME": c.DEPLOY_SERVICE_NAME,
             c.ENV_MODEL_PACKAGE_GROUP_NAME: self.model_package_group_name,
@@ -99,8 +112,9 @@ class DeployEnvironment:
             c.ENV_CANARY_SIZE_PERCENT: str(self.canary_size_percent),
             c.ENV_TRAFFIC_WAIT_SECONDS: str(self.wait_seconds),
             c.ENV_ROLLBACK_ALARM_NAMES: ",".join(self.rollback_alarm_names),
-            c.ENV_COST_TAGS: json.dumps(dict(sorted(self.cost_tags.items())), separators=(",", ":")),
+            c.ENV_COST_TAGS: _json_object(self.cost_tags),
             **registry,
+            **baseline,
         }
 
 
@@ -118,4 +132,31 @@ class PipelineFailureEnvironment:
             c.ENV_OPERATORS_TOPIC_ARN: self.operators_topic_arn,
             c.ENV_PIPELINE_ARN: self.pipeline_arn,
             c.ENV_QUALITY_GATE_STEP: self.quality_gate_step,
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class RetrainEnvironment:
+    """What the retrain function reads: which pipeline to start, on which alarms, how often at most.
+
+    ``pipeline_parameters`` are passed to every run it starts (the schedule's own, so a retraining
+    run holds the same bar as a scheduled one), rendered as sorted, compact JSON.
+    """
+
+    pipeline_name: str
+    idempotency_table: str
+    notify_topic_arn: str
+    cool_down_seconds: int
+    alarm_names: tuple[str, ...]
+    pipeline_parameters: Mapping[str, str] = field(default_factory=dict)
+
+    def variables(self) -> dict[str, str]:
+        return {
+            "POWERTOOLS_SERVICE_NAME": c.RETRAIN_SERVICE_NAME,
+            c.ENV_PIPELINE_NAME: self.pipeline_name,
+            c.ENV_IDEMPOTENCY_TABLE: self.idempotency_table,
+            c.ENV_NOTIFY_TOPIC_ARN: self.notify_topic_arn,
+            c.ENV_COOL_DOWN_SECONDS: str(self.cool_down_seconds),
+            c.ENV_RETRAIN_ALARM_NAMES: ",".join(self.alarm_names),
+            c.ENV_PIPELINE_PARAMETERS: _json_object(self.pipeline_parameters),
         }

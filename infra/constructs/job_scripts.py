@@ -12,7 +12,7 @@ import aws_cdk.aws_s3 as s3
 import aws_cdk.aws_s3_deployment as s3_deployment
 from constructs import Construct
 
-from infra.compliance import acknowledge
+from infra.constructs.bucket_deployment import encrypted_deployment
 
 
 class JobScripts(Construct):
@@ -38,7 +38,7 @@ class JobScripts(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.key_prefix = key_prefix.rstrip("/") + "/"
-        self.deployment = s3_deployment.BucketDeployment(
+        self.deployment = encrypted_deployment(
             self,
             "Deployment",
             sources=[
@@ -49,58 +49,11 @@ class JobScripts(Construct):
                     exclude=["*", ".*", *(f"!{name}" for name in sorted(file_names))],
                 )
             ],
-            destination_bucket=bucket,
-            destination_key_prefix=self.key_prefix,
-            server_side_encryption=s3_deployment.ServerSideEncryption.AWS_KMS,
-            server_side_encryption_aws_kms_key_id=key.key_id,
-            retain_on_delete=True,
+            bucket=bucket,
+            key=key,
+            key_prefix=self.key_prefix,
             prune=True,
-            memory_limit=256,
-            log_group=logs.LogGroup(
-                self, "Logs", retention=log_retention, encryption_key=key, removal_policy=removal_policy
-            ),
+            log_retention=log_retention,
+            removal_policy=removal_policy,
+            purpose="the job scripts",
         )
-        self._acknowledge_provider(bucket)
-
-    def _acknowledge_provider(self, bucket: s3.IBucket) -> None:
-        """Findings on the provider Lambda that aws-cdk-lib builds for every BucketDeployment.
-
-        Its role, policy and runtime are fixed by the library (a singleton at stack level, shared
-        by all deployments of the stack) and it only runs during deployments.
-        """
-        stack = cdk.Stack.of(self)
-        provider = next(c for c in stack.node.children if c.node.id.startswith("Custom::CDKBucketDeployment"))
-        synthesizer = cdk.DefaultStackSynthesizer
-        assets_bucket = (
-            synthesizer.DEFAULT_FILE_ASSETS_BUCKET_NAME.replace("${Qualifier}", synthesizer.DEFAULT_QUALIFIER)
-            .replace("${AWS::AccountId}", stack.account)
-            .replace("${AWS::Region}", stack.region)
-        )
-        basic_execution = "arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
-        findings = {
-            f"AwsSolutions-IAM4[Policy::{basic_execution}]": "writes its logs through the AWS managed basic "
-            "execution policy that the library attaches",
-            "AwsSolutions-L1": "runs the Python runtime that aws-cdk-lib pins for its bundled AWS CLI layer",
-            f"AwsSolutions-IAM5[Resource::arn:{stack.partition}:s3:::{assets_bucket}/*]": (
-                "reads the asset zip from the CDK bootstrap bucket, whose keys are content hashes"
-            ),
-            f"AwsSolutions-IAM5[Resource::{bucket.bucket_arn}/*]": (
-                "syncs the scripts into the artifact bucket (library grant: read/write on the destination)"
-            ),
-        }
-        library_actions = (
-            "s3:GetBucket*",
-            "s3:GetObject*",
-            "s3:List*",
-            "s3:Abort*",
-            "s3:DeleteObject*",
-            "kms:GenerateDataKey*",
-            "kms:ReEncrypt*",
-        )
-        for action in library_actions:
-            findings[f"AwsSolutions-IAM5[Action::{action}]"] = (
-                f"holds {action} from the library's S3/KMS grants"
-            )
-        why = "CDK BucketDeployment provider Lambda, which copies the job scripts at deploy time"
-        for finding, detail in findings.items():
-            acknowledge(provider, finding, f"{why}: {detail}.")

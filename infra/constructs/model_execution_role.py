@@ -26,6 +26,7 @@ class ModelExecutionRole(Construct):
         data_capture_prefix: str,
         endpoint_name_prefix: str,
         key: kms.IKey,
+        artifact_key: kms.IKey,
         image_uris: Sequence[str],
     ) -> None:
         super().__init__(scope, construct_id)
@@ -38,7 +39,10 @@ class ModelExecutionRole(Construct):
         statements = [
             *storage,
             policies.s3_bucket_location(self, artifact_bucket_name),
+            # Data capture is written with the project key; the model artifacts were written with
+            # the artifact key, which the endpoint only decrypts, through S3.
             policies.kms_use(key),
+            policies.kms_via(self, artifact_key.key_arn, ["kms:Decrypt"], ["s3"]),
             *policies.ecr_pull(self, image_uris),
             logs,
             policies.sagemaker_metrics(),

@@ -21,7 +21,7 @@ from pipeline_def.schema import FEATURE_GROUPS
 #: pipeline run carry the environment prefix (their base job name) instead.
 PIPELINE_JOB_PREFIX = "pipelines-"
 #: Job types whose names Pipelines starts with ``pipelines-`` (or a base job name starts with the prefix).
-_NAMED_JOB_ACTIONS = {
+NAMED_JOB_ACTIONS = {
     "processing-job": (
         "sagemaker:AddTags",
         "sagemaker:CreateProcessingJob",
@@ -56,7 +56,7 @@ _TUNING_ACTIONS = {
 #: The model step's CreateModel; Pipelines never deletes the model, and live models (the deploy
 #: function's ``<prefix>-...``) stay out of reach.
 _MODEL_ACTIONS = ("sagemaker:AddTags", "sagemaker:CreateModel", "sagemaker:DescribeModel")
-_EXPERIMENT_ACTIONS = (
+EXPERIMENT_ACTIONS = (
     "sagemaker:AddTags",
     "sagemaker:AssociateTrialComponent",
     "sagemaker:CreateExperiment",
@@ -83,6 +83,51 @@ _ENI_UNSCOPED_ACTIONS = (
     "ec2:DescribeVpcs",
 )
 _UNSCOPED = "ecr:GetAuthorizationToken and cloudwatch:PutMetricData (limited by cloudwatch:namespace)"
+#: Added to the acknowledgment of ``Resource: "*"`` when jobs run in the configured VPC.
+NETWORK_UNSCOPED = (
+    " and the EC2 Describe* and DeleteNetworkInterfacePermission actions of jobs in the configured VPC"
+)
+NETWORK_WILDCARD_REASON = (
+    "SageMaker creates the network interfaces of the jobs at run time, so their ids are unknown; creation "
+    "is limited to the configured subnets and security groups, and changes to interfaces in the "
+    "configured subnets (ec2:Subnet)."
+)
+#: The artifact key is used through S3 (object reads and writes) and SageMaker (which checks the
+#: output key of the jobs it starts), never directly.
+ARTIFACT_KEY_SERVICES = ("s3", "sagemaker")
+
+
+def network_interface_statements(
+    stack: cdk.Stack, settings: PipelineSettings
+) -> tuple[list[iam.PolicyStatement], iam.PolicyStatement]:
+    """Network interfaces of jobs in the configured VPC: only those subnets and security groups.
+
+    Returns the scoped statements (whose wildcards :data:`NETWORK_WILDCARD_REASON` explains) and
+    the statement of the actions IAM accepts only on ``Resource: "*"``.
+    """
+    subnets = [
+        stack.format_arn(service="ec2", resource="subnet", resource_name=s) for s in settings.subnet_ids
+    ]
+    interfaces = stack.format_arn(service="ec2", resource="network-interface", resource_name="*")
+    scoped = [
+        iam.PolicyStatement(
+            actions=[_ENI_CREATE],
+            resources=[
+                interfaces,
+                *subnets,
+                *(
+                    stack.format_arn(service="ec2", resource="security-group", resource_name=g)
+                    for g in settings.security_group_ids
+                ),
+            ],
+        ),
+        iam.PolicyStatement(
+            actions=list(_ENI_ACTIONS_ON_INTERFACES),
+            resources=[interfaces],
+            conditions={"ArnEquals": {"ec2:Subnet": subnets}},
+        ),
+    ]
+    return scoped, iam.PolicyStatement(actions=list(_ENI_UNSCOPED_ACTIONS), resources=["*"])
 
 
 class PipelineExecutionRole(Construct):
@@ -100,6 +145,7 @@ class PipelineExecutionRole(Construct):
         *,
         settings: PipelineSettings,
         key: kms.IKey,
+        artifact_key: kms.IKey,
         data_bucket_name: str,
         artifact_bucket_name: str,
         athena_results_prefix: str,
@@ -119,6 +165,9 @@ class PipelineExecutionRole(Construct):
         self._add(
             policies.kms_use(key),
             policies.kms_create_grant(key),
+            # Tuning jobs write model artifacts, and the baseline step the drift baseline, with the
+            # artifact key; evaluation, the model step and the transform read the artifacts back.
+            policies.kms_via(self, artifact_key.key_arn, policies.KMS_USE_ACTIONS, ARTIFACT_KEY_SERVICES),
             *self._feature_queries(),
             *policies.ecr_pull(self, image_uris),
             policies.sagemaker_metrics(),
@@ -129,11 +178,10 @@ class PipelineExecutionRole(Construct):
         self._add_logs()
         unscoped = _UNSCOPED
         if settings.subnet_ids:
-            self._add_network_interfaces()
-            unscoped += (
-                " and the EC2 Describe* and DeleteNetworkInterfacePermission actions of jobs in the "
-                "configured VPC"
-            )
+            scoped, unscoped_network = network_interface_statements(self._stack, settings)
+            self._add(*scoped, wildcard_reason=NETWORK_WILDCARD_REASON)
+            self._add(unscoped_network)
+            unscoped += NETWORK_UNSCOPED
         acknowledge_unscoped_actions(self.role, unscoped)
 
     def _add(self, *statements: iam.PolicyStatement, wildcard_reason: str | None = None) -> None:
@@ -176,7 +224,7 @@ class PipelineExecutionRole(Construct):
                 iam.PolicyStatement(
                     actions=list(actions), resources=[arn(stack, job, name) for name in names]
                 )
-                for job, actions in _NAMED_JOB_ACTIONS.items()
+                for job, actions in NAMED_JOB_ACTIONS.items()
             ),
             wildcard_reason="SageMaker Pipelines names the processing and transform jobs it starts at run "
             "time (pipelines-<execution-id>-<step>-...; jobs outside a run use the environment prefix); the "
@@ -218,7 +266,7 @@ class PipelineExecutionRole(Construct):
         )
         self._add(
             iam.PolicyStatement(
-                actions=list(_EXPERIMENT_ACTIONS),
+                actions=list(EXPERIMENT_ACTIONS),
                 resources=[
                     arn(stack, "experiment", settings.pipeline_name),
                     arn(stack, "experiment-trial", "*"),
@@ -229,36 +277,6 @@ class PipelineExecutionRole(Construct):
             "(unknown before the run) whose components are the generated pipelines-* jobs; the experiment "
             "itself is named exactly.",
         )
-
-    def _add_network_interfaces(self) -> None:
-        """Network interfaces of jobs in the configured VPC: only those subnets and security groups."""
-        stack, settings = self._stack, self._settings
-        subnets = [
-            stack.format_arn(service="ec2", resource="subnet", resource_name=s) for s in settings.subnet_ids
-        ]
-        interfaces = stack.format_arn(service="ec2", resource="network-interface", resource_name="*")
-        self._add(
-            iam.PolicyStatement(
-                actions=[_ENI_CREATE],
-                resources=[
-                    interfaces,
-                    *subnets,
-                    *(
-                        stack.format_arn(service="ec2", resource="security-group", resource_name=g)
-                        for g in settings.security_group_ids
-                    ),
-                ],
-            ),
-            iam.PolicyStatement(
-                actions=list(_ENI_ACTIONS_ON_INTERFACES),
-                resources=[interfaces],
-                conditions={"ArnEquals": {"ec2:Subnet": subnets}},
-            ),
-            wildcard_reason="SageMaker creates the network interfaces of the jobs at run time, so their "
-            "ids are unknown; creation is limited to the configured subnets and security groups, and "
-            "changes to interfaces in the configured subnets (ec2:Subnet).",
-        )
-        self._add(iam.PolicyStatement(actions=list(_ENI_UNSCOPED_ACTIONS), resources=["*"]))
 
     def _add_logs(self) -> None:
         kinds = ("ProcessingJobs", "TrainingJobs", "TransformJobs")

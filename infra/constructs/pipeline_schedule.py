@@ -23,7 +23,8 @@ class PipelineSchedule(Construct):
     """Schedule + its own role (start this pipeline only) + an encrypted dead-letter queue.
 
     ``events_targets`` has no SageMaker pipeline target, so this is Scheduler's universal
-    ``SageMakerPipelineParameters`` target.
+    ``SageMakerPipelineParameters`` target; without ``parameters`` a run takes the definition's
+    defaults.
     """
 
     def __init__(
@@ -80,7 +81,9 @@ class PipelineSchedule(Construct):
                         scheduler.CfnSchedule.SageMakerPipelineParameterProperty(name=name, value=value)
                         for name, value in sorted(parameters.items())
                     ]
-                ),
+                )
+                if parameters
+                else None,
                 retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(
                     maximum_event_age_in_seconds=MAX_EVENT_AGE_SECONDS,
                     maximum_retry_attempts=MAX_RETRY_ATTEMPTS,

@@ -1,6 +1,7 @@
 """A Lambda function fed by EventBridge rules, with its role, encrypted logs and failure handling.
 
-The registry functions (approval, deploy) and the failure alerts are all built with it.
+The registry functions (approval, deploy), the failure alerts and the retrain function are all
+built with it.
 """
 
 from __future__ import annotations
@@ -114,6 +115,7 @@ class RegistryLambda(Construct):
         log_retention: logs.RetentionDays,
         removal_policy: cdk.RemovalPolicy,
         timeout: cdk.Duration,
+        reserved_concurrent_executions: int | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.log_group = logs.LogGroup(
@@ -154,6 +156,7 @@ class RegistryLambda(Construct):
             tracing=lambda_.Tracing.ACTIVE,
             timeout=timeout,
             memory_size=256,
+            reserved_concurrent_executions=reserved_concurrent_executions,
         )
         # L1 on purpose: the L2 destination grants sqs/kms with wildcard actions; the role above
         # already holds exactly sqs:SendMessage on this queue.

@@ -1,4 +1,4 @@
-"""``AWS::SageMaker::Pipeline`` from the definition template rendered by ``pipeline_def``."""
+"""``AWS::SageMaker::Pipeline`` from a definition template rendered by ``pipeline_def``."""
 
 from __future__ import annotations
 
@@ -9,13 +9,16 @@ import aws_cdk.aws_sagemaker as sagemaker
 from constructs import Construct
 
 from infra import policies
+from pipeline_def.definition.render import variables_in
 
 
 class SageMakerPipeline(Construct):
     """The pipeline, with its ``${Variable}`` placeholders filled in by CloudFormation's ``Fn::Sub``.
 
-    ``definition`` is :func:`pipeline_def.definition.render` output: its literal ``${`` are already
-    escaped, and its only variables are the role, the artifact bucket and the key.
+    ``definition`` is :func:`pipeline_def.definition.render` (or ``render_monitoring``) output:
+    its literal ``${`` are already escaped. ``Fn::Sub`` gets exactly the variables the template
+    uses (cfn-lint warns on unused ones): the role, the artifact bucket, the project key and,
+    for a template that names it, the artifact key; a variable nobody supplies fails synth.
     """
 
     def __init__(
@@ -24,26 +27,31 @@ class SageMakerPipeline(Construct):
         construct_id: str,
         *,
         pipeline_name: str,
+        description: str,
         definition: str,
         role: iam.IRole,
         artifact_bucket_name: str,
         key: kms.IKey,
+        artifact_key: kms.IKey | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        body = cdk.Fn.sub(
-            definition,
-            {
-                "PipelineRoleArn": role.role_arn,
-                "ArtifactBucket": artifact_bucket_name,
-                "KmsKeyArn": key.key_arn,
-            },
-        )
+        supplied = {
+            "PipelineRoleArn": role.role_arn,
+            "ArtifactBucket": artifact_bucket_name,
+            "KmsKeyArn": key.key_arn,
+            **({"ArtifactKmsKeyArn": artifact_key.key_arn} if artifact_key is not None else {}),
+        }
+        used = variables_in(definition)
+        missing = sorted(used - set(supplied))
+        if missing:
+            raise ValueError(f"{pipeline_name}: no value for {', '.join(missing)} in the definition")
+        body = cdk.Fn.sub(definition, {name: supplied[name] for name in sorted(used)})
         self.pipeline = sagemaker.CfnPipeline(
             self,
             "Pipeline",
             pipeline_name=pipeline_name,
             pipeline_display_name=pipeline_name,
-            pipeline_description="Fraud detection: features, tuning, evaluation, bias and registration",
+            pipeline_description=description,
             pipeline_definition={"PipelineDefinitionBody": body},
             role_arn=role.role_arn,
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import aws_cdk as cdk
 import aws_cdk.aws_kms as kms
 import aws_cdk.aws_s3 as s3
@@ -55,6 +57,30 @@ class SecureBucket(Construct):
                 )
             ],
         )
+        self._rule_count = 1
+
+    def expire(
+        self, rule_id: str, *, prefix: str, days: int, noncurrent_days: int, larger_than_bytes: int
+    ) -> None:
+        """Expire objects under ``prefix`` larger than ``larger_than_bytes`` after ``days``.
+
+        CloudFormation types ``ObjectSizeGreaterThan`` as a string of digits, while CDK renders a
+        number (which CloudFormation coerces, with a validation warning at synth): the rule's
+        value is overridden with the string. The bucket renders its rules in the order added,
+        so this rule's index is the number of rules before it.
+        """
+        self.bucket.add_lifecycle_rule(
+            id=rule_id,
+            prefix=prefix,
+            object_size_greater_than=larger_than_bytes,
+            expiration=cdk.Duration.days(days),
+            noncurrent_version_expiration=cdk.Duration.days(noncurrent_days),
+        )
+        resource = cast(s3.CfnBucket, self.bucket.node.default_child)
+        resource.add_property_override(
+            f"LifecycleConfiguration.Rules.{self._rule_count}.ObjectSizeGreaterThan", str(larger_than_bytes)
+        )
+        self._rule_count += 1
 
 
 def access_log_bucket(

@@ -3,20 +3,26 @@
 ::
 
     Model Registry: "SageMaker Model Package State Change" of this environment's group only
-      │ ModelApprovalStatus = PendingManualApproval           │ ModelApprovalStatus = Approved
-      ▼                                                       ▼
-    PendingRule ─▶ approval Lambda                          ApprovedRule ─▶ deploy Lambda
-                   gates ─▶ Approved ──(new event)──────────▲               (endpoint)
-                         ─▶ Rejected (no rule matches)
-                         ─▶ left pending, SNS to a reviewer ─▶ human approves ─(new event)─┘
+      │ ModelApprovalStatus = PendingManualApproval,          │ ModelApprovalStatus = Approved
+      │   Approved or Rejected                                ▼
+      ▼                                                     ApprovedRule ─▶ deploy Lambda
+    PendingRule ─▶ approval Lambda                                          (endpoint, and the
+                   gates ─▶ Approved ──(new event)──────────▲                package's drift
+                         ─▶ Rejected                        │                baseline copied to
+                         ─▶ left pending, SNS to a reviewer ─▶ human approves  monitoring/baseline/)
+                   a later Approved/Rejected: records the decision on the model card
 
-The approval Lambda's own update emits Approved or Rejected, which the pending rule does not
-match, so it never re-triggers itself (the handlers also ignore other statuses).
+The approval rule delivers all three statuses (``APPROVAL_TRIGGER_STATUSES``): a pending package
+is gated, and a reviewer's later Approved or Rejected is recorded on the package's model card; the
+function's own update comes back too, is recognised on the card as its own decision, and ignored.
+The deploy function also copies the deployed package's drift baseline to the monitoring job's
+baseline folder. The reviewers' topic also takes the monitoring stack's alarms.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from typing import Any
 
 import aws_cdk as cdk
@@ -36,10 +42,10 @@ from infra.constructs.endpoint_alarms import EndpointRollbackAlarms
 from infra.constructs.registry_lambda import RegistryLambda, powertools_layer
 from infra.constructs.subscriptions import subscribe
 from infra.retention import log_retention
-from infra.stacks.data_stack import removal_policy_of
+from infra.stacks.data_stack import DRIFT_BASELINE_KEYS, artifact_key_alias, removal_policy_of
 from lambdas import constants as c
 from pipeline_def.config import EnvironmentConfig, PeerEnvironment
-from pipeline_def.names import PREFIX
+from pipeline_def.names import MONITORING_BASELINE_FOLDER, PREFIX
 
 _PACKAGES_REASON = (
     "The registry numbers package versions at run time (model-package/<group>/<version>); limited to this "
@@ -59,14 +65,29 @@ _REGISTRY_PACKAGES_REASON = (
 )
 #: Release names keep at least this much of the group (63 characters less the longest suffix).
 _RELEASE_GROUP_CHARS = 40
+_BASELINE_SOURCE_REASON = (
+    "The deploy function copies the deployed package's drift baseline, which each run writes under "
+    "fraud-detection/runs/<execution-id>/drift-baseline/; read-only, limited to those folders."
+)
+_REGISTRY_BASELINE_KEY_REASON = (
+    "Cross-account promotion: the registry environment's artifact key id is generated in its own account; "
+    "the wildcard is limited to that account's keys carrying the artifact key's alias, and to decryption "
+    "through S3 (the drift baseline copy)."
+)
+_BASELINE_TARGET_REASON = (
+    "The deploy function writes the deployed package's drift baseline into the monitoring job's baseline "
+    "folder (fraud-detection/monitoring/baseline/); write-only, limited to that folder."
+)
 _RELEASES_REASON = (
     "The deploy Lambda names each release's model and endpoint config <group>-v<version>-<hash> at release "
     "time; limited to this environment's name prefix, with which the endpoint's name also starts."
 )
 
 
-def package_state_pattern(group_name: str, status: str, *, account: str | None = None) -> events.EventPattern:
-    """State changes of one model package group's packages that reached ``status``.
+def package_state_pattern(
+    group_name: str, statuses: Sequence[str], *, account: str | None = None
+) -> events.EventPattern:
+    """State changes of one model package group's packages that reached one of ``statuses``.
 
     With ``account`` (a deploying environment of cross-account promotion) only events that the
     registry's account emitted, and forwarded to this account's default bus, match.
@@ -75,7 +96,7 @@ def package_state_pattern(group_name: str, status: str, *, account: str | None =
         source=[c.EVENT_SOURCE],
         detail_type=[c.EVENT_DETAIL_TYPE],
         account=[account] if account else None,
-        detail={"ModelPackageGroupName": [group_name], "ModelApprovalStatus": [status]},
+        detail={"ModelPackageGroupName": [group_name], "ModelApprovalStatus": list(statuses)},
     )
 
 
@@ -83,7 +104,9 @@ class ApprovalStack(cdk.Stack):
     """Composes the two registry Lambdas, their rules, the idempotency table and the reviewers' topic.
 
     The topic's subscribers are ``notifications.reviewers`` of cdk.json; the approval function
-    writes each package's model card, encrypted with the project's key.
+    writes each package's model card, encrypted with the project's key. ``artifact_key`` is the
+    data stack's key of model artifacts and drift baselines, which the deploy function decrypts
+    when it copies the deployed package's baseline for the monitoring job.
     """
 
     def __init__(
@@ -93,6 +116,7 @@ class ApprovalStack(cdk.Stack):
         *,
         config: EnvironmentConfig,
         key: kms.IKey,
+        artifact_key: kms.IKey,
         alarm_topic: sns.ITopic,
         model_execution_role: iam.IRole,
         **kwargs: Any,
@@ -100,6 +124,7 @@ class ApprovalStack(cdk.Stack):
         super().__init__(scope, construct_id, **kwargs)
         self._config = config
         self._key = key
+        self._artifact_key = artifact_key
         self._removal_policy = removal_policy_of(config)
         self.idempotency_table = self._idempotency_table()
         registry = config.registry
@@ -115,6 +140,17 @@ class ApprovalStack(cdk.Stack):
                 enforce_ssl=True,
             )
             self.reviewer_subscriptions = subscribe(self, self.topic, config.notifications.reviewers)
+            # The monitoring stack's alarms notify the reviewers; the explicit topic policy that
+            # enforce_ssl writes replaces SNS's default one, so CloudWatch needs its own statement.
+            self.topic.add_to_resource_policy(
+                policies.service_may_publish(
+                    self,
+                    self.topic.topic_arn,
+                    sid="AllowCloudWatchAlarmsOfThisAccount",
+                    principal="cloudwatch.amazonaws.com",
+                    source_arn=policies.alarms_arn(self),
+                )
+            )
         self.dead_letter_queue = dead_letter_queue(self, "FailedEvents", key=key, alarm_topic=alarm_topic)
         self._layer = powertools_layer(self, "PowertoolsLayer")
         self.rollback_alarms = self._rollback_alarms()
@@ -129,7 +165,7 @@ class ApprovalStack(cdk.Stack):
                 self,
                 "PendingRule",
                 description=f"New {group} packages awaiting approval -> approval Lambda",
-                event_pattern=package_state_pattern(group, c.APPROVAL_TRIGGER_STATUS),
+                event_pattern=package_state_pattern(group, c.APPROVAL_TRIGGER_STATUSES),
             )
         deployed_group = (registry or config.pipeline).model_package_group_name
         self.approved_rule = events.Rule(
@@ -137,7 +173,7 @@ class ApprovalStack(cdk.Stack):
             "ApprovedRule",
             description=f"Approved {deployed_group} packages -> deploy Lambda",
             event_pattern=package_state_pattern(
-                deployed_group, c.DEPLOY_TRIGGER_STATUS, account=registry.account if registry else None
+                deployed_group, [c.DEPLOY_TRIGGER_STATUS], account=registry.account if registry else None
             ),
         )
         if self.approval is not None and self.pending_rule is not None:
@@ -258,6 +294,13 @@ class ApprovalStack(cdk.Stack):
             else self._packages("sagemaker:DescribeModelPackage")
         )
         releases = self._releases()
+        baseline_source, baseline_key = self._baseline_source()
+        baseline_target = policies.s3_objects(
+            self,
+            self._config.artifact_bucket_name,
+            [f"{PREFIX}/{MONITORING_BASELINE_FOLDER}/"],
+            ["s3:PutObject"],
+        )
         deployed_group = (registry or self._config.pipeline).model_package_group_name
         function = self._function(
             "Deploy",
@@ -270,6 +313,9 @@ class ApprovalStack(cdk.Stack):
                 releases,
                 policies.kms_create_grant(self._key),
                 policies.pass_role_to_sagemaker(model_role.role_arn),
+                baseline_source,
+                baseline_key,
+                baseline_target,
                 *([self._describe_alarms()] if self.rollback_alarms else []),
                 *self._state_and_key(),
             ],
@@ -279,7 +325,30 @@ class ApprovalStack(cdk.Stack):
             function.role, [packages], _REGISTRY_PACKAGES_REASON if registry else _PACKAGES_REASON
         )
         acknowledge_wildcard_resources(function.role, [releases], _RELEASES_REASON)
+        acknowledge_wildcard_resources(function.role, [baseline_source], _BASELINE_SOURCE_REASON)
+        acknowledge_wildcard_resources(function.role, [baseline_target], _BASELINE_TARGET_REASON)
+        if registry:
+            acknowledge_wildcard_resources(function.role, [baseline_key], _REGISTRY_BASELINE_KEY_REASON)
         return function
+
+    def _baseline_source(self) -> tuple[iam.PolicyStatement, iam.PolicyStatement]:
+        """Read the deployed package's drift baseline: where the package was trained, with its key.
+
+        Its own bucket and artifact key, or (cross-account promotion) the registry's, whose bucket
+        and artifact key policies allow this account the same folders, through S3 only.
+        """
+        registry = self._config.registry
+        bucket = registry.artifact_bucket_name if registry else self._config.artifact_bucket_name
+        read = iam.PolicyStatement(
+            actions=["s3:GetObject"], resources=[policies.s3_arn(self, bucket, DRIFT_BASELINE_KEYS)]
+        )
+        if registry:
+            key = policies.peer_key_decrypt_through_s3(
+                self, registry.account, artifact_key_alias(registry.prefix)
+            )
+        else:
+            key = policies.kms_via(self, self._artifact_key.key_arn, ["kms:Decrypt"], ["s3"])
+        return read, key
 
     def _registry_packages(self, registry: PeerEnvironment) -> iam.PolicyStatement:
         """Cross-account promotion: the registry's packages, read and deployed from here.
@@ -318,7 +387,7 @@ class ApprovalStack(cdk.Stack):
             "PromotionRule",
             description=f"Approved {group} packages -> "
             + ", ".join(f"{peer.name} ({peer.account})" for peer in config.promote_to),
-            event_pattern=package_state_pattern(group, c.DEPLOY_TRIGGER_STATUS),
+            event_pattern=package_state_pattern(group, [c.DEPLOY_TRIGGER_STATUS]),
         )
         for peer in config.promote_to:
             bus = events.EventBus.from_event_bus_arn(
@@ -394,18 +463,7 @@ class ApprovalStack(cdk.Stack):
 
     def _state_and_key(self) -> list[iam.PolicyStatement]:
         """Both functions: idempotency records, and the key behind the table, topic and queue."""
-        return [
-            iam.PolicyStatement(
-                actions=[
-                    "dynamodb:DeleteItem",
-                    "dynamodb:GetItem",
-                    "dynamodb:PutItem",
-                    "dynamodb:UpdateItem",
-                ],
-                resources=[self.idempotency_table.table_arn],
-            ),
-            policies.kms_use(self._key),
-        ]
+        return [policies.idempotency_records(self.idempotency_table.table_arn), policies.kms_use(self._key)]
 
     def _releases(self) -> iam.PolicyStatement:
         """Models, endpoint configs and the endpoint, all named with the environment prefix.

@@ -1,8 +1,14 @@
-"""The stateful stack: key, buckets, Glue database, Athena workgroup and feature groups.
+"""The stateful stack: keys, buckets, Glue database, Athena workgroup and feature groups.
 
 Everything here holds data that outlives a deployment, so it is kept apart from the stateless
 stacks (which can be destroyed and recreated freely), retained on delete where the environment
 says ``removalPolicy: retain``, and termination-protected there.
+
+Two customer-managed keys: the project key (``alias/<prefix>``) encrypts the data, the buckets'
+default, queues, topics, tables and logs; the artifact key (``alias/<prefix>-artifacts``)
+encrypts only what may leave the account when packages are promoted (the tuning jobs' model
+artifacts and each run's drift baseline). Other accounts are granted the artifact key, never the
+project key, so a promotion cannot open the feature data to them.
 """
 
 from __future__ import annotations
@@ -18,8 +24,10 @@ from constructs import Construct
 
 from infra.constructs.feature_group import FeatureGroup, FeatureStoreRole
 from infra.constructs.secure_bucket import SecureBucket, access_log_bucket
-from infra.policies import s3_arn
-from pipeline_def.config import MODEL_ARTIFACTS_PREFIX, EnvironmentConfig
+from infra.constructs.seed_objects import SEED_TEXT
+from infra.policies import alarms_arn, s3_arn
+from pipeline_def.config import DATA_CAPTURE_PREFIX, MODEL_ARTIFACTS_PREFIX, EnvironmentConfig
+from pipeline_def.names import PREFIX
 from pipeline_def.schema import FEATURE_GROUPS
 
 #: Athena writes query results here (artifact bucket), encrypted with the environment key.
@@ -36,6 +44,21 @@ LOGS_KEY_ACTIONS = (
     "kms:ReEncryptFrom",
     "kms:ReEncryptTo",
 )
+#: Each run's drift baseline (``FraudDriftBaseline``), which the deploy function copies when it
+#: deploys the run's package: encrypted with the artifact key, readable by promotion accounts.
+DRIFT_BASELINE_KEYS = f"{PREFIX}/runs/*/drift-baseline/*"
+#: A lifecycle rule expires noncurrent capture versions this long after they stop being current.
+CAPTURE_NONCURRENT_DAYS = 1
+
+
+def artifact_key_alias(prefix: str) -> str:
+    """The alias of an environment's artifact key (this stack's and a promotion peer's alike)."""
+    return f"alias/{prefix}-artifacts"
+
+
+def promoted_artifact_keys() -> tuple[str, ...]:
+    """Object keys (patterns) a promotion account reads: model artifacts and drift baselines."""
+    return (f"{MODEL_ARTIFACTS_PREFIX}*", DRIFT_BASELINE_KEYS)
 
 
 def removal_policy_of(config: EnvironmentConfig) -> cdk.RemovalPolicy:
@@ -52,6 +75,16 @@ class DataStack(cdk.Stack):
         settings = config.pipeline
         removal_policy = removal_policy_of(config)
         self.key = self._key(config, removal_policy)
+        self.artifact_key = kms.Key(
+            self,
+            "ArtifactKey",
+            alias=artifact_key_alias(config.prefix),
+            description=f"Encrypts the model artifacts and drift baselines of {config.prefix}, the only "
+            "objects promotion accounts may read",
+            enable_key_rotation=True,
+            pending_window=cdk.Duration.days(30),
+            removal_policy=removal_policy,
+        )
         self.log_bucket = access_log_bucket(
             self, "AccessLogs", bucket_name=config.log_bucket_name, removal_policy=removal_policy
         )
@@ -64,7 +97,7 @@ class DataStack(cdk.Stack):
             log_prefix="data/",
             removal_policy=removal_policy,
         ).bucket
-        self.artifact_bucket = SecureBucket(
+        artifacts = SecureBucket(
             self,
             "Artifacts",
             bucket_name=config.artifact_bucket_name,
@@ -72,7 +105,9 @@ class DataStack(cdk.Stack):
             log_bucket=self.log_bucket,
             log_prefix="artifacts/",
             removal_policy=removal_policy,
-        ).bucket
+        )
+        self.artifact_bucket = artifacts.bucket
+        self._expire_data_capture(artifacts, config)
         if config.promote_to:
             self._open_model_artifacts(config)
         self.glue_database = glue.CfnDatabase(
@@ -148,26 +183,28 @@ class DataStack(cdk.Stack):
         return key
 
     def _open_model_artifacts(self, config: EnvironmentConfig) -> None:
-        """Cross-account promotion: the deploying accounts read model artifacts, and nothing else.
+        """Cross-account promotion: the deploying accounts read model artifacts and drift baselines.
 
-        The bucket policy lets them GetObject under the tuning jobs' output prefix only: the
-        feature data (the data bucket's offline store, the runs' splits and Athena's results in
-        this bucket) stays closed. The key is shared with that data, so its policy lets them
-        decrypt only through S3 (``kms:ViaService``) and only objects of this bucket (the
-        encryption context S3 sends: the bucket's ARN with S3 Bucket Keys, else the object's,
-        here limited to the same prefix), so the bucket policy decides what they can read.
+        The bucket policy lets them GetObject under the tuning jobs' output prefix and each run's
+        drift-baseline folder only: the feature data (the data bucket's offline store, the runs'
+        splits and Athena's results in this bucket) stays closed. Those objects are encrypted with
+        the artifact key, which encrypts nothing else; its policy lets them decrypt only through S3
+        (``kms:ViaService``) and only objects of this bucket (the encryption context S3 sends: the
+        bucket's ARN with S3 Bucket Keys, else the object's, here limited to the same keys). The
+        project key's policy names no other account.
         """
         accounts = [iam.AccountPrincipal(peer.account) for peer in config.promote_to]
         bucket_arn = s3_arn(self, config.artifact_bucket_name)
+        keys = promoted_artifact_keys()
         self.artifact_bucket.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="AllowPromotionAccountsToReadModelArtifacts",
                 principals=accounts,
                 actions=["s3:GetObject"],
-                resources=[s3_arn(self, config.artifact_bucket_name, f"{MODEL_ARTIFACTS_PREFIX}*")],
+                resources=[s3_arn(self, config.artifact_bucket_name, pattern) for pattern in keys],
             )
         )
-        self.key.add_to_resource_policy(
+        self.artifact_key.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="AllowPromotionAccountsToDecryptModelArtifactsThroughS3",
                 principals=accounts,
@@ -178,11 +215,28 @@ class DataStack(cdk.Stack):
                     "StringLike": {
                         "kms:EncryptionContext:aws:s3:arn": [
                             bucket_arn,
-                            f"{bucket_arn}/{MODEL_ARTIFACTS_PREFIX}*",
+                            *(f"{bucket_arn}/{pattern}" for pattern in keys),
                         ]
                     },
                 },
             )
+        )
+
+    def _expire_data_capture(self, artifacts: SecureBucket, config: EnvironmentConfig) -> None:
+        """The endpoint's captured requests are kept ``monitoring.captureRetentionDays`` days.
+
+        A lifecycle filter cannot leave one key out, and the monitoring stack seeds a README in
+        the capture prefix (a processing input on an empty prefix fails the job), which must
+        outlive the captures. So the rule expires every object larger than that README: a capture
+        file holds at least one JSON record (event id, times, the request's features and the
+        score), far larger than it. Noncurrent versions go a day after they stop being current.
+        """
+        artifacts.expire(
+            "ExpireDataCapture",
+            prefix=DATA_CAPTURE_PREFIX,
+            days=config.monitoring.capture_retention_days,
+            noncurrent_days=CAPTURE_NONCURRENT_DAYS,
+            larger_than_bytes=len(SEED_TEXT.encode()),
         )
 
     def _logs_statement(self, config: EnvironmentConfig) -> iam.PolicyStatement:
@@ -208,14 +262,8 @@ class DataStack(cdk.Stack):
 
     def _alert_publishers(self) -> tuple[tuple[str, str, str], ...]:
         """Services that publish to the KMS-encrypted operators' topic: alarms and budgets."""
-        alarms = self.format_arn(
-            service="cloudwatch",
-            resource="alarm",
-            resource_name="*",
-            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
-        )
         return (
-            ("CloudWatchAlarms", "cloudwatch.amazonaws.com", alarms),
+            ("CloudWatchAlarms", "cloudwatch.amazonaws.com", alarms_arn(self)),
             ("Budgets", "budgets.amazonaws.com", f"arn:{self.partition}:budgets::{self.account}:*"),
         )
 

@@ -93,14 +93,8 @@ class OperationsStack(cdk.Stack):
             master_key=self._key,
             enforce_ssl=True,
         )
-        alarms = self.format_arn(
-            service="cloudwatch",
-            resource="alarm",
-            resource_name="*",
-            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
-        )
         for sid, principal, source_arn in (
-            ("AllowCloudWatchAlarmsOfThisAccount", "cloudwatch.amazonaws.com", alarms),
+            ("AllowCloudWatchAlarmsOfThisAccount", "cloudwatch.amazonaws.com", policies.alarms_arn(self)),
             (
                 "AllowBudgetsOfThisAccount",
                 "budgets.amazonaws.com",
@@ -108,15 +102,8 @@ class OperationsStack(cdk.Stack):
             ),
         ):
             topic.add_to_resource_policy(
-                iam.PolicyStatement(
-                    sid=sid,
-                    principals=[iam.ServicePrincipal(principal)],
-                    actions=["sns:Publish"],
-                    resources=[topic.topic_arn],
-                    conditions={
-                        "StringEquals": {"aws:SourceAccount": self.account},
-                        "ArnLike": {"aws:SourceArn": source_arn},
-                    },
+                policies.service_may_publish(
+                    self, topic.topic_arn, sid=sid, principal=principal, source_arn=source_arn
                 )
             )
         return topic

@@ -20,7 +20,7 @@ from infra.constructs.pipeline_role import PipelineExecutionRole
 from infra.constructs.pipeline_schedule import PipelineSchedule
 from infra.constructs.sagemaker_pipeline import SageMakerPipeline
 from infra.retention import log_retention
-from infra.stacks.data_stack import ATHENA_RESULTS_PREFIX, removal_policy_of
+from infra.stacks.data_stack import ATHENA_RESULTS_PREFIX, artifact_key_alias, removal_policy_of
 from pipeline_def.config import (
     DATA_CAPTURE_PREFIX,
     MODEL_ARTIFACTS_PREFIX,
@@ -35,27 +35,19 @@ _REGISTRY_ARTIFACTS_REASON = (
     "live under keys the tuning jobs generate; read-only, limited to that bucket's tuning prefix."
 )
 _REGISTRY_KEY_REASON = (
-    "Cross-account promotion: the registry environment's key id is generated in its own account; the "
-    "wildcard is limited to that account's keys carrying its alias, and to decryption through S3."
+    "Cross-account promotion: the registry environment's artifact key id is generated in its own account; "
+    "the wildcard is limited to that account's keys carrying the artifact key's alias, and to decryption "
+    "through S3."
 )
-
-
-def schedule_parameters(config: EnvironmentConfig) -> dict[str, str]:
-    """Pipeline parameters each scheduled run passes explicitly, so a run records its own bar."""
-    settings = config.pipeline
-    return {
-        "MinAuc": str(settings.min_auc),
-        "MinRecall": str(settings.min_recall),
-        "ModelApprovalStatus": settings.model_approval_status,
-    }
 
 
 class PipelineStack(cdk.Stack):
     """Composes the pipeline's constructs.
 
-    The key comes from :class:`DataStack` and the operators' topic (for the schedule's
-    dead-letter alarm) from :class:`OperationsStack`; buckets are named by the config, so this
-    stack refers to them by name (the stage orders the stacks).
+    The keys come from :class:`DataStack` (the project key, and the artifact key that encrypts
+    model artifacts and drift baselines) and the operators' topic (for the schedule's dead-letter
+    alarm) from :class:`OperationsStack`; buckets are named by the config, so this stack refers
+    to them by name (the stage orders the stacks).
     """
 
     def __init__(
@@ -65,6 +57,7 @@ class PipelineStack(cdk.Stack):
         *,
         config: EnvironmentConfig,
         key: kms.IKey,
+        artifact_key: kms.IKey,
         alarm_topic: sns.ITopic,
         **kwargs: Any,
     ) -> None:
@@ -77,6 +70,7 @@ class PipelineStack(cdk.Stack):
             "ExecutionRole",
             settings=settings,
             key=key,
+            artifact_key=artifact_key,
             data_bucket_name=config.data_bucket_name,
             artifact_bucket_name=config.artifact_bucket_name,
             athena_results_prefix=ATHENA_RESULTS_PREFIX,
@@ -107,10 +101,12 @@ class PipelineStack(cdk.Stack):
             self,
             "Pipeline",
             pipeline_name=settings.pipeline_name,
+            description="Fraud detection: features, tuning, evaluation, bias and registration",
             definition=definition,
             role=self.execution_role,
             artifact_bucket_name=config.artifact_bucket_name,
             key=key,
+            artifact_key=artifact_key,
         )
         pipeline.node.add_dependency(scripts, self.model_package_group)
         self.pipeline = pipeline.pipeline
@@ -120,7 +116,7 @@ class PipelineStack(cdk.Stack):
             "Schedule",
             schedule=config.schedule,
             pipeline_arn=self.pipeline_arn,
-            parameters=schedule_parameters(config),
+            parameters=config.pipeline_run_parameters(),
             key=key,
             alarm_topic=alarm_topic,
             description=f"Starts {settings.pipeline_name}",
@@ -133,6 +129,7 @@ class PipelineStack(cdk.Stack):
             data_capture_prefix=DATA_CAPTURE_PREFIX,
             endpoint_name_prefix=f"{config.prefix}-",
             key=key,
+            artifact_key=artifact_key,
             image_uris=policies.model_image_uris_in(definition),
         ).role
         if config.registry is not None:
@@ -173,21 +170,14 @@ class PipelineStack(cdk.Stack):
     def _read_registry_artifacts(self, registry: PeerEnvironment) -> None:
         """Endpoints here serve the registry's packages: its model artifacts, decrypted through S3.
 
-        The registry's bucket and key policies allow this account the same, and no more.
+        The registry's bucket and artifact key policies allow this account the same, and no more.
         """
         artifacts = iam.PolicyStatement(
             actions=["s3:GetObject"],
             resources=[policies.s3_arn(self, registry.artifact_bucket_name, f"{MODEL_ARTIFACTS_PREFIX}*")],
         )
-        key = iam.PolicyStatement(
-            actions=["kms:Decrypt"],
-            resources=[
-                self.format_arn(service="kms", account=registry.account, resource="key", resource_name="*")
-            ],
-            conditions={
-                "StringEquals": {"kms:ViaService": f"s3.{self.region}.amazonaws.com"},
-                "ForAnyValue:StringEquals": {"kms:ResourceAliases": registry.key_alias},
-            },
+        key = policies.peer_key_decrypt_through_s3(
+            self, registry.account, artifact_key_alias(registry.prefix)
         )
         policy = iam.Policy(
             self,

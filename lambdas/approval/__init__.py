@@ -1,1 +1,1 @@
-"""Approval function: gates a PendingManualApproval model package on its registered evidence."""
+"""Approval function: gates a pending model package on its evidence; records later decisions on its card."""

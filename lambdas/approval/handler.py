@@ -1,10 +1,12 @@
 """Lambda entry point of the approval function (``lambdas.constants.APPROVAL_HANDLER``).
 
-Thin on purpose: parse the event, read the settings, drop events that are not ours, then run
-:func:`approval.logic.review_package` once per state change of the package (ARN, status and
-:func:`shared.dispatch.state_change_marker`) under Powertools idempotency. Importing this module
-builds no client and reads no setting, so tests and the local run can import it before the
-environment exists.
+Thin on purpose: parse the event, read the settings, drop events that are not ours, then run,
+once per state change of the package (ARN, status and :func:`shared.dispatch.state_change_marker`)
+under Powertools idempotency, :func:`approval.logic.review_package` for a PendingManualApproval
+package, or :func:`approval.later_decision.record_decision` for an Approved or Rejected one (a
+decision taken after the review, recorded on the model card; the function's own is recognised
+there and ignored). Importing this module builds no client and reads no setting, so tests and
+the local run can import it before the environment exists.
 """
 
 from __future__ import annotations
@@ -16,10 +18,19 @@ from typing import Any
 from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from lambdas.approval.later_decision import record_decision
 from lambdas.approval.logic import review_package
 from lambdas.approval.models import ApprovalSettings
-from lambdas.constants import STATUS_PENDING
-from lambdas.shared.dispatch import event_ignore_reason, idempotency_store, ignored, parse_or_raise, run_once
+from lambdas.constants import APPROVAL_TRIGGER_STATUSES, STATUS_PENDING
+from lambdas.shared.dispatch import (
+    event_ignore_reason,
+    idempotency_key,
+    idempotency_store,
+    ignored,
+    parse_or_raise,
+    run_once,
+)
+from lambdas.shared.events import parse_event
 from lambdas.shared.notify import Notifier, SnsNotifier
 from lambdas.shared.observability import logger
 from lambdas.shared.registry import (
@@ -57,7 +68,7 @@ def build_dependencies(idempotency_table: str, environment: tuple[str | None, ..
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Gate a PendingManualApproval package of the configured group; ignore every other event.
+    """Gate a pending package of the configured group, or record a later decision on its card.
 
     Raises
     ------
@@ -66,19 +77,22 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     ConfigurationError
         An environment variable is missing or invalid; nothing was changed.
     """
-    request = parse_or_raise(event)
+    request = parse_or_raise(event, parse_event)
     logger.append_keys(model_package_arn=request.package_arn)
     settings = load_settings(ApprovalSettings)
-    reason = event_ignore_reason(request, group_name=settings.model_package_group_name, status=STATUS_PENDING)
+    reason = event_ignore_reason(
+        request, group_name=settings.model_package_group_name, statuses=APPROVAL_TRIGGER_STATUSES
+    )
     if reason is not None:
         return ignored(request.package_arn, reason)
     dependencies = build_dependencies(settings.idempotency_table, client_environment())
-    return run_once(
-        review_package,
-        event=request,
-        persistence_store=dependencies.persistence_store,
-        context=context,
-        settings=settings,
-        registry=dependencies.registry,
-        notifier=dependencies.notifier,
-    )
+    once = {
+        "key": idempotency_key(request),
+        "persistence_store": dependencies.persistence_store,
+        "context": context,
+        "settings": settings,
+        "registry": dependencies.registry,
+    }
+    if request.approval_status == STATUS_PENDING:
+        return run_once(review_package, notifier=dependencies.notifier, **once)
+    return run_once(record_decision, **once)

@@ -6,17 +6,23 @@ version, image), every gate with its value, bound and verdict, and who decided. 
 SageMaker's model card JSON schema (docs.aws.amazon.com/sagemaker/latest/dg/model-cards.html).
 
 One card per package version, named from the package (:func:`card_name`); each decision writes a
-new card version, so a package rejected, fixed and reviewed again keeps both stories.
+new card version, so a package rejected, fixed and reviewed again keeps both stories. A decision
+taken later in the registry (a reviewer approving a package the gates rejected, say) is added to
+the latest card by :func:`with_later_decision`: the gates and their verdicts stay as the function
+found them, and the card says who decided otherwise, when, and why.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
+from collections.abc import Mapping
 from typing import Any
 
-from lambdas.approval.models import Decision, GateResult
+from lambdas.approval.models import Decision, GateResult, LaterDecision, shown_description
 from lambdas.constants import MODEL_CARD_GROUP_CHARS, STATUS_APPROVED, STATUS_PENDING, STATUS_REJECTED
+from lambdas.shared.documents import dig
 from lambdas.shared.registry import ModelPackage
 from lambdas.shared.text import clip
 
@@ -122,3 +128,54 @@ def card_content(package: ModelPackage, decision: Decision) -> dict[str, Any]:
 def card_json(package: ModelPackage, decision: Decision) -> str:
     """The content as SageMaker takes it: a JSON string, keys sorted so a retry writes the same text."""
     return json.dumps(card_content(package, decision), sort_keys=True)
+
+
+def recorded_status(content: Mapping[str, Any]) -> tuple[Any, Any]:
+    """The approval status and ApprovalDescription the card says the package has."""
+    details = dig(content, "model_package_details")
+    return dig(details, "model_approval_status"), dig(details, "approval_description")
+
+
+def records(content: Mapping[str, Any], status: str, description: str | None) -> bool:
+    """Whether the card already says the package is ``status`` with this ApprovalDescription.
+
+    True for the function's own decision coming back as an event (it writes the card before the
+    status), and for a decision already recorded. The description is compared as given and as
+    the card shows a reviewer's note (printable, cut), so both kinds of record are recognised.
+    """
+    recorded, recorded_description = recorded_status(content)
+    return recorded == status and recorded_description in {description or "", shown_description(description)}
+
+
+def _section(parent: dict[str, Any], key: str) -> dict[str, Any]:
+    """``parent[key]`` as a mapping to update, replacing whatever else an edit left there."""
+    if not isinstance(parent.get(key), dict):
+        parent[key] = {}
+    return parent[key]
+
+
+def _decider(decision: LaterDecision) -> str:
+    who = decision.decided_by or "a reviewer SageMaker did not name"
+    return f"{who}, in the Model Registry, after the approval function's review"
+
+
+def with_later_decision(content: Mapping[str, Any], decision: LaterDecision) -> dict[str, Any]:
+    """The card's content with a later decision recorded; the gates and their verdicts are kept.
+
+    ``function_review`` keeps what the function itself decided (set once: a second later
+    decision does not overwrite it with the first one).
+    """
+    updated = copy.deepcopy(dict(content))
+    package_details = _section(updated, "model_package_details")
+    package_details |= {"model_approval_status": decision.status, "approval_description": decision.note}
+    details = _section(_section(updated, "additional_information"), "custom_details")
+    review = f"{details.get('decision')}: {details.get('approver')}"
+    details.setdefault("function_review", clip(review, MAX_DETAIL_CHARS))
+    details |= {
+        "decision": decision.status,
+        "approver": _decider(decision),
+        "decided_by": decision.decided_by or "not recorded",
+        "decided_at": decision.decided_at or "not recorded",
+        "decision_note": decision.note,
+    }
+    return updated

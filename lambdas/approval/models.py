@@ -27,11 +27,14 @@ from lambdas.constants import (
     STATUS_REJECTED,
 )
 from lambdas.shared.events import GroupName
+from lambdas.shared.registry import ModelPackage
 from lambdas.shared.settings import EnvBool, TableName, TopicArn
-from lambdas.shared.text import clip
+from lambdas.shared.text import clip, printable
 
 #: UpdateModelPackage's limit on ApprovalDescription.
 MAX_APPROVAL_DESCRIPTION = 1024
+#: IAM ARNs and Studio user profile names are far shorter; anything longer is cut.
+MAX_IDENTITY_CHARS = 256
 
 # Bounds are validated so a typo in cdk.json (MIN_AUC=75) fails loudly instead of rejecting
 # every model, and NaN never becomes a threshold that every comparison silently fails.
@@ -156,12 +159,44 @@ class Decision:
         return "\n".join(rows)
 
 
+@dataclass(frozen=True)
+class LaterDecision:
+    """An approval status set in the registry after the function's review, as the card records it.
+
+    Every field is printable ASCII and bounded: the note and the identity come from whoever
+    called UpdateModelPackage, so they can hold anything (control characters, kilobytes of text).
+    """
+
+    status: str
+    decided_by: str | None
+    note: str
+    decided_at: str | None
+
+    @classmethod
+    def of(cls, package: ModelPackage) -> LaterDecision:
+        """The package's current status, with who set it (LastModifiedBy), when, and their note."""
+        who = package.last_modified_by_name
+        when = package.last_modified_time
+        return cls(
+            status=package.approval_status or "",
+            decided_by=printable(who, MAX_IDENTITY_CHARS) if who else None,
+            note=shown_description(package.approval_description),
+            decided_at=when.isoformat() if when else None,
+        )
+
+
+def shown_description(description: str | None) -> str:
+    """An ApprovalDescription as the card shows it: one printable line, at most 1024 characters."""
+    return printable(description or "", MAX_APPROVAL_DESCRIPTION)
+
+
 class Outcome(StrEnum):
     """What the approval function did with an event."""
 
     APPROVED = "approved"
     REJECTED = "rejected"
     PENDING_REVIEW = "pending_review"
+    DECISION_RECORDED = "decision_recorded"
     IGNORED = "ignored"
 
 

@@ -1,1 +1,1 @@
-"""Deploy function: puts an Approved model package behind the environment's endpoint."""
+"""Deploy function: puts an Approved model package behind the endpoint and publishes its drift baseline."""

@@ -18,7 +18,16 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from lambdas.constants import STATUS_APPROVED
 from lambdas.deploy.logic import deploy_package
 from lambdas.deploy.models import DeploySettings
-from lambdas.shared.dispatch import event_ignore_reason, idempotency_store, ignored, parse_or_raise, run_once
+from lambdas.shared.clock import Clock, utc_now
+from lambdas.shared.dispatch import (
+    event_ignore_reason,
+    idempotency_key,
+    idempotency_store,
+    ignored,
+    parse_or_raise,
+    run_once,
+)
+from lambdas.shared.events import parse_event
 from lambdas.shared.observability import logger
 from lambdas.shared.registry import (
     Boto3RegistryAdapter,
@@ -30,10 +39,12 @@ from lambdas.shared.settings import load_settings
 
 @dataclass(frozen=True)
 class DeployDependencies:
-    """The AWS-facing objects the function needs; tests pass their own."""
+    """The AWS-facing objects and the clock the function needs; tests pass their own."""
 
     registry: RegistryAdapter
     persistence_store: BasePersistenceLayer
+    #: Stamps deployed-package.json's published_at.
+    clock: Clock = utc_now
 
 
 @functools.cache
@@ -61,20 +72,21 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     EndpointNotUpdatableError
         The endpoint is busy or failed; the invocation is retried later.
     """
-    request = parse_or_raise(event)
+    request = parse_or_raise(event, parse_event)
     logger.append_keys(model_package_arn=request.package_arn)
     settings = load_settings(DeploySettings)
     reason = event_ignore_reason(
-        request, group_name=settings.model_package_group_name, status=STATUS_APPROVED
+        request, group_name=settings.model_package_group_name, statuses=(STATUS_APPROVED,)
     )
     if reason is not None:
         return ignored(request.package_arn, reason)
     dependencies = build_dependencies(settings.idempotency_table, client_environment())
     return run_once(
         deploy_package,
-        event=request,
+        key=idempotency_key(request),
         persistence_store=dependencies.persistence_store,
         context=context,
         settings=settings,
         registry=dependencies.registry,
+        clock=dependencies.clock,
     )

@@ -9,16 +9,28 @@ Ordering. Events can arrive late or out of order. The registry is re-read (a ver
 since the event is not deployed), and an endpoint already serving a newer version of the same
 group is left alone: deploying v2 after v3 would be a silent rollback. Rolling back on purpose is
 an operator action (UpdateEndpoint to the older config), not something a late event should do.
+
+Monitoring baseline. Once the endpoint serves (or is moving to) the package, its drift baseline
+(``DriftCheckBaselines.ModelDataQuality.Statistics``) is copied to ``MONITORING_BASELINE_URI``,
+the one place the monitoring job reads, with ``deployed-package.json`` beside it naming the
+package. A package without a baseline (registered before the pipeline made one) is deployed all
+the same: a warning, and the monitor keeps the previous baseline, which deployed-package.json
+still names. ALREADY_DEPLOYED publishes again, so a re-driven event repairs a missed copy. A
+blue/green update that SageMaker rolls back leaves the new package's baseline published until
+the next deployment; the rollback alarm has already told the operators.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from lambdas.constants import STATUS_APPROVED, TAG_MODEL_PACKAGE_GROUP, TAG_MODEL_PACKAGE_VERSION
 from lambdas.deploy.models import (
+    SERVING_OUTCOMES,
+    BaselineOutcome,
     DeployOutcome,
     DeploySettings,
     data_capture_config,
@@ -27,9 +39,11 @@ from lambdas.deploy.models import (
     release_tags,
     resource_name,
 )
+from lambdas.shared.clock import Clock, utc_now
 from lambdas.shared.dispatch import ignored, package_to_act_on
 from lambdas.shared.observability import logger
-from lambdas.shared.registry import Endpoint, ModelPackage, RegistryAdapter
+from lambdas.shared.registry import Endpoint, EvidenceUnavailableError, ModelPackage, RegistryAdapter
+from lambdas.shared.text import printable
 
 ENDPOINT_IN_SERVICE = "InService"
 
@@ -128,8 +142,66 @@ def _roll_out(
     return DeployOutcome.ENDPOINT_UPDATED
 
 
+def deployed_package_document(
+    release: Release, settings: DeploySettings, source_uri: str, clock: Clock
+) -> str:
+    """deployed-package.json: which package (and which of its files) the monitor compares with."""
+    return json.dumps(
+        {
+            "model_package_arn": release.package.arn,
+            "model_package_version": release.version,
+            "baseline_source_uri": source_uri,
+            "endpoint_name": settings.endpoint_name,
+            "published_at": clock().isoformat(),
+        },
+        sort_keys=True,
+        indent=2,
+    )
+
+
+def _copy_baseline(source: str | None, settings: DeploySettings, registry: RegistryAdapter) -> str | None:
+    """Copy the baseline to MONITORING_BASELINE_URI; why it could not be, or ``None`` once copied."""
+    if source is None:
+        return "the package has no DriftCheckBaselines.ModelDataQuality.Statistics"
+    try:
+        registry.copy_object(
+            source_uri=source, target_uri=settings.monitoring_baseline_uri, kms_key_arn=settings.kms_key_arn
+        )
+    except EvidenceUnavailableError as error:
+        return f"{printable(error.uri, 300)}: {error.reason}"
+    return None
+
+
+def publish_baseline(
+    release: Release, settings: DeploySettings, registry: RegistryAdapter, clock: Clock
+) -> BaselineOutcome:
+    """Copy the package's drift baseline to the monitoring job's one place, and say whose it is.
+
+    A missing baseline never fails the deployment: the model is already serving, and a retry
+    would find the same package without one. Other S3 errors (throttling, AccessDenied) propagate:
+    the retry finds the endpoint already deployed and publishes again.
+    """
+    if not settings.monitoring_baseline_uri:
+        return BaselineOutcome.NOT_CONFIGURED
+    source = release.package.drift_baseline_uri
+    problem = _copy_baseline(source, settings, registry)
+    if problem is not None:
+        logger.warning(
+            "no drift baseline published: the monitor keeps comparing with the previous one",
+            extra={"problem": problem, "deployed_package": settings.deployed_package_uri},
+        )
+        return BaselineOutcome.MISSING
+    document = deployed_package_document(release, settings, str(source), clock)
+    registry.put_json(settings.deployed_package_uri, document, settings.kms_key_arn)
+    return BaselineOutcome.PUBLISHED
+
+
 def deploy_package(
-    *, request: Mapping[str, str], settings: DeploySettings, registry: RegistryAdapter
+    *,
+    request: Mapping[str, str],
+    settings: DeploySettings,
+    registry: RegistryAdapter,
+    clock: Clock = utc_now,
 ) -> dict[str, Any]:
     """Deploy one Approved package; the returned dict is stored for duplicate events."""
     arn = request["model_package_arn"]
@@ -152,6 +224,11 @@ def deploy_package(
     else:
         created = _ensure_model_and_config(release, settings, registry)
         outcome = _roll_out(release, endpoint, settings, registry)
+    baseline = (
+        publish_baseline(release, settings, registry, clock)
+        if outcome in SERVING_OUTCOMES
+        else BaselineOutcome.NOT_SERVING
+    )
     result = {
         "model_package_arn": package.arn,
         "outcome": outcome.value,
@@ -159,6 +236,7 @@ def deploy_package(
         "model_name": release.resource_name,
         "endpoint_config_name": release.resource_name,
         "created_model_or_config": created,
+        "monitoring_baseline": baseline.value,
     }
     logger.info("deployment", extra=result)
     return result

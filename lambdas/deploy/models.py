@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from lambdas.constants import (
     CANARY_SIZE_PERCENT_RANGE,
     DEFAULT_CANARY_SIZE_PERCENT,
     DEFAULT_TRAFFIC_ROUTING,
     DEFAULT_TRAFFIC_WAIT_SECONDS,
+    DEPLOYED_PACKAGE_FILE,
     ENV_CANARY_SIZE_PERCENT,
     ENV_COST_TAGS,
     ENV_DATA_CAPTURE_S3_URI,
@@ -25,11 +25,13 @@ from lambdas.constants import (
     ENV_KMS_KEY_ARN,
     ENV_MODEL_EXECUTION_ROLE_ARN,
     ENV_MODEL_PACKAGE_GROUP_NAME,
+    ENV_MONITORING_BASELINE_URI,
     ENV_REGISTRY_ACCOUNT,
     ENV_ROLLBACK_ALARM_NAMES,
     ENV_TRAFFIC_ROUTING,
     ENV_TRAFFIC_WAIT_SECONDS,
     MAX_RESOURCE_TAGS,
+    MONITORING_BASELINE_FILE,
     PACKAGE_TAG_KEYS,
     PRODUCTION_VARIANT_NAME,
     TAG_MODEL_PACKAGE_ARN,
@@ -40,7 +42,8 @@ from lambdas.constants import (
     TRAFFIC_WAIT_SECONDS_RANGE,
 )
 from lambdas.shared.events import GROUP_NAME_PATTERN, GroupName
-from lambdas.shared.settings import TableName
+from lambdas.shared.registry import EvidenceUnavailableError, parse_s3_uri
+from lambdas.shared.settings import TableName, json_object, split_names
 
 #: SageMaker names (model, endpoint config, endpoint): 63 characters, this pattern.
 MAX_NAME_LENGTH = 63
@@ -58,23 +61,24 @@ TagKey = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[\w .:/=+
 TagValue = Annotated[str, Field(max_length=256, pattern=r"^[\w .:/=+\-@]*$")]
 
 
-def _split_alarm_names(value: Any) -> Any:
-    """``"a, b,,c"`` -> ``("a", "b", "c")``; an empty variable means no rollback alarms."""
-    if isinstance(value, str):
-        return tuple(name.strip() for name in value.split(",") if name.strip())
-    return value
+def _baseline_object_uri(value: str) -> str:
+    """Empty (not published), or ``s3://bucket/<folder>/baseline.json``.
 
-
-def _parse_cost_tags(value: Any) -> Any:
-    """``'{"project": "fraud"}'`` -> ``{"project": "fraud"}``; an empty variable means no cost tags."""
-    if not isinstance(value, str):
+    The monitoring job reads its baseline folder for a file of exactly that name, so a URI naming
+    the folder itself would publish where nobody looks: refused here, before anything is deployed.
+    """
+    value = value.strip()
+    if not value:
         return value
-    if not value.strip():
-        return {}
     try:
-        return json.loads(value)
-    except json.JSONDecodeError as error:
-        raise ValueError(f"must be a JSON object of tag key to value ({error.msg})") from None
+        _, key = parse_s3_uri(value)
+    except EvidenceUnavailableError:
+        raise ValueError("must be an s3://bucket/key URI") from None
+    if key.rpartition("/")[2] != MONITORING_BASELINE_FILE:
+        raise ValueError(
+            f"must name the {MONITORING_BASELINE_FILE} object the monitoring job reads, not a folder"
+        )
+    return value
 
 
 class DeploySettings(BaseModel):
@@ -101,7 +105,7 @@ class DeploySettings(BaseModel):
         alias=ENV_KMS_KEY_ARN, pattern=r"^arn:aws[a-z\-]*:kms:[a-z0-9\-]+:[0-9]{12}:(key|alias)/[\w/\-]+$"
     )
     rollback_alarm_names: Annotated[
-        tuple[AlarmName, ...], BeforeValidator(_split_alarm_names), Field(max_length=MAX_ROLLBACK_ALARMS)
+        tuple[AlarmName, ...], BeforeValidator(split_names), Field(max_length=MAX_ROLLBACK_ALARMS)
     ] = Field(default=(), alias=ENV_ROLLBACK_ALARM_NAMES)
     traffic_routing: Literal["ALL_AT_ONCE", "CANARY"] = Field(
         default=DEFAULT_TRAFFIC_ROUTING, alias=ENV_TRAFFIC_ROUTING
@@ -119,11 +123,22 @@ class DeploySettings(BaseModel):
         le=TRAFFIC_WAIT_SECONDS_RANGE[1],
     )
     cost_tags: Annotated[
-        dict[TagKey, TagValue], BeforeValidator(_parse_cost_tags), Field(max_length=MAX_COST_TAGS)
+        dict[TagKey, TagValue], BeforeValidator(json_object), Field(max_length=MAX_COST_TAGS)
     ] = Field(default_factory=dict, alias=ENV_COST_TAGS)
     #: Cross-account promotion: the registry's account, the only one whose packages are deployed
     #: (the function's own account's are then refused). Unset: the function's own account only.
     registry_account: str | None = Field(default=None, alias=ENV_REGISTRY_ACCOUNT, pattern=r"^[0-9]{12}$")
+    #: Where the deployed package's drift baseline is copied for the monitoring job; empty: nowhere.
+    monitoring_baseline_uri: Annotated[str, AfterValidator(_baseline_object_uri)] = Field(
+        default="", alias=ENV_MONITORING_BASELINE_URI
+    )
+
+    @property
+    def deployed_package_uri(self) -> str:
+        """``deployed-package.json`` beside the published baseline (empty when nothing is published)."""
+        if not self.monitoring_baseline_uri:
+            return ""
+        return f"{self.monitoring_baseline_uri.rpartition('/')[0]}/{DEPLOYED_PACKAGE_FILE}"
 
     @model_validator(mode="after")
     def _canary_needs_two_instances(self) -> Self:
@@ -245,3 +260,23 @@ class DeployOutcome(StrEnum):
     ALREADY_DEPLOYED = "already_deployed"
     NEWER_VERSION_DEPLOYED = "newer_version_deployed"
     IGNORED = "ignored"
+
+
+#: The outcomes after which the endpoint serves (or is moving to) the event's package.
+SERVING_OUTCOMES = (
+    DeployOutcome.ENDPOINT_CREATED,
+    DeployOutcome.ENDPOINT_UPDATED,
+    DeployOutcome.ALREADY_DEPLOYED,
+)
+
+
+class BaselineOutcome(StrEnum):
+    """What became of the package's drift baseline (the result's ``monitoring_baseline``)."""
+
+    PUBLISHED = "published"
+    #: The package declares no baseline (registered before the pipeline made one), or it is gone.
+    MISSING = "missing"
+    #: MONITORING_BASELINE_URI is unset: this environment publishes none.
+    NOT_CONFIGURED = "not_configured"
+    #: The endpoint serves another (newer) version: its baseline stays.
+    NOT_SERVING = "not_serving"

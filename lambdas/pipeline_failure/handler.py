@@ -22,7 +22,7 @@ from lambdas.pipeline_failure.models import (
     PipelineFailureSettings,
     parse_execution_event,
 )
-from lambdas.shared.events import MalformedEventError
+from lambdas.shared.dispatch import ignored_with, parse_or_raise
 from lambdas.shared.notify import Notifier, SnsNotifier
 from lambdas.shared.observability import logger
 from lambdas.shared.registry import client_environment
@@ -61,14 +61,6 @@ def ignore_reason(event: ExecutionStatusChangeEvent, settings: PipelineFailureSe
     return None
 
 
-def _parse(event: Any) -> ExecutionStatusChangeEvent:
-    try:
-        return parse_execution_event(event)
-    except MalformedEventError as error:
-        logger.warning("malformed event", extra={"error": str(error)})
-        raise
-
-
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Tell the operators about a failed or stopped run of the configured pipeline.
@@ -80,17 +72,12 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     ConfigurationError
         An environment variable is missing or invalid; nothing was sent.
     """
-    request = _parse(event)
+    request = parse_or_raise(event, parse_execution_event)
     logger.append_keys(pipeline_execution_arn=request.detail.execution_arn)
     settings = load_settings(PipelineFailureSettings)
     reason = ignore_reason(request, settings)
     if reason is not None:
-        logger.info("event ignored", extra={"outcome": "ignored", "reason": reason})
-        return {
-            "pipeline_execution_arn": request.detail.execution_arn,
-            "outcome": "ignored",
-            "reason": reason,
-        }
+        return ignored_with(reason, pipeline_execution_arn=request.detail.execution_arn)
     dependencies = build_dependencies(client_environment())
     return alert_operators(
         event=request, settings=settings, executions=dependencies.executions, notifier=dependencies.notifier

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from lambdas.constants import (
     ENV_OPERATORS_TOPIC_ARN,
@@ -14,9 +14,8 @@ from lambdas.constants import (
     ENV_QUALITY_GATE_STEP,
     PIPELINE_EVENT_DETAIL_TYPE,
 )
-from lambdas.shared.events import EventSource, EventTimestamp, MalformedEventError
+from lambdas.shared.events import EventSource, EventTimestamp, equal_to, validate_event
 from lambdas.shared.settings import TopicArn
-from lambdas.shared.text import summarise_validation_error
 
 #: SageMaker's own patterns (DescribePipeline / ListPipelineExecutionSteps API reference).
 PIPELINE_ARN_PATTERN = r"^arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]{1,32}:[0-9]{12}:pipeline/[a-zA-Z0-9\-]{1,256}$"
@@ -41,12 +40,6 @@ class PipelineFailureSettings(BaseModel):
     quality_gate_step: StepName = Field(alias=ENV_QUALITY_GATE_STEP)
 
 
-def _require_detail_type(value: str) -> str:
-    if value != PIPELINE_EVENT_DETAIL_TYPE:
-        raise ValueError(f"detail-type must be {PIPELINE_EVENT_DETAIL_TYPE!r}")
-    return value
-
-
 class ExecutionStatusChangeDetail(BaseModel):
     """The ``detail`` of the event: which execution of which pipeline, and its new status."""
 
@@ -68,7 +61,9 @@ class ExecutionStatusChangeEvent(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
 
-    detail_type: Annotated[str, AfterValidator(_require_detail_type)] = Field(alias="detail-type")
+    detail_type: Annotated[str, AfterValidator(equal_to(PIPELINE_EVENT_DETAIL_TYPE, "detail-type"))] = Field(
+        alias="detail-type"
+    )
     source: EventSource
     detail: ExecutionStatusChangeDetail
 
@@ -86,12 +81,7 @@ def parse_execution_event(event: Any) -> ExecutionStatusChangeEvent:
     Traceback (most recent call last):
     MalformedEventError: ...
     """
-    try:
-        return ExecutionStatusChangeEvent.model_validate(event)
-    except ValidationError as error:
-        raise MalformedEventError(
-            f"not a Pipeline Execution Status Change event: {summarise_validation_error(error)}"
-        ) from error
+    return validate_event(ExecutionStatusChangeEvent, event, "Pipeline Execution Status Change")
 
 
 class FailureKind(StrEnum):

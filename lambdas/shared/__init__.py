@@ -1,1 +1,1 @@
-"""Code shared by the approval and deploy functions: event model, settings, AWS adapters."""
+"""Code shared by the functions: event models, settings, dispatch, AWS adapters, clock and text."""

@@ -1,15 +1,17 @@
-"""What both functions do around their logic: parse, filter, key and report ignored events.
+"""What the functions do around their logic: parse, filter, key, run once, report ignored events.
 
-Each function acts on one approval status of one model package group. Everything else is ignored
-with a logged reason, twice over: once on the event (cheap, before any AWS call or idempotency
-record) and once on the registry's own view of the package, because an event can be late, out of
-order, or name a group the package does not belong to.
+The registry functions act on given approval statuses of one model package group. Everything
+else is ignored with a logged reason, twice over: once on the event (cheap, before any AWS call
+or idempotency record) and once on the registry's own view of the package, because an event can
+be late, out of order, or name a group the package does not belong to. The retrain function uses
+the generic parts (:func:`parse_or_raise`, :func:`ignored_with`, :func:`run_once`) with its own
+event and key.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Collection, Mapping
+from typing import Any, TypeVar
 
 from aws_lambda_powertools.utilities.idempotency import (
     BasePersistenceLayer,
@@ -19,7 +21,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 
 from lambdas.constants import IDEMPOTENCY_EXPIRY_SECONDS
-from lambdas.shared.events import MalformedEventError, ModelPackageStateChangeEvent, parse_event
+from lambdas.shared.events import MalformedEventError, ModelPackageStateChangeEvent
 from lambdas.shared.observability import logger
 from lambdas.shared.registry import (
     ArnScope,
@@ -31,27 +33,33 @@ from lambdas.shared.registry import (
 from lambdas.shared.text import printable
 
 IGNORED = "ignored"
+EventT = TypeVar("EventT")
 
 
-def parse_or_raise(event: Any) -> ModelPackageStateChangeEvent:
-    """Parse the event, logging a structured line before MalformedEventError escapes."""
+def parse_or_raise(event: Any, parse: Callable[[Any], EventT]) -> EventT:
+    """Parse the event with ``parse``, logging a structured line before MalformedEventError escapes.
+
+    Every function's parser raises MalformedEventError and only that, so this one place logs it.
+    """
     try:
-        return parse_event(event)
+        return parse(event)
     except MalformedEventError as error:
         logger.warning("malformed event", extra={"error": str(error)})
         raise
 
 
-def event_ignore_reason(event: ModelPackageStateChangeEvent, *, group_name: str, status: str) -> str | None:
-    """Why the event is not for a function acting on ``status`` in ``group_name``, or ``None``.
+def event_ignore_reason(
+    event: ModelPackageStateChangeEvent, *, group_name: str, statuses: Collection[str]
+) -> str | None:
+    """Why the event is not for a function acting on ``statuses`` in ``group_name``, or ``None``.
 
-    Filtering on status is what keeps the approval function from reacting to the
-    Approved/Rejected event its own UpdateModelPackage emits.
+    Filtering on status is what keeps the deploy function off pending and rejected packages;
+    the approval function takes all three and tells its own decisions apart on the model card.
     """
     if event.group_name != group_name:
         return f"group {event.group_name!r} is not the configured group {group_name!r}"
-    if event.approval_status != status:
-        return f"status {printable(event.approval_status, 64)!r} is not {status}"
+    if event.approval_status not in statuses:
+        return f"status {printable(event.approval_status, 64)!r} is not {' or '.join(statuses)}"
     return None
 
 
@@ -92,9 +100,14 @@ def idempotency_key(event: ModelPackageStateChangeEvent) -> dict[str, str]:
 
 
 def ignored(arn: str, reason: str) -> dict[str, Any]:
-    """The result for an event a function does not act on, logged with its reason."""
+    """The result for a package event a function does not act on, logged with its reason."""
+    return ignored_with(reason, model_package_arn=arn)
+
+
+def ignored_with(reason: str, **identity: str) -> dict[str, Any]:
+    """The result for any event a function does not act on: what it was about, and why not."""
     logger.info("event ignored", extra={"outcome": IGNORED, "reason": reason})
-    return {"model_package_arn": arn, "outcome": IGNORED, "reason": reason}
+    return {**identity, "outcome": IGNORED, "reason": reason}
 
 
 def package_to_act_on(
@@ -144,18 +157,20 @@ def idempotency_store(table_name: str) -> DynamoDBPersistenceLayer:
 def run_once(
     logic: Callable[..., dict[str, Any]],
     *,
-    event: ModelPackageStateChangeEvent,
+    key: Mapping[str, str],
     persistence_store: BasePersistenceLayer,
     context: Any,
     **arguments: Any,
 ) -> dict[str, Any]:
-    """Run ``logic`` once per state change of a package: a duplicate delivery gets the stored result.
+    """Run ``logic`` once per ``key`` (passed to it as ``request``): a duplicate gets the stored result.
 
-    Wrapped per call, not with a decorator at import, because the persistence store only exists
-    once the function's settings have been read.
+    ``key`` names one state change: :func:`idempotency_key` for a package, the alarm name and state
+    timestamp for the retrain function. Powertools hashes it together with ``logic``'s name, so two
+    functions sharing the table never share a record. Wrapped per call, not with a decorator at
+    import, because the persistence store only exists once the function's settings have been read.
     """
     IDEMPOTENCY_CONFIG.register_lambda_context(context)
     once = idempotent_function(
         logic, data_keyword_argument="request", persistence_store=persistence_store, config=IDEMPOTENCY_CONFIG
     )
-    return once(request=idempotency_key(event), **arguments)
+    return once(request=dict(key), **arguments)

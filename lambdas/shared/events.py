@@ -15,8 +15,9 @@ handler lets escape for a bad event, so the invocation fails into the Lambda fai
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
@@ -27,6 +28,7 @@ from lambdas.shared.text import summarise_validation_error
 GROUP_NAME_PATTERN = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
 PACKAGE_ARN_PATTERN = r"^arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]{1,32}:[0-9]{12}:model-package/\S{1,2048}$"
 _MAX_EPOCH_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z, the largest datetime Python holds
+EventModelT = TypeVar("EventModelT", bound=BaseModel)
 
 
 class MalformedEventError(ValueError):
@@ -55,10 +57,15 @@ def _epoch_ms_to_datetime(value: Any) -> Any:
     return value
 
 
-def _require_detail_type(value: str) -> str:
-    if value != EVENT_DETAIL_TYPE:
-        raise ValueError(f"detail-type must be {EVENT_DETAIL_TYPE!r}")
-    return value
+def equal_to(expected: str, what: str) -> Callable[[str], str]:
+    """A validator accepting only ``expected``: the detail-type (or source) that names the event kind."""
+
+    def check(value: str) -> str:
+        if value != expected:
+            raise ValueError(f"{what} must be {expected!r}")
+        return value
+
+    return check
 
 
 def _require_sagemaker_source(value: str | list[str]) -> str | list[str]:
@@ -100,7 +107,9 @@ class ModelPackageStateChangeEvent(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
 
-    detail_type: Annotated[str, AfterValidator(_require_detail_type)] = Field(alias="detail-type")
+    detail_type: Annotated[str, AfterValidator(equal_to(EVENT_DETAIL_TYPE, "detail-type"))] = Field(
+        alias="detail-type"
+    )
     source: EventSource
     event_id: Annotated[str, Field(max_length=256)] | None = Field(default=None, alias="id")
     time: EventTimestamp | None = None
@@ -119,6 +128,18 @@ class ModelPackageStateChangeEvent(BaseModel):
         return self.detail.model_approval_status
 
 
+def validate_event(model: type[EventModelT], event: Any, kind: str) -> EventModelT:
+    """Validate a raw Lambda event as ``model``, raising :class:`MalformedEventError` naming ``kind``.
+
+    The message lists where and why the event does not fit, never the input itself (which may be
+    megabytes of junk).
+    """
+    try:
+        return model.model_validate(event)
+    except ValidationError as error:
+        raise MalformedEventError(f"not a {kind} event: {summarise_validation_error(error)}") from error
+
+
 def parse_event(event: Any) -> ModelPackageStateChangeEvent:
     """Validate a raw Lambda event, raising :class:`MalformedEventError` if it does not fit.
 
@@ -128,9 +149,4 @@ def parse_event(event: Any) -> ModelPackageStateChangeEvent:
     Traceback (most recent call last):
     MalformedEventError: ...
     """
-    try:
-        return ModelPackageStateChangeEvent.model_validate(event)
-    except ValidationError as error:
-        raise MalformedEventError(
-            f"not a Model Package State Change event: {summarise_validation_error(error)}"
-        ) from error
+    return validate_event(ModelPackageStateChangeEvent, event, "Model Package State Change")

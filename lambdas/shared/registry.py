@@ -21,6 +21,7 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import boto3
@@ -64,6 +65,12 @@ class ModelPackage(BaseModel):
     model_metrics: dict[str, Any] = Field(default_factory=dict, alias="ModelMetrics")
     #: What the pipeline registered about the run (data cut-off, feature groups, code version...).
     customer_metadata: dict[str, str] = Field(default_factory=dict, alias="CustomerMetadataProperties")
+    #: The baselines the monitoring job compares the deployed model's traffic with.
+    drift_check_baselines: dict[str, Any] = Field(default_factory=dict, alias="DriftCheckBaselines")
+    approval_description: str | None = Field(default=None, alias="ApprovalDescription")
+    last_modified_time: datetime | None = Field(default=None, alias="LastModifiedTime")
+    #: SageMaker's UserContext of the last change (UserProfileName, IamIdentity.Arn...), if it says.
+    last_modified_by: dict[str, Any] = Field(default_factory=dict, alias="LastModifiedBy")
 
     @property
     def quality_statistics_uri(self) -> str | None:
@@ -76,6 +83,27 @@ class ModelPackage(BaseModel):
         """``ModelMetrics.Bias.Report.S3Uri``: the Clarify analysis.json."""
         uri = dig(self.model_metrics, "Bias", "Report", "S3Uri")
         return uri if isinstance(uri, str) else None
+
+    @property
+    def drift_baseline_uri(self) -> str | None:
+        """``DriftCheckBaselines.ModelDataQuality.Statistics.S3Uri``: the run's drift baseline.json.
+
+        The SDK's ``DriftCheckBaselines(model_data_statistics=...)`` lands there in the API.
+        Packages registered before the pipeline wrote a baseline have none.
+        """
+        uri = dig(self.drift_check_baselines, "ModelDataQuality", "Statistics", "S3Uri")
+        return uri if isinstance(uri, str) else None
+
+    @property
+    def last_modified_by_name(self) -> str | None:
+        """Who made the last change: the Studio user profile, else the IAM identity's ARN."""
+        for name in (
+            dig(self.last_modified_by, "UserProfileName"),
+            dig(self.last_modified_by, "IamIdentity", "Arn"),
+        ):
+            if isinstance(name, str) and name:
+                return name
+        return None
 
 
 @dataclass(frozen=True)
@@ -185,7 +213,10 @@ def tag_list(tags: Mapping[str, str]) -> list[dict[str, str]]:
 
 
 class RegistryAdapter(ABC):
-    """Everything the approval and deploy logic needs from SageMaker and S3."""
+    """Everything the approval and deploy logic needs from SageMaker and S3.
+
+    S3 writes (the deploy function publishing the monitoring baseline) always name their KMS key.
+    """
 
     @abstractmethod
     def home(self) -> ArnScope:
@@ -206,6 +237,21 @@ class RegistryAdapter(ABC):
     @abstractmethod
     def write_model_card(self, name: str, content: str, status: str, kms_key_arn: str | None) -> None:
         """CreateModelCard, or UpdateModelCard (a new card version) if the card exists."""
+
+    @abstractmethod
+    def read_model_card(self, name: str) -> str | None:
+        """The Content of the card's latest version (DescribeModelCard), or ``None`` if there is no card."""
+
+    @abstractmethod
+    def copy_object(self, *, source_uri: str, target_uri: str, kms_key_arn: str) -> None:
+        """CopyObject, the copy encrypted with SSE-KMS under ``kms_key_arn``.
+
+        Raises EvidenceUnavailableError if the source does not exist or either URI is not s3://.
+        """
+
+    @abstractmethod
+    def put_json(self, uri: str, body: str, kms_key_arn: str) -> None:
+        """PutObject of a JSON document, encrypted with SSE-KMS under ``kms_key_arn``."""
 
     @abstractmethod
     def model_exists(self, name: str) -> bool:
@@ -251,6 +297,11 @@ class RegistryAdapter(ABC):
     @abstractmethod
     def tag(self, arn: str, tags: Mapping[str, str]) -> None:
         """AddTags (overwrites the values of existing keys)."""
+
+
+def _sse_kms(kms_key_arn: str) -> dict[str, str]:
+    """The request fields that encrypt a written object with the given KMS key."""
+    return {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key_arn}
 
 
 def _is_not_found(error: ClientError) -> bool:
@@ -328,12 +379,51 @@ class Boto3RegistryAdapter(RegistryAdapter):
         )
 
     def write_model_card(self, name: str, content: str, status: str, kms_key_arn: str | None) -> None:
-        if self._exists(self.sagemaker.describe_model_card, ModelCardName=name):
-            self.sagemaker.update_model_card(ModelCardName=name, Content=content, ModelCardStatus=status)
+        """Create the card, or update it: content first, then the status if it changes.
+
+        SageMaker refuses an UpdateModelCard that sets both Content and ModelCardStatus, so an
+        update is two calls. A retry after the second failed writes the same content again.
+        """
+        current = self._described(self.sagemaker.describe_model_card, ModelCardName=name)
+        if current is not None:
+            self.sagemaker.update_model_card(ModelCardName=name, Content=content)
+            if current.get("ModelCardStatus") != status:
+                self.sagemaker.update_model_card(ModelCardName=name, ModelCardStatus=status)
             return
         security = {"SecurityConfig": {"KmsKeyId": kms_key_arn}} if kms_key_arn else {}
         self.sagemaker.create_model_card(
             ModelCardName=name, Content=content, ModelCardStatus=status, **security
+        )
+
+    def read_model_card(self, name: str) -> str | None:
+        response = self._described(self.sagemaker.describe_model_card, ModelCardName=name) or {}
+        content = response.get("Content")
+        return content if isinstance(content, str) else None
+
+    def copy_object(self, *, source_uri: str, target_uri: str, kms_key_arn: str) -> None:
+        source_bucket, source_key = parse_s3_uri(source_uri)
+        bucket, key = parse_s3_uri(target_uri)
+        try:
+            self.s3.copy_object(
+                Bucket=bucket,
+                Key=key,
+                CopySource={"Bucket": source_bucket, "Key": source_key},
+                **_sse_kms(kms_key_arn),
+            )
+        except ClientError as error:
+            # NoSuchKey is the source; a missing bucket (NoSuchBucket) is a broken setting: it propagates.
+            if error.response.get("Error", {}).get("Code") in {"NoSuchKey", "404"}:
+                raise EvidenceUnavailableError(source_uri, "object not found") from error
+            raise
+
+    def put_json(self, uri: str, body: str, kms_key_arn: str) -> None:
+        bucket, key = parse_s3_uri(uri)
+        self.s3.put_object(
+            Bucket=bucket,
+            Key=key,
+            Body=body.encode(),
+            ContentType="application/json",
+            **_sse_kms(kms_key_arn),
         )
 
     def model_exists(self, name: str) -> bool:
@@ -368,23 +458,17 @@ class Boto3RegistryAdapter(RegistryAdapter):
         )
 
     def endpoint_config_tags(self, name: str) -> dict[str, str]:
-        try:
-            arn = self.sagemaker.describe_endpoint_config(EndpointConfigName=name)["EndpointConfigArn"]
-        except ClientError as error:
-            if _is_not_found(error):
-                return {}
-            raise
-        pages = self.sagemaker.get_paginator("list_tags").paginate(ResourceArn=arn)
+        config = self._described(self.sagemaker.describe_endpoint_config, EndpointConfigName=name)
+        if config is None:
+            return {}
+        pages = self.sagemaker.get_paginator("list_tags").paginate(ResourceArn=config["EndpointConfigArn"])
         # Later duplicates win, which is what AddTags' overwrite semantics mean.
         return {tag["Key"]: tag["Value"] for page in pages for tag in page.get("Tags", [])}
 
     def describe_endpoint(self, name: str) -> Endpoint | None:
-        try:
-            response = self.sagemaker.describe_endpoint(EndpointName=name)
-        except ClientError as error:
-            if _is_not_found(error):
-                return None
-            raise
+        response = self._described(self.sagemaker.describe_endpoint, EndpointName=name)
+        if response is None:
+            return None
         return Endpoint(
             name=response["EndpointName"],
             arn=response["EndpointArn"],
@@ -406,11 +490,15 @@ class Boto3RegistryAdapter(RegistryAdapter):
         self.sagemaker.add_tags(ResourceArn=arn, Tags=tag_list(tags))
 
     @staticmethod
-    def _exists(describe: Any, **kwargs: str) -> bool:
+    def _described(describe: Any, **kwargs: str) -> dict[str, Any] | None:
+        """A Describe* call's answer, or ``None`` if the resource does not exist; other errors propagate."""
         try:
-            describe(**kwargs)
+            return describe(**kwargs)
         except ClientError as error:
             if _is_not_found(error):
-                return False
+                return None
             raise
-        return True
+
+    @classmethod
+    def _exists(cls, describe: Any, **kwargs: str) -> bool:
+        return cls._described(describe, **kwargs) is not None

@@ -7,6 +7,7 @@ invocation with a message naming the variable, not crash the module import with 
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from typing import Annotated, Any, TypeVar
@@ -37,6 +38,37 @@ def _strict_bool(value: Any) -> Any:
             return lowered == "true"
         raise ValueError("must be 'true' or 'false'")
     return value
+
+
+def split_names(value: Any) -> Any:
+    """``"a, b,,c"`` -> ``("a", "b", "c")``: a comma-separated list, empty items dropped.
+
+    Examples
+    --------
+    >>> split_names(" fraud-5xx, ,fraud-latency ")
+    ('fraud-5xx', 'fraud-latency')
+    """
+    if isinstance(value, str):
+        return tuple(name.strip() for name in value.split(",") if name.strip())
+    return value
+
+
+def json_object(value: Any) -> Any:
+    """Parse a variable holding a JSON object; empty text is an empty object.
+
+    Only the JSON is read here; the model's own type (a dict of what to what) then says whether
+    the document fits, so a list or a number is refused naming the variable.
+    """
+    if not isinstance(value, str):
+        return value
+    if not value.strip():
+        return {}
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"must be a JSON object ({error.msg})") from None
+    except RecursionError:
+        raise ValueError("must be a JSON object (nested too deeply)") from None
 
 
 EnvBool = Annotated[bool, BeforeValidator(_strict_bool)]

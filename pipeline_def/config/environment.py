@@ -11,10 +11,11 @@ tags) and the variables it hands to the Lambda functions.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from lambdas.environment import ApprovalEnvironment, DeployEnvironment
+from lambdas.environment import ApprovalEnvironment, DeployEnvironment, RetrainEnvironment
 from pipeline_def.config.accounts import AccountsSettings, PeerEnvironment, bucket_name, check_no_reviewers
 from pipeline_def.config.monitoring import MonitoringSettings
 from pipeline_def.config.operations import BudgetSettings, NotificationSettings
@@ -29,7 +30,13 @@ from pipeline_def.config.reader import (
 )
 from pipeline_def.config.schedule import ScheduleConfig
 from pipeline_def.config.settings import ApprovalSettings, EndpointSettings, PipelineSettings
-from pipeline_def.names import DATA_CAPTURE_FOLDER, GROUND_TRUTH_FOLDER, MONITORING_BASELINE_FOLDER, PREFIX
+from pipeline_def.names import (
+    DATA_CAPTURE_FOLDER,
+    DRIFT_BASELINE_FILE,
+    GROUND_TRUTH_FOLDER,
+    MONITORING_BASELINE_FOLDER,
+    PREFIX,
+)
 
 #: Under the artifact bucket: the endpoint's captured requests and responses (JSON Lines).
 DATA_CAPTURE_PREFIX = f"{PREFIX}/{DATA_CAPTURE_FOLDER}/"
@@ -159,6 +166,18 @@ class EnvironmentConfig:
         """The folder holding the deployed package's baseline.json (written by the deploy function)."""
         return f"s3://{artifact_bucket}/{PREFIX}/{MONITORING_BASELINE_FOLDER}"
 
+    def pipeline_run_parameters(self) -> dict[str, str]:
+        """Training-pipeline parameters every automatic run passes explicitly (the schedule, retraining).
+
+        So a run records its own bar, instead of depending on the definition's defaults.
+        """
+        settings = self.pipeline
+        return {
+            "MinAuc": str(settings.min_auc),
+            "MinRecall": str(settings.min_recall),
+            "ModelApprovalStatus": settings.model_approval_status,
+        }
+
     def approval_environment(self, *, idempotency_table: str, topic_arn: str) -> ApprovalEnvironment:
         """The approval function's variables; the deployed-only values come from the caller."""
         pipeline, approval = self.pipeline, self.approval
@@ -183,7 +202,11 @@ class EnvironmentConfig:
         kms_key_arn: str,
         rollback_alarm_names: tuple[str, ...] = (),
     ) -> DeployEnvironment:
-        """The deploy function's variables; the deployed-only values come from the caller."""
+        """The deploy function's variables; the deployed-only values come from the caller.
+
+        The deployed package's drift baseline goes to the monitoring job's baseline folder of
+        ``artifact_bucket`` (``monitoring_baseline_uri``/baseline.json), in every environment.
+        """
         endpoint, deployment = self.endpoint, self.endpoint.deployment
         registry = self.registry
         return DeployEnvironment(
@@ -202,6 +225,24 @@ class EnvironmentConfig:
             wait_seconds=deployment.wait_seconds,
             rollback_alarm_names=rollback_alarm_names,
             cost_tags=self.all_tags,
+            monitoring_baseline_uri=f"{self.monitoring_baseline_uri(artifact_bucket)}/{DRIFT_BASELINE_FILE}",
+        )
+
+    def retrain_environment(
+        self, *, idempotency_table: str, topic_arn: str, alarm_names: Sequence[str]
+    ) -> RetrainEnvironment:
+        """The retrain function's variables: the training pipeline, its cool-down and run parameters.
+
+        ``alarm_names`` are the alarms whose rule retrains (the stack creates them); a run it
+        starts passes :meth:`pipeline_run_parameters`, as a scheduled run does.
+        """
+        return RetrainEnvironment(
+            pipeline_name=self.pipeline.pipeline_name,
+            idempotency_table=idempotency_table,
+            notify_topic_arn=topic_arn,
+            cool_down_seconds=self.monitoring.cool_down_seconds,
+            alarm_names=tuple(alarm_names),
+            pipeline_parameters=self.pipeline_run_parameters(),
         )
 
 

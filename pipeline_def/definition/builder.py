@@ -286,7 +286,9 @@ class _Builder:
     def code(self, script: str) -> str:
         return f"{self.deployment.code_uri.rstrip('/')}/{script}"
 
-    def script_processor(self, job: str, instance_type=None, output_key: str | None = None) -> ScriptProcessor:
+    def script_processor(
+        self, job: str, instance_type=None, output_key: str | None = None
+    ) -> ScriptProcessor:
         return ScriptProcessor(
             image_uri=self.xgboost_image,
             command=["python3"],

@@ -32,7 +32,8 @@ from pipeline_def.data.validation import ValidationError, parse_event_time_optio
 from pipeline_def.definition.checks import DefinitionError
 from pipeline_def.local.executor import ParameterError
 from pipeline_def.local.expressions import ExecutionError
-from pipeline_def.local.monitor import MonitorError, MonitorOptions, monitor, monitor_lines, retrain_locally
+from pipeline_def.local.monitor import MonitorError, MonitorOptions, monitor, monitor_lines
+from pipeline_def.local.retraining import retrain_locally
 from pipeline_def.local.run import (
     ArgumentError,
     InputDataError,

@@ -48,6 +48,7 @@ from pipeline_def.local.jobs import SCORE_FORMAT, LocalSageMaker, run_processing
 from pipeline_def.local.model_artifact import load_booster, predict
 from pipeline_def.local.registry import LocalCloud, environment
 from pipeline_def.local.report import render_monitor_html
+from pipeline_def.local.run import workdir_lock
 from pipeline_def.local.storage import LocalS3
 from pipeline_def.schema import LABEL
 from pipeline_def.scripts.drift import format_capture_record
@@ -373,6 +374,17 @@ def monitor(
     check_options(options)
     config = load_environment(read_context(), options.env)
     current = deployed(options.workdir, config)
+    with workdir_lock(options.workdir):  # a local run on the same folder would wipe it mid-cycle
+        return _cycle(options, config, current, progress, retrain)
+
+
+def _cycle(
+    options: MonitorOptions,
+    config: EnvironmentConfig,
+    current: Deployed,
+    progress: Callable[[str], None],
+    retrain: Callable[[EnvironmentConfig, list[dict], Traffic], list[dict]] | None,
+) -> dict[str, Any]:
     started = time.perf_counter()
     traffic = make_traffic(current.baseline, options.drift, options.seed, options.requests)
     scores = predict(load_booster(current.model), traffic.features.to_numpy(dtype=np.float64))
@@ -414,9 +426,21 @@ def monitor_lines(summary: Mapping[str, Any]) -> str:
         f"  violations: {len(summary.get('violations') or [])}",
     ]
     lines += [f"  alarm {a['alarm']}: {a['state']} ({a['metric']} = {a['value']})" for a in summary["alarms"]]
-    lines += [f"  triggered: {json.dumps(t, sort_keys=True)}" for t in summary.get("triggered") or []]
+    lines += [f"  {_triggered_line(t)}" for t in summary.get("triggered") or []]
     lines.append("  monitor.json and monitor.html written")
     return "\n".join(lines)
+
+
+def _triggered_line(entry: Mapping[str, Any]) -> str:
+    """What one alarm event led to: a retraining run (and how it ended), a cool-down, a notice."""
+    outcome, alarm = entry.get("outcome"), entry.get("alarm")
+    run = entry.get("run") or {}
+    if run:
+        return f"{alarm} -> {outcome}: {run.get('outcome') or run.get('status')} (in {run.get('workdir')})"
+    if outcome == "cool_down":
+        held_by = entry.get("pipeline_execution_arn")
+        return f"{alarm} -> cool_down until {entry.get('cool_down_ends')} (held by {held_by})"
+    return f"{alarm} -> {outcome}" + (f" ({entry['reason']})" if entry.get("reason") else "")
 
 
 def _summary(
@@ -477,12 +501,3 @@ __all__ = [
     "monitor",
     "write_traffic_inputs",
 ]
-
-
-def retrain_locally(workdir: Path, progress: Callable[[str], None]):
-    """Placeholder until the retrain function lands: records the events, starts nothing."""
-
-    def act(config: EnvironmentConfig, events: list[dict], traffic: Traffic) -> list[dict]:
-        return [{"alarm": e["detail"]["alarmName"], "outcome": "recorded"} for e in events]
-
-    return act

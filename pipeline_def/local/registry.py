@@ -236,7 +236,11 @@ class LocalRegistry:
         return invocation
 
     def review(self, arn: str) -> RegistryOutcome:
-        """Deliver the pending event to the approval function, and an approval to the deploy one."""
+        """Deliver the pending event to the approval function, and an approval to the deploy one.
+
+        What the deploy function publishes for the monitoring job (the served package's baseline)
+        is copied back to the local S3 folder, where ``monitor`` reads it as the job would.
+        """
         pending = self.state_change_event(arn)
         invocations = [self._invoke("approval", constants.APPROVAL_HANDLER, self.lambdas.approval, pending)]
         package = self.sagemaker.describe_model_package(ModelPackageName=arn)
@@ -253,6 +257,9 @@ class LocalRegistry:
             event = self.state_change_event(arn)
             invocations.append(self._invoke("deploy", constants.DEPLOY_HANDLER, self.lambdas.deploy, event))
             name = self.lambdas.deploy[constants.ENV_ENDPOINT_NAME]
+            baseline = self.lambdas.deploy.get(constants.ENV_MONITORING_BASELINE_URI)
+            if baseline:
+                self.sync_back(baseline.rpartition("/")[0] + "/")
             outcome.endpoint = _json_safe(self.sagemaker.describe_endpoint(EndpointName=name))
         return outcome
 

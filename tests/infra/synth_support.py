@@ -26,7 +26,7 @@ from infra.compliance import enable_checks
 from infra.stage import MlopsStage
 from pipeline_def.config import EnvironmentConfig, Reader, load_environments
 
-STACK_KINDS = ("data", "operations", "pipeline", "approval")
+STACK_KINDS = ("data", "operations", "pipeline", "approval", "monitoring")
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,28 @@ def only_resource(template: dict[str, Any], resource_type: str) -> dict[str, Any
     return found[0]
 
 
+def key_with_alias(template: dict[str, Any], alias: str) -> tuple[str, dict[str, Any]]:
+    """The KMS key (logical id, resource) that an ``AWS::KMS::Alias`` of ``template`` names ``alias``."""
+    (key_id,) = [
+        a["Properties"]["TargetKeyId"]["Fn::GetAtt"][0]
+        for a in resources_of(template, "AWS::KMS::Alias").values()
+        if a["Properties"]["AliasName"] == alias
+    ]
+    return key_id, template["Resources"][key_id]
+
+
+def key_import(env: Synthesized, alias: str) -> dict[str, str]:
+    """How the stateless stacks refer to the data stack's key behind ``alias``: the import of its ARN."""
+    data = env.json("data")
+    key_id, _ = key_with_alias(data, alias)
+    (export,) = [
+        output["Export"]["Name"]
+        for output in data["Outputs"].values()
+        if output["Value"] == {"Fn::GetAtt": [key_id, "Arn"]}
+    ]
+    return {"Fn::ImportValue": export}
+
+
 def policy_statements(template: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
     """Every IAM statement of roles (inline) and policies, with the logical id that holds it."""
     for logical_id, resource in template["Resources"].items():
@@ -105,6 +127,29 @@ def role_statements(template: dict[str, Any], role_id: str) -> list[dict[str, An
     return [
         s for logical_id, s in policy_statements(template) if logical_id == role_id or logical_id in attached
     ]
+
+
+def resources_allowing(statements: Iterable[dict[str, Any]], action: str) -> set[str]:
+    """Every literal resource (ARN or ``*``) of the statements that name ``action``, conditional or not."""
+    return {
+        r
+        for s in statements
+        if action in as_list(s["Action"])
+        for r in as_list(s["Resource"])
+        if isinstance(r, str)
+    }
+
+
+def grants_of(statements: Iterable[dict[str, Any]], service: str) -> set[tuple[str, str]]:
+    """(action, literal resource) for every action of ``service`` (``sagemaker:``...) the statements name."""
+    return {
+        (action, resource)
+        for s in statements
+        for action in as_list(s["Action"])
+        if action.startswith(service)
+        for resource in as_list(s["Resource"])
+        if isinstance(resource, str)
+    }
 
 
 def allows(statements: Iterable[dict[str, Any]], action: str, resource: Any) -> bool:

@@ -12,7 +12,16 @@ import pytest
 
 from infra.constructs.registry_lambda import POWERTOOLS_LAYER_PARAMETER, POWERTOOLS_VERSION
 from lambdas import constants as c
-from tests.infra.synth_support import Synthesized, as_list, only_resource, policy_statements, resources_of
+from tests.infra.synth_support import (
+    Synthesized,
+    allows,
+    as_list,
+    grants_of,
+    key_import,
+    only_resource,
+    policy_statements,
+    resources_of,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FUNCTIONS = {"Approval": c.APPROVAL_HANDLER, "Deploy": c.DEPLOY_HANDLER}
@@ -27,11 +36,13 @@ def function(env: Synthesized, name: str) -> tuple[str, dict[str, Any]]:
     return found
 
 
-def rule_for(env: Synthesized, status: str) -> dict[str, Any]:
+def rule_for(env: Synthesized, name: str) -> dict[str, Any]:
+    """The rule whose target is the function ``name`` (Approval or Deploy)."""
+    function_id, _ = function(env, name)
     (found,) = [
         r["Properties"]
         for r in resources_of(env.json("approval"), "AWS::Events::Rule").values()
-        if r["Properties"]["EventPattern"]["detail"]["ModelApprovalStatus"] == [status]
+        if {"Fn::GetAtt": [function_id, "Arn"]} in [t["Arn"] for t in r["Properties"]["Targets"]]
     ]
     return found
 
@@ -70,45 +81,57 @@ def matches(pattern: dict[str, Any], evt: dict[str, Any]) -> bool:
 
 
 @pytest.mark.parametrize(
-    ("status", "target"), [(c.STATUS_PENDING, "Approval"), (c.STATUS_APPROVED, "Deploy")]
+    ("target", "statuses"),
+    [
+        ("Approval", [c.STATUS_PENDING, c.STATUS_APPROVED, c.STATUS_REJECTED]),
+        ("Deploy", [c.STATUS_APPROVED]),
+    ],
 )
-def test_rule_sends_this_groups_status_to_its_function(env: Synthesized, status: str, target: str) -> None:
-    rule = rule_for(env, status)
+def test_rule_sends_this_groups_statuses_to_its_function(
+    env: Synthesized, target: str, statuses: list[str]
+) -> None:
+    rule = rule_for(env, target)
     function_id, _ = function(env, target)
     assert rule["EventPattern"] == {
         "source": ["aws.sagemaker"],
         "detail-type": ["SageMaker Model Package State Change"],
         "detail": {
             "ModelPackageGroupName": [env.config.pipeline.model_package_group_name],
-            "ModelApprovalStatus": [status],
+            "ModelApprovalStatus": statuses,
         },
     }
     assert [t["Arn"] for t in rule["Targets"]] == [{"Fn::GetAtt": [function_id, "Arn"]}]
 
 
+def test_approval_rule_delivers_exactly_the_functions_trigger_statuses(env: Synthesized) -> None:
+    # The approval function records a later decision (a reviewer's Approved or Rejected) on the
+    # package's model card, so its rule delivers every status it handles, and no other.
+    statuses = rule_for(env, "Approval")["EventPattern"]["detail"]["ModelApprovalStatus"]
+    assert statuses == list(c.APPROVAL_TRIGGER_STATUSES)
+
+
 @pytest.mark.parametrize("status", [c.STATUS_APPROVED, c.STATUS_REJECTED])
-def test_approval_lambdas_own_updates_do_not_trigger_it_again(env: Synthesized, status: str) -> None:
-    pending = rule_for(env, c.STATUS_PENDING)["EventPattern"]
-    assert not matches(pending, event(env.config.pipeline.model_package_group_name, status))
+def test_a_later_decision_reaches_the_approval_function(env: Synthesized, status: str) -> None:
+    pattern = rule_for(env, "Approval")["EventPattern"]
+    assert matches(pattern, event(env.config.pipeline.model_package_group_name, status))
 
 
 def test_other_groups_events_reach_no_function(env: Synthesized) -> None:
     for rule in resources_of(env.json("approval"), "AWS::Events::Rule").values():
-        assert not matches(
-            rule["Properties"]["EventPattern"], event("someone-elses-group", c.STATUS_APPROVED)
-        )
+        for status in (c.STATUS_PENDING, c.STATUS_APPROVED, c.STATUS_REJECTED):
+            assert not matches(rule["Properties"]["EventPattern"], event("someone-elses-group", status))
 
 
-def test_rejected_packages_reach_no_function(env: Synthesized) -> None:
-    group = env.config.pipeline.model_package_group_name
-    for rule in resources_of(env.json("approval"), "AWS::Events::Rule").values():
-        assert not matches(rule["Properties"]["EventPattern"], event(group, c.STATUS_REJECTED))
+@pytest.mark.parametrize("status", [c.STATUS_PENDING, c.STATUS_REJECTED])
+def test_only_approved_packages_reach_the_deploy_function(env: Synthesized, status: str) -> None:
+    pattern = rule_for(env, "Deploy")["EventPattern"]
+    assert not matches(pattern, event(env.config.pipeline.model_package_group_name, status))
 
 
 def test_rule_targets_retry_then_dead_letter(env: Synthesized) -> None:
     queue = next(k for k, v in resources_of(env.json("approval"), "AWS::SQS::Queue").items())
-    for status in (c.STATUS_PENDING, c.STATUS_APPROVED):
-        (target,) = rule_for(env, status)["Targets"]
+    for name in FUNCTIONS:
+        (target,) = rule_for(env, name)["Targets"]
         assert target["RetryPolicy"] == {"MaximumEventAgeInSeconds": 7200, "MaximumRetryAttempts": 8}
         assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": [queue, "Arn"]}}
 
@@ -189,6 +212,17 @@ def test_deploy_function_gets_the_endpoint_of_the_environment(env: Synthesized) 
         str(endpoint.data_capture_sampling_percentage),
         f"s3://{env.config.artifact_bucket_name}/fraud-detection/data-capture",
     )
+
+
+def test_deploy_function_publishes_the_baseline_where_the_monitoring_job_reads_it(env: Synthesized) -> None:
+    # Given the monitoring job's baseline input (the monitoring stack's definition)
+    body, _ = only_resource(env.json("monitoring"), "AWS::SageMaker::Pipeline")["Properties"][
+        "PipelineDefinition"
+    ]["PipelineDefinitionBody"]["Fn::Sub"]
+    folder = f"s3://{env.config.artifact_bucket_name}/fraud-detection/monitoring/baseline/"
+    assert "s3://${ArtifactBucket}/fraud-detection/monitoring/baseline/" in body
+    # Then the deploy function copies the package's baseline.json into that folder
+    assert deploy_variables(env)[c.ENV_MONITORING_BASELINE_URI] == f"{folder}{c.MONITORING_BASELINE_FILE}"
 
 
 def deploy_variables(env: Synthesized) -> dict[str, Any]:
@@ -304,7 +338,7 @@ def test_model_execution_role_may_describe_exactly_the_rollback_alarms(prod: Syn
     ]
 
 
-@pytest.mark.parametrize("kind", ["operations", "pipeline", "approval"])
+@pytest.mark.parametrize("kind", ["operations", "pipeline", "approval", "monitoring"])
 def test_every_dead_letter_queue_alarms_on_a_visible_message(env: Synthesized, kind: str) -> None:
     template = env.json(kind)
     queues = set(resources_of(template, "AWS::SQS::Queue"))
@@ -360,18 +394,26 @@ def test_topic_is_kms_encrypted(env: Synthesized) -> None:
     assert "KmsMasterKeyId" in only_resource(env.json("approval"), "AWS::SNS::Topic")["Properties"]
 
 
+def test_topic_lets_only_this_accounts_alarms_publish(env: Synthesized) -> None:
+    # Given the reviewers' topic policy (the monitoring alarms notify the reviewers)
+    policy = only_resource(env.json("approval"), "AWS::SNS::TopicPolicy")["Properties"]["PolicyDocument"]
+    (statement,) = [
+        s for s in policy["Statement"] if s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}
+    ]
+    # Then CloudWatch may publish, for alarms of this account only
+    config = env.config
+    assert (statement["Effect"], statement["Action"]) == ("Allow", "sns:Publish")
+    assert statement["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": config.account},
+        "ArnLike": {"aws:SourceArn": f"arn:aws:cloudwatch:{config.region}:{config.account}:alarm:*"},
+    }
+
+
 def test_approval_role_may_update_and_read_only_its_groups_packages_and_their_cards(env: Synthesized) -> None:
     group = env.config.pipeline.model_package_group_name
     packages = f"arn:aws:sagemaker:{env.config.region}:{env.config.account}:model-package/{group}/*"
     cards = f"arn:aws:sagemaker:{env.config.region}:{env.config.account}:model-card/{group}-v*"
-    sagemaker = {
-        (a, r)
-        for s in role_statements(env, "Approval")
-        for a in as_list(s["Action"])
-        if a.startswith("sagemaker:")
-        for r in as_list(s["Resource"])
-    }
-    assert sagemaker == {
+    assert grants_of(role_statements(env, "Approval"), "sagemaker:") == {
         ("sagemaker:DescribeModelPackage", packages),
         ("sagemaker:UpdateModelPackage", packages),
         ("sagemaker:CreateModelCard", cards),
@@ -426,6 +468,39 @@ def test_deploy_role_passes_only_the_model_execution_role(env: Synthesized) -> N
     assert len(passes) == 1
     assert passes[0]["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
     assert "Fn::ImportValue" in passes[0]["Resource"]
+
+
+def test_deploy_role_reads_only_the_runs_drift_baselines(env: Synthesized) -> None:
+    # Given an object of a run's drift-baseline folder, and one of its split data
+    statements = role_statements(env, "Deploy")
+    runs = f"arn:aws:s3:::{env.config.artifact_bucket_name}/fraud-detection/runs/k3v9x2m4q8z1"
+    # Then the function may read the baseline it copies, and nothing else of the run
+    assert allows(statements, "s3:GetObject", f"{runs}/drift-baseline/baseline.json")
+    assert not allows(statements, "s3:GetObject", f"{runs}/dataset/train/train.csv")
+
+
+def test_deploy_role_writes_only_the_monitoring_baseline_folder(env: Synthesized) -> None:
+    writes = [
+        (s["Action"], s["Resource"])
+        for s in s3_statements(env, "Deploy")
+        if "s3:PutObject" in as_list(s["Action"])
+    ]
+    assert writes == [
+        (
+            "s3:PutObject",
+            f"arn:aws:s3:::{env.config.artifact_bucket_name}/fraud-detection/monitoring/baseline/*",
+        )
+    ]
+
+
+def test_deploy_role_decrypts_with_the_artifact_key_only_through_s3(env: Synthesized) -> None:
+    # Given the deploy role's statements on the data stack's artifact key
+    key = key_import(env, f"alias/{env.config.prefix}-artifacts")
+    found = [s for s in role_statements(env, "Deploy") if key in as_list(s["Resource"])]
+    # Then it only decrypts (the drift baseline it copies), through S3
+    assert [(s["Action"], s["Condition"]) for s in found] == [
+        ("kms:Decrypt", {"StringEquals": {"kms:ViaService": f"s3.{env.config.region}.amazonaws.com"}})
+    ]
 
 
 def test_lambda_asset_holds_no_caches_or_tests(env: Synthesized) -> None:

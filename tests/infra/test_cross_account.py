@@ -8,6 +8,7 @@ included; the default synth (no ``accounts`` block, the ``synthesized`` fixture)
 from __future__ import annotations
 
 import copy
+import json
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from tests.infra.synth_support import (
     Synthesized,
     allows,
     as_list,
+    key_with_alias,
     only_resource,
     read_json,
     resources_of,
@@ -43,8 +45,23 @@ ADDED = {
     ("staging", "pipeline"): {"RegistryModelArtifacts*"},
     ("prod", "pipeline"): {"RegistryModelArtifacts*"},
 }
-#: A deploying environment approves nothing: the approval function, its rule and topic are gone.
-REMOVED_FROM_DEPLOYING_APPROVAL = {"Approval*", "PendingRule*", "Subscriber*"}
+#: A deploying environment approves nothing: the approval function, its rule and topic are gone; and
+#: it retrains nothing (its own training pipeline feeds no deployment): the retrain function goes.
+REMOVED_FROM_DEPLOYING = {
+    "approval": {"Approval*", "PendingRule*", "Subscriber*"},
+    "monitoring": {"Retrain*", "FailedRetrains*"},
+}
+DEV_ARTIFACT_KEY_ALIAS = "alias/fraud-mlops-dev-artifacts"
+#: How a deploying account's roles may use dev's artifact key: by its alias, to decrypt through S3.
+DEV_ARTIFACT_KEY_CONDITION = {
+    "StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"},
+    "ForAnyValue:StringEquals": {"kms:ResourceAliases": DEV_ARTIFACT_KEY_ALIAS},
+}
+#: What the deploying accounts read in dev's artifact bucket: model artifacts and drift baselines.
+DEV_READABLE = [
+    f"arn:aws:s3:::{DEV_BUCKET}/fraud-detection/tuning/*",
+    f"arn:aws:s3:::{DEV_BUCKET}/fraud-detection/runs/*/drift-baseline/*",
+]
 
 
 def promotion_context(context: Reader) -> Reader:
@@ -94,6 +111,12 @@ def function_environment(template: dict[str, Any], handler: str) -> dict[str, An
     return functions[0]["Properties"]["Environment"]["Variables"]
 
 
+def deploy_role_statements(promoted: dict[str, Synthesized], name: str) -> list[dict[str, Any]]:
+    template = promoted[name].json("approval")
+    role_id, _ = resource_with_prefix(template, "DeployRole", "AWS::IAM::Role")
+    return role_statements(template, role_id)
+
+
 def statements_naming(document: dict[str, Any], principal: str) -> list[dict[str, Any]]:
     return [s for s in document["Statement"] if principal in as_list(s.get("Principal", {}).get("AWS", []))]
 
@@ -126,7 +149,7 @@ def test_promotion_adds_and_removes_exactly_its_own_resources(
     # When promotion is switched on
     ids = set(promoted[name].json(kind)["Resources"])
     # Then only the promotion's resources appear, and only the approval side of a deployer goes
-    removed = REMOVED_FROM_DEPLOYING_APPROVAL if (name != "dev" and kind == "approval") else set()
+    removed = REMOVED_FROM_DEPLOYING.get(kind, set()) if name != "dev" else set()
     assert ids - baseline == matching(ids, ADDED.get((name, kind), set()))
     assert baseline - ids == matching(baseline, removed)
 
@@ -155,15 +178,15 @@ def test_dev_group_policy_lets_the_deploying_accounts_read_and_deploy_its_packag
     assert len(statements) == 2
 
 
-def test_dev_artifact_bucket_lets_the_deploying_accounts_get_model_artifacts_only(
+def test_dev_artifact_bucket_lets_the_deploying_accounts_get_model_artifacts_and_baselines_only(
     promoted: dict[str, Synthesized],
 ) -> None:
     template = promoted["dev"].json("data")
     _, policy = resource_with_prefix(template, "ArtifactsBucketPolicy")
     for root in ROOTS:
         granted = statements_naming(policy["Properties"]["PolicyDocument"], root)
-        assert [(s["Action"], s["Resource"]) for s in granted] == [
-            ("s3:GetObject", f"arn:aws:s3:::{DEV_BUCKET}/fraud-detection/tuning/*")
+        assert [(s["Action"], sorted(s["Resource"])) for s in granted] == [
+            ("s3:GetObject", sorted(DEV_READABLE))
         ]
 
 
@@ -171,32 +194,41 @@ def test_dev_feature_data_stays_closed_to_the_deploying_accounts(promoted: dict[
     # Given dev's data stack with promotion on
     template = promoted["dev"].json("data")
     _, data_policy = resource_with_prefix(template, "DataBucketPolicy")
-    # Then the data bucket (offline store) names no other account, and no grant reaches runs/
+    # Then the data bucket (offline store) names no other account, and no grant reaches a run's
+    # data (its splits, evaluation, predictions): of the runs, only the drift baselines
     for root in ROOTS:
         assert statements_naming(data_policy["Properties"]["PolicyDocument"], root) == []
     _, artifacts = resource_with_prefix(template, "ArtifactsBucketPolicy")
     resources = [
         r for s in artifacts["Properties"]["PolicyDocument"]["Statement"] for r in as_list(s["Resource"])
     ]
-    assert not any(isinstance(r, str) and ("/runs" in r or "offline-store" in r) for r in resources)
+    runs = [r for r in resources if isinstance(r, str) and "/runs" in r]
+    assert runs == [f"arn:aws:s3:::{DEV_BUCKET}/fraud-detection/runs/*/drift-baseline/*"]
+    assert not any(isinstance(r, str) and "offline-store" in r for r in resources)
 
 
-def test_dev_key_lets_the_deploying_accounts_decrypt_only_through_s3_for_model_artifacts(
+def test_dev_project_key_grants_the_deploying_accounts_nothing(promoted: dict[str, Synthesized]) -> None:
+    # Given dev's project key (data, feature store, queues, topics, logs)
+    _, key = key_with_alias(promoted["dev"].json("data"), "alias/fraud-mlops-dev")
+    # Then its policy names neither deploying account, in any statement
+    policy = json.dumps(key["Properties"]["KeyPolicy"])
+    assert [account for account in (STAGING, PROD) if account in policy] == []
+
+
+def test_dev_artifact_key_lets_the_deploying_accounts_decrypt_only_through_s3(
     promoted: dict[str, Synthesized],
 ) -> None:
-    key = only_resource(promoted["dev"].json("data"), "AWS::KMS::Key")
+    # Given dev's artifact key (model artifacts and drift baselines only)
+    _, key = key_with_alias(promoted["dev"].json("data"), DEV_ARTIFACT_KEY_ALIAS)
     granted = [s for root in ROOTS for s in statements_naming(key["Properties"]["KeyPolicy"], root)]
+    # Then one statement lets both accounts decrypt, through S3, objects of those prefixes only
     assert len({id(s) for s in granted}) == 1
     statement = granted[0]
+    assert statement["Principal"] == {"AWS": ROOTS}
     assert statement["Action"] == "kms:Decrypt"
     assert statement["Condition"] == {
         "StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"},
-        "StringLike": {
-            "kms:EncryptionContext:aws:s3:arn": [
-                f"arn:aws:s3:::{DEV_BUCKET}",
-                f"arn:aws:s3:::{DEV_BUCKET}/fraud-detection/tuning/*",
-            ]
-        },
+        "StringLike": {"kms:EncryptionContext:aws:s3:arn": [f"arn:aws:s3:::{DEV_BUCKET}", *DEV_READABLE]},
     }
 
 
@@ -284,9 +316,7 @@ def test_deploy_function_accepts_dev_account_and_group(promoted: dict[str, Synth
 def test_deploy_role_may_describe_and_deploy_dev_packages_only(
     promoted: dict[str, Synthesized], name: str
 ) -> None:
-    template = promoted[name].json("approval")
-    role_id, _ = resource_with_prefix(template, "DeployRole", "AWS::IAM::Role")
-    statements = role_statements(template, role_id)
+    statements = deploy_role_statements(promoted, name)
     package = f"arn:aws:sagemaker:us-east-1:{DEV}:model-package/{DEV_GROUP}/3"
     own = f"arn:aws:sagemaker:us-east-1:{DEPLOYING[name]}:model-package/fraud-mlops-{name}-fraud-detection/3"
     assert allows(statements, "sagemaker:DescribeModelPackage", package)
@@ -299,9 +329,7 @@ def test_deploy_role_may_describe_and_deploy_dev_packages_only(
 def test_deploy_role_may_create_models_named_after_dev_group(
     promoted: dict[str, Synthesized], name: str
 ) -> None:
-    template = promoted[name].json("approval")
-    role_id, _ = resource_with_prefix(template, "DeployRole", "AWS::IAM::Role")
-    statements = role_statements(template, role_id)
+    statements = deploy_role_statements(promoted, name)
     account = DEPLOYING[name]
     assert allows(
         statements,
@@ -331,10 +359,49 @@ def test_model_role_reads_dev_model_artifacts_through_its_alias(
     }
     assert statements[1]["Action"] == "kms:Decrypt"
     assert statements[1]["Resource"] == f"arn:aws:kms:us-east-1:{DEV}:key/*"
-    assert statements[1]["Condition"] == {
-        "StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"},
-        "ForAnyValue:StringEquals": {"kms:ResourceAliases": "alias/fraud-mlops-dev"},
-    }
+    assert statements[1]["Condition"] == DEV_ARTIFACT_KEY_CONDITION
+
+
+@pytest.mark.parametrize("name", DEPLOYING)
+def test_deploy_role_reads_dev_drift_baselines_through_its_artifact_key(
+    promoted: dict[str, Synthesized], name: str
+) -> None:
+    # Given the deploying environment's deploy role
+    statements = deploy_role_statements(promoted, name)
+    # Then it reads the drift baselines of dev's runs, not its own bucket's and not dev's run data
+    runs = f"arn:aws:s3:::{DEV_BUCKET}/fraud-detection/runs/k3v9x2m4q8z1"
+    own = f"arn:aws:s3:::fraud-mlops-{name}-artifacts-{DEPLOYING[name]}/fraud-detection/runs/k3v9x2m4q8z1"
+    assert allows(statements, "s3:GetObject", f"{runs}/drift-baseline/baseline.json")
+    assert not allows(statements, "s3:GetObject", f"{runs}/dataset/train/train.csv")
+    assert not allows(statements, "s3:GetObject", f"{own}/drift-baseline/baseline.json")
+
+
+@pytest.mark.parametrize("name", DEPLOYING)
+def test_deploy_role_decrypts_only_with_dev_artifact_key_through_s3(
+    promoted: dict[str, Synthesized], name: str
+) -> None:
+    # Given the deploying environment's deploy role
+    statements = deploy_role_statements(promoted, name)
+    # Then its only conditional decrypt is with dev's artifact key (by alias), through S3
+    decrypts = [s for s in statements if s["Action"] == "kms:Decrypt" and "Condition" in s]
+    assert [(s["Resource"], s["Condition"]) for s in decrypts] == [
+        (f"arn:aws:kms:us-east-1:{DEV}:key/*", DEV_ARTIFACT_KEY_CONDITION)
+    ]
+
+
+@pytest.mark.parametrize("name", DEPLOYING)
+def test_deploying_monitoring_alarms_notify_the_operators(
+    promoted: dict[str, Synthesized], name: str
+) -> None:
+    # Given a deploying environment (no reviewers' topic: it approves nothing)
+    env = promoted[name]
+    operators = next(iter(resources_of(env.json("operations"), "AWS::SNS::Topic")))
+    exports = env.json("operations")["Outputs"].values()
+    (export,) = [o["Export"]["Name"] for o in exports if o["Value"] == {"Ref": operators}]
+    # Then every monitoring alarm (drift and dead letters alike) notifies the operators
+    alarms = resources_of(env.json("monitoring"), "AWS::CloudWatch::Alarm").values()
+    assert alarms
+    assert [a["Properties"]["AlarmActions"] for a in alarms] == [[{"Fn::ImportValue": export}]] * len(alarms)
 
 
 @pytest.mark.parametrize("name", DEPLOYING)
@@ -360,8 +427,8 @@ def test_every_promotion_acknowledgment_gives_a_specific_reason(promoted: dict[s
 
 @pytest.mark.parametrize(
     ("name", "kind"),
-    [("dev", "data"), ("dev", "pipeline"), ("dev", "approval")]
-    + [(name, kind) for name in DEPLOYING for kind in ("pipeline", "approval")],
+    [("dev", "data"), ("dev", "pipeline"), ("dev", "approval"), ("dev", "monitoring")]
+    + [(name, kind) for name in DEPLOYING for kind in ("pipeline", "approval", "monitoring")],
 )
 def test_promotion_template_passes_cfn_lint(promoted: dict[str, Synthesized], name: str, kind: str) -> None:
     env = promoted[name]

@@ -6,7 +6,13 @@ import pytest
 from aws_cdk.assertions import Match
 
 from pipeline_def.schema import FEATURE_GROUPS, FeatureGroupSchema
-from tests.infra.synth_support import Synthesized, as_list, only_resource, policy_statements, resources_of
+from tests.infra.synth_support import (
+    Synthesized,
+    as_list,
+    key_with_alias,
+    policy_statements,
+    resources_of,
+)
 
 STATEFUL_TYPES = (
     "AWS::KMS::Key",
@@ -29,7 +35,13 @@ def feature_group(env: Synthesized, schema: FeatureGroupSchema) -> dict:
 
 
 def key_id(env: Synthesized) -> str:
-    return next(iter(resources_of(env.json("data"), "AWS::KMS::Key")))
+    """The project key: the one behind ``alias/<prefix>``."""
+    found, _ = key_with_alias(env.json("data"), f"alias/{env.config.prefix}")
+    return found
+
+
+def artifact_key(env: Synthesized) -> tuple[str, dict]:
+    return key_with_alias(env.json("data"), f"alias/{env.config.prefix}-artifacts")
 
 
 @pytest.mark.parametrize("schema", FEATURE_GROUPS, ids=lambda s: s.name)
@@ -76,7 +88,34 @@ def test_offline_store_is_the_named_glue_table_in_the_data_bucket(
 
 
 def test_key_rotates(env: Synthesized) -> None:
-    env.template("data").has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
+    assert env.json("data")["Resources"][key_id(env)]["Properties"]["EnableKeyRotation"] is True
+
+
+def test_the_stack_holds_exactly_the_project_key_and_the_artifact_key(env: Synthesized) -> None:
+    assert set(resources_of(env.json("data"), "AWS::KMS::Key")) == {key_id(env), artifact_key(env)[0]}
+
+
+def test_artifact_key_rotates(env: Synthesized) -> None:
+    _, key = artifact_key(env)
+    assert key["Properties"]["EnableKeyRotation"] is True
+
+
+def test_artifact_key_is_removed_like_the_project_key(env: Synthesized) -> None:
+    # Given both keys / Then the environment's removal policy applies to both alike
+    project = env.json("data")["Resources"][key_id(env)]
+    _, key = artifact_key(env)
+    assert (key["DeletionPolicy"], key["UpdateReplacePolicy"]) == (
+        project["DeletionPolicy"],
+        project["UpdateReplacePolicy"],
+    )
+
+
+def test_artifact_key_policy_names_no_service_and_no_other_account(env: Synthesized) -> None:
+    # Given the default templates (no promotion) / Then only this account's root administers the key:
+    # it encrypts S3 objects for roles of this account, so no service needs it in its key policy
+    _, key = artifact_key(env)
+    principals = [s["Principal"] for s in key["Properties"]["KeyPolicy"]["Statement"]]
+    assert principals == [{"AWS": f"arn:aws:iam::{env.config.account}:root"}]
 
 
 def test_every_bucket_denies_requests_without_tls(env: Synthesized) -> None:
@@ -226,7 +265,7 @@ def test_feature_groups_carry_only_the_fixed_project_and_env_tags(
 
 
 def test_configured_tags_still_reach_the_other_data_resources(env: Synthesized) -> None:
-    key = only_resource(env.json("data"), "AWS::KMS::Key")["Properties"]
+    key = env.json("data")["Resources"][key_id(env)]["Properties"]
     assert {t["Key"]: t["Value"] for t in key["Tags"]} == env.config.all_tags
 
 
@@ -261,7 +300,7 @@ def test_only_prod_data_stack_is_termination_protected(synthesized: dict[str, Sy
 
 
 def test_key_lets_only_this_environments_rules_use_dead_letter_queues(env: Synthesized) -> None:
-    key = only_resource(env.json("data"), "AWS::KMS::Key")
+    key = env.json("data")["Resources"][key_id(env)]
     events = [
         s
         for s in key["Properties"]["KeyPolicy"]["Statement"]

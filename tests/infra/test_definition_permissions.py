@@ -1,11 +1,13 @@
-"""The pipeline role covers what the pipeline definition makes SageMaker do with it.
+"""Each pipeline role covers what its pipeline definition makes SageMaker do with it.
 
-The definition is the synthesized ``PipelineDefinitionBody`` (``pipeline_def.definition.render``
-output, which test_pipeline_stack compares with the SDK builder), filled with the environment's
-real artifact bucket. Its real role and key ARNs exist only after deployment, so the tests walk
-the definition's structure: each job step's type, each S3 URI, each image and each role field,
-then ask the synthesized policy whether an unconditional Allow covers the request SageMaker makes.
-Job and model names are generated at run time: the samples below follow SageMaker's schemes.
+Two pipelines: training (the pipeline stack) and monitoring (the monitoring stack), each with
+its own execution role (``ExecutionRole`` in its stack). The definition is the synthesized
+``PipelineDefinitionBody`` (``pipeline_def.definition.render`` / ``render_monitoring`` output),
+filled with the environment's real artifact bucket. Its real role and key ARNs exist only after
+deployment, so the tests walk the definition's structure: each job step's type, each S3 URI,
+each image and each role field, then ask the synthesized policy whether an unconditional Allow
+covers the request SageMaker makes. Job and model names are generated at run time: the samples
+below follow SageMaker's schemes.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from tests.infra.synth_support import (
 
 EXECUTION_ID = "k3v9x2m4q8z1"
 ROLE_SENTINEL = "role-of-the-definition"
+#: The stacks holding a pipeline: training and monitoring.
+PIPELINE_STACKS = ("pipeline", "monitoring")
 #: Step type -> resource type -> what SageMaker needs the role to do with the step's resources.
 STEP_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
     "Processing": {
@@ -61,26 +65,25 @@ _IMAGE = re.compile(
 )
 
 
-def definition(env: Synthesized) -> dict[str, Any]:
-    props = only_resource(env.json("pipeline"), "AWS::SageMaker::Pipeline")["Properties"]
+def definition(env: Synthesized, kind: str = "pipeline") -> dict[str, Any]:
+    props = only_resource(env.json(kind), "AWS::SageMaker::Pipeline")["Properties"]
     body, _ = props["PipelineDefinition"]["PipelineDefinitionBody"]["Fn::Sub"]
     values = {
         "ArtifactBucket": env.config.artifact_bucket_name,
         "PipelineRoleArn": ROLE_SENTINEL,
         "KmsKeyArn": "key-of-the-definition",
+        "ArtifactKmsKeyArn": "artifact-key-of-the-definition",
     }
     return json.loads(fill(body, values))
 
 
-def execution_role_id(env: Synthesized) -> str:
-    (found,) = [
-        k for k in resources_of(env.json("pipeline"), "AWS::IAM::Role") if k.startswith("ExecutionRole")
-    ]
+def execution_role_id(env: Synthesized, kind: str = "pipeline") -> str:
+    (found,) = [k for k in resources_of(env.json(kind), "AWS::IAM::Role") if k.startswith("ExecutionRole")]
     return found
 
 
-def execution_role_statements(env: Synthesized) -> list[dict[str, Any]]:
-    return role_statements(env.json("pipeline"), execution_role_id(env))
+def execution_role_statements(env: Synthesized, kind: str = "pipeline") -> list[dict[str, Any]]:
+    return role_statements(env.json(kind), execution_role_id(env, kind))
 
 
 def walk(node: Any) -> Iterator[tuple[str | None, Any]]:
@@ -176,44 +179,124 @@ def test_role_may_read_and_write_every_artifact_key_of_the_definition(env: Synth
     assert [k for k in sorted(keys) if not allows(statements, action, f"arn:aws:s3:::{bucket}/{k}")] == []
 
 
-def test_definition_touches_no_other_bucket(env: Synthesized) -> None:
-    uris = {v for _, v in walk(definition(env)) if isinstance(v, str) and v.startswith("s3://")}
+@pytest.mark.parametrize("kind", PIPELINE_STACKS)
+def test_definition_touches_no_other_bucket(env: Synthesized, kind: str) -> None:
+    uris = {v for _, v in walk(definition(env, kind)) if isinstance(v, str) and v.startswith("s3://")}
     assert uris
     assert {uri.split("/")[2] for uri in uris} == {env.config.artifact_bucket_name}
 
 
+@pytest.mark.parametrize("kind", PIPELINE_STACKS)
 @pytest.mark.parametrize(
     "action", ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
 )
-def test_role_may_pull_every_image_of_the_definition(env: Synthesized, action: str) -> None:
-    images = {v for k, v in walk(definition(env)) if k in IMAGE_KEYS and isinstance(v, str)}
+def test_role_may_pull_every_image_of_the_definition(env: Synthesized, kind: str, action: str) -> None:
+    images = {v for k, v in walk(definition(env, kind)) if k in IMAGE_KEYS and isinstance(v, str)}
     repositories = {
         f"arn:aws:ecr:{m['region']}:{m['account']}:repository/{m['repo']}"
         for m in (_IMAGE.match(image) for image in images)
         if m
     }
-    statements = execution_role_statements(env)
+    statements = execution_role_statements(env, kind)
     assert len(repositories) == len(images) >= 1  # one image today: every job runs sagemaker-xgboost
     assert [r for r in sorted(repositories) if not allows(statements, action, r)] == []
 
 
-def test_role_may_get_an_ecr_token(env: Synthesized) -> None:
-    assert allows(execution_role_statements(env), "ecr:GetAuthorizationToken", "*")
+@pytest.mark.parametrize("kind", PIPELINE_STACKS)
+def test_role_may_get_an_ecr_token(env: Synthesized, kind: str) -> None:
+    assert allows(execution_role_statements(env, kind), "ecr:GetAuthorizationToken", "*")
 
 
-def test_every_role_of_the_definition_is_the_pipeline_role(env: Synthesized) -> None:
-    roles = {v for k, v in walk(definition(env)) if isinstance(k, str) and k.endswith("RoleArn")}
+@pytest.mark.parametrize("kind", PIPELINE_STACKS)
+def test_every_role_of_the_definition_is_the_pipeline_role(env: Synthesized, kind: str) -> None:
+    roles = {v for k, v in walk(definition(env, kind)) if isinstance(k, str) and k.endswith("RoleArn")}
     assert roles == {ROLE_SENTINEL}
 
 
-def test_pipeline_role_may_pass_itself_to_the_jobs_of_the_definition(env: Synthesized) -> None:
+@pytest.mark.parametrize("kind", PIPELINE_STACKS)
+def test_pipeline_role_may_pass_itself_to_the_jobs_of_the_definition(env: Synthesized, kind: str) -> None:
     # Given the value CloudFormation substitutes for ${PipelineRoleArn} (every role field, above)
-    props = only_resource(env.json("pipeline"), "AWS::SageMaker::Pipeline")["Properties"]
+    props = only_resource(env.json(kind), "AWS::SageMaker::Pipeline")["Properties"]
     _, variables = props["PipelineDefinition"]["PipelineDefinitionBody"]["Fn::Sub"]
     role = variables["PipelineRoleArn"]
 
     # Then the role may pass exactly that ARN, to SageMaker
-    passes = [s for s in execution_role_statements(env) if "iam:PassRole" in as_list(s["Action"])]
+    passes = [s for s in execution_role_statements(env, kind) if "iam:PassRole" in as_list(s["Action"])]
     assert [(s["Resource"], s["Condition"]) for s in passes] == [
         (role, {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}})
     ]
+
+
+# --- The monitoring pipeline ---------------------------------------------------------------------
+def processing_keys(document: dict[str, Any], bucket: str) -> tuple[set[str], set[str]]:
+    """Sample object keys the processing steps read (inputs) and write (outputs) in ``bucket``."""
+    root = f"s3://{bucket}/"
+    reads, writes = set(), set()
+    for step in iter_steps(document):
+        arguments = step.get("Arguments", {})
+        for item in arguments.get("ProcessingInputs", []):
+            reads.add(f"{item['S3Input']['S3Uri'].removeprefix(root).rstrip('/')}/part-00000")
+        for item in arguments.get("ProcessingOutputConfig", {}).get("Outputs", []):
+            uri = item["S3Output"]["S3Uri"]
+            first = uri if isinstance(uri, str) else uri["Std:Join"]["Values"][0]
+            suffix = "" if isinstance(uri, str) else f"/{EXECUTION_ID}"
+            writes.add(f"{first.removeprefix(root)}{suffix}/part-00000")
+    return reads, writes
+
+
+def test_monitoring_definition_runs_processing_steps_only(env: Synthesized) -> None:
+    types = {step["Type"] for step in iter_steps(definition(env, "monitoring"))}
+    assert types == {"Processing"}
+
+
+@pytest.mark.parametrize("action", STEP_PERMISSIONS["Processing"]["processing-job"])
+def test_monitoring_role_may_run_the_processing_jobs_of_its_definition(env: Synthesized, action: str) -> None:
+    statements = execution_role_statements(env, "monitoring")
+    steps = list(iter_steps(definition(env, "monitoring")))
+    arns = [arn for step in steps for arn in sample_arns(env, step, "processing-job")]
+    assert arns
+    assert [arn for arn in arns if not allows(statements, f"sagemaker:{action}", arn)] == []
+
+
+def test_monitoring_role_may_read_every_input_of_its_definition(env: Synthesized) -> None:
+    bucket = env.config.artifact_bucket_name
+    reads, _ = processing_keys(definition(env, "monitoring"), bucket)
+    statements = execution_role_statements(env, "monitoring")
+    assert len(reads) == 4  # baseline, capture, ground truth, the script
+    assert [
+        k for k in sorted(reads) if not allows(statements, "s3:GetObject", f"arn:aws:s3:::{bucket}/{k}")
+    ] == []
+
+
+def test_monitoring_role_may_not_overwrite_its_inputs(env: Synthesized) -> None:
+    bucket = env.config.artifact_bucket_name
+    reads, _ = processing_keys(definition(env, "monitoring"), bucket)
+    statements = execution_role_statements(env, "monitoring")
+    assert [
+        k for k in sorted(reads) if allows(statements, "s3:PutObject", f"arn:aws:s3:::{bucket}/{k}")
+    ] == []
+
+
+def test_monitoring_role_may_write_every_output_of_its_definition(env: Synthesized) -> None:
+    bucket = env.config.artifact_bucket_name
+    _, writes = processing_keys(definition(env, "monitoring"), bucket)
+    statements = execution_role_statements(env, "monitoring")
+    assert writes
+    assert [
+        k for k in sorted(writes) if not allows(statements, "s3:PutObject", f"arn:aws:s3:::{bucket}/{k}")
+    ] == []
+
+
+def test_monitoring_role_may_publish_to_the_namespace_its_job_names(env: Synthesized) -> None:
+    # Given the namespace drift.py publishes to: <--metrics-namespace>/<--environment>
+    (step,) = iter_steps(definition(env, "monitoring"))
+    arguments = step["Arguments"]["AppSpecification"]["ContainerArguments"]
+    flag = {name: arguments[arguments.index(name) + 1] for name in ("--metrics-namespace", "--environment")}
+    namespace = f"{flag['--metrics-namespace']}/{flag['--environment']}"
+    # Then the role's one PutMetricData statement is limited to exactly that namespace
+    puts = [
+        s["Condition"]
+        for s in execution_role_statements(env, "monitoring")
+        if "cloudwatch:PutMetricData" in as_list(s["Action"])
+    ]
+    assert puts == [{"StringEquals": {"cloudwatch:namespace": namespace}}]

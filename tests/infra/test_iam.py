@@ -33,13 +33,16 @@ def test_resource_star_only_for_actions_without_resource_types(env: Synthesized,
             assert set(as_list(statement["Action"])) <= UNSCOPED_ACTIONS, statement
 
 
-@pytest.mark.parametrize("kind", STACK_KINDS)
+#: SageMaker's own metric namespaces (jobs and endpoints), as the pipeline and model roles get them.
+SAGEMAKER_NAMESPACES = {"StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*", "aws/sagemaker/*"]}}
+
+
+# The monitoring stack's one PutMetricData is limited to its own namespace: test_monitoring_stack.
+@pytest.mark.parametrize("kind", [k for k in STACK_KINDS if k != "monitoring"])
 def test_metrics_are_limited_to_sagemaker_namespaces(env: Synthesized, kind: str) -> None:
     for _, statement in policy_statements(env.json(kind)):
         if "cloudwatch:PutMetricData" in as_list(statement["Action"]):
-            assert statement["Condition"] == {
-                "StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*", "aws/sagemaker/*"]}
-            }
+            assert statement["Condition"] == SAGEMAKER_NAMESPACES
 
 
 @pytest.mark.parametrize("kind", STACK_KINDS)
@@ -72,5 +75,6 @@ def test_service_roles_trust_only_their_own_account(env: Synthesized, kind: str)
                 assert statement["Condition"] == {
                     "StringEquals": {"aws:SourceAccount": env.config.account}
                 }, logical_id
-    # The pipeline stack has the pipeline, model and schedule roles; the others none of these.
-    assert checked == {"data": 0, "operations": 0, "pipeline": 3, "approval": 0}[kind]
+    # The pipeline stack has the pipeline, model and schedule roles, the monitoring stack its pipeline
+    # and schedule roles; the others none of these.
+    assert checked == {"data": 0, "operations": 0, "pipeline": 3, "approval": 0, "monitoring": 2}[kind]

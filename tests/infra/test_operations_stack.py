@@ -16,32 +16,28 @@ from tests.infra.synth_support import (
     Synthesized,
     allows,
     as_list,
+    key_import,
+    key_with_alias,
     only_resource,
     resources_of,
     role_statements,
 )
 
 #: Stacks that hold log groups and Lambda functions.
-STACKS_WITH_LOGS = ("operations", "pipeline", "approval")
+STACKS_WITH_LOGS = ("operations", "pipeline", "approval", "monitoring")
 #: The project's own functions (the BucketDeployment provider's is the library's, with no variables).
-OWN_HANDLERS = {c.APPROVAL_HANDLER, c.DEPLOY_HANDLER, c.PIPELINE_FAILURE_HANDLER}
+OWN_HANDLERS = {c.APPROVAL_HANDLER, c.DEPLOY_HANDLER, c.PIPELINE_FAILURE_HANDLER, c.RETRAIN_HANDLER}
 
 
 # --- Helpers -----------------------------------------------------------------------------------
 def project_key(env: Synthesized) -> dict[str, str]:
-    """How the other stacks refer to the data stack's key ARN: the import of its export."""
-    data = env.json("data")
-    (key_id,) = resources_of(data, "AWS::KMS::Key")
-    (export,) = [
-        output["Export"]["Name"]
-        for output in data["Outputs"].values()
-        if output["Value"] == {"Fn::GetAtt": [key_id, "Arn"]}
-    ]
-    return {"Fn::ImportValue": export}
+    """How the other stacks refer to the data stack's project key ARN: the import of its export."""
+    return key_import(env, f"alias/{env.config.prefix}")
 
 
 def key_statement(env: Synthesized, principal: str) -> dict[str, Any]:
-    statements = only_resource(env.json("data"), "AWS::KMS::Key")["Properties"]["KeyPolicy"]["Statement"]
+    _, key = key_with_alias(env.json("data"), f"alias/{env.config.prefix}")
+    statements = key["Properties"]["KeyPolicy"]["Statement"]
     (found,) = [s for s in statements if s["Principal"] == {"Service": principal}]
     return found
 
@@ -88,7 +84,7 @@ def test_every_log_group_is_encrypted_with_the_project_key(env: Synthesized, kin
     assert [g["Properties"].get("KmsKeyId") for g in groups] == [project_key(env)] * len(groups)
 
 
-@pytest.mark.parametrize("kind", ["operations", "approval"])
+@pytest.mark.parametrize("kind", ["operations", "approval", "monitoring"])
 def test_every_functions_variables_are_encrypted_with_the_project_key(env: Synthesized, kind: str) -> None:
     # Given the project's own functions in the stack
     functions = [
@@ -191,7 +187,7 @@ def test_the_failure_function_publishes_only_to_operators(env: Synthesized) -> N
     ]
 
 
-@pytest.mark.parametrize("kind", ["operations", "pipeline", "approval"])
+@pytest.mark.parametrize("kind", ["operations", "pipeline", "approval", "monitoring"])
 def test_every_dead_letter_alarm_notifies_the_operators(env: Synthesized, kind: str) -> None:
     # Given the stack's dead-letter alarms (the schedule's, the registry functions', the failure alerts')
     alarms = [

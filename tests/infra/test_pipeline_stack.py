@@ -12,12 +12,21 @@ from sagemaker import image_uris
 from pipeline_def.definition.builder import Deployment, get_pipeline, quiet_sdk
 from pipeline_def.definition.render import VARIABLES, code_key_prefix, fill, scripts_digest
 from pipeline_def.names import SCRIPT_NAMES, XGBOOST_VERSION
-from tests.infra.synth_support import Synthesized, as_list, only_resource, policy_statements, resources_of
+from tests.infra.synth_support import (
+    Synthesized,
+    as_list,
+    key_import,
+    only_resource,
+    policy_statements,
+    resources_allowing,
+    resources_of,
+)
 
 TEST_VALUES = {
     "PipelineRoleArn": "arn:aws:iam::123456789012:role/test-pipeline-role",
     "ArtifactBucket": "test-artifact-bucket",
     "KmsKeyArn": "arn:aws:kms:us-east-1:123456789012:key/test-key",
+    "ArtifactKmsKeyArn": "arn:aws:kms:us-east-1:123456789012:key/test-artifact-key",
 }
 
 
@@ -64,6 +73,7 @@ def built_definition(env: Synthesized) -> dict[str, Any]:
         role_arn=TEST_VALUES["PipelineRoleArn"],
         artifact_bucket=TEST_VALUES["ArtifactBucket"],
         kms_key_arn=TEST_VALUES["KmsKeyArn"],
+        artifact_kms_key_arn=TEST_VALUES["ArtifactKmsKeyArn"],
         code_uri=f"s3://{TEST_VALUES['ArtifactBucket']}/{code_key_prefix(digest)}",
     )
     with quiet_sdk():
@@ -99,11 +109,48 @@ def test_pipeline_body_gets_the_artifact_bucket(env: Synthesized) -> None:
     assert variables["ArtifactBucket"] == env.config.artifact_bucket_name
 
 
-def test_pipeline_body_gets_the_key_imported_from_the_data_stack(env: Synthesized) -> None:
+def test_pipeline_body_gets_the_project_key_imported_from_the_data_stack(env: Synthesized) -> None:
     # Given the body's Fn::Sub variables
     _, variables = definition_sub(env)
-    # Then the key ARN is imported (the data stack exports it)
-    assert "Fn::ImportValue" in variables["KmsKeyArn"]
+    # Then the key ARN is the data stack's project key
+    assert variables["KmsKeyArn"] == key_import(env, f"alias/{env.config.prefix}")
+
+
+def test_pipeline_body_gets_the_artifact_key_imported_from_the_data_stack(env: Synthesized) -> None:
+    # Given the body's Fn::Sub variables
+    _, variables = definition_sub(env)
+    # Then the model artifacts and the drift baseline are encrypted with the artifact key
+    assert variables["ArtifactKmsKeyArn"] == key_import(env, f"alias/{env.config.prefix}-artifacts")
+
+
+@pytest.mark.parametrize(
+    ("role_prefix", "actions", "services"),
+    [
+        (
+            "ExecutionRole",
+            ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"],
+            ["s3.{region}.amazonaws.com", "sagemaker.{region}.amazonaws.com"],
+        ),
+        ("ModelExecutionRole", "kms:Decrypt", "s3.{region}.amazonaws.com"),
+    ],
+)
+def test_role_uses_the_artifact_key_only_through_s3_or_sagemaker(
+    env: Synthesized, role_prefix: str, actions: Any, services: Any
+) -> None:
+    # Given the statements of the role that name the artifact key
+    key = key_import(env, f"alias/{env.config.prefix}-artifacts")
+    found = [s for s in statements_of(env, role_prefix) if key in as_list(s["Resource"])]
+    # Then there is one, limited by kms:ViaService: the pipeline writes and reads model artifacts
+    # and the drift baseline through S3 (SageMaker checks the output key), endpoints only read
+    region = env.config.region
+    via = (
+        [v.format(region=region) for v in services]
+        if isinstance(services, list)
+        else services.format(region=region)
+    )
+    assert [(s["Action"], s["Condition"]) for s in found] == [
+        (actions, {"StringEquals": {"kms:ViaService": via}})
+    ]
 
 
 def test_pipeline_runs_as_the_execution_role(env: Synthesized) -> None:
@@ -272,12 +319,7 @@ def test_execution_role_queries_only_this_environments_tables_and_workgroup(env:
 
 def sagemaker_resources_for(env: Synthesized, action: str) -> set[str]:
     """Every resource of the execution role's statements that allow ``action``."""
-    return {
-        r
-        for s in statements_of(env, "ExecutionRole")
-        if action in as_list(s["Action"])
-        for r in as_list(s["Resource"])
-    }
+    return resources_allowing(statements_of(env, "ExecutionRole"), action)
 
 
 def sagemaker_base(env: Synthesized) -> str:

@@ -10,10 +10,13 @@ reset before each test. The handlers reach it the way the local run does: throug
 
 from __future__ import annotations
 
+import dataclasses
 import io
+import json
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -24,28 +27,43 @@ from moto.server import ThreadedMotoServer
 from lambdas.approval import handler as approval_handler
 from lambdas.deploy import handler as deploy_handler
 from lambdas.pipeline_failure import handler as pipeline_failure_handler
+from lambdas.retrain import handler as retrain_handler
 from lambdas.shared.observability import logger
 from lambdas.shared.registry import client_environment
 from tests.lambdas.lambda_support import (
     ACCOUNT,
     BUCKET,
     CAPTURE_URI,
+    COOL_DOWN_SECONDS,
+    DRIFT_ALARM,
     ENDPOINT,
     GROUP,
     KMS_KEY_ARN,
     OPERATORS_TOPIC,
     PIPELINE_ARN,
+    PREDICTION_ALARM,
     QUALITY_GATE_STEP,
     REGION,
     ROLE_ARN,
+    RUN_PARAMETERS,
     TABLE,
     TOPIC,
+    TRAINING_PIPELINE,
     ApiCallRecorder,
     Aws,
     FakeLambdaContext,
+    FixedClock,
+    MotoKeepsModelCardFields,
     MotoLacksUpdateEndpoint,
     ReviewerInbox,
 )
+
+
+def set_variables(monkeypatch: pytest.MonkeyPatch, variables: dict[str, str]) -> dict[str, str]:
+    """Set every variable for the test (undone after it), and return them."""
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    return variables
 
 
 @pytest.fixture(scope="session")
@@ -63,11 +81,19 @@ def _reset_moto(url: str) -> None:
         response.read()
 
 
+#: The handlers' cached builders, taken before any test swaps one (``retrain_clock`` wraps its own).
+_CACHED_BUILDERS = (
+    approval_handler.build_dependencies,
+    deploy_handler.build_dependencies,
+    pipeline_failure_handler.build_dependencies,
+    retrain_handler.build_dependencies,
+)
+
+
 def _clear_cached_dependencies() -> None:
     """Each test gets clients built from its own environment, as a cold start would."""
-    approval_handler.build_dependencies.cache_clear()
-    deploy_handler.build_dependencies.cache_clear()
-    pipeline_failure_handler.build_dependencies.cache_clear()
+    for builder in _CACHED_BUILDERS:
+        builder.cache_clear()
 
 
 @dataclass(frozen=True)
@@ -98,14 +124,16 @@ def clients(moto_url: str) -> Clients:
 @pytest.fixture
 def aws(moto_url: str, clients: Clients, monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
     """A freshly reset moto with the evidence bucket and idempotency table, and fake credentials."""
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_ENDPOINT_URL": moto_url,
-    }.items():
-        monkeypatch.setenv(name, value)
+    set_variables(
+        monkeypatch,
+        {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_SESSION_TOKEN": "testing",
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_ENDPOINT_URL": moto_url,
+        },
+    )
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     _reset_moto(moto_url)
     _clear_cached_dependencies()
@@ -146,20 +174,20 @@ def function_logs(monkeypatch: pytest.MonkeyPatch) -> io.StringIO:
 @pytest.fixture
 def approval_variables(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """The approval function's environment variables alone (AUTO_APPROVE=true); no AWS resources."""
-    variables = {
-        "MODEL_PACKAGE_GROUP_NAME": GROUP,
-        "IDEMPOTENCY_TABLE": TABLE,
-        "NOTIFY_TOPIC_ARN": f"arn:aws:sns:{REGION}:{ACCOUNT}:{TOPIC}",
-        "AUTO_APPROVE": "true",
-        "MIN_AUC": "0.8",
-        "MIN_RECALL": "0.6",
-        "DI_MIN": "0.8",
-        "DI_MAX": "1.25",
-        "MAX_ABS_DPPL": "0.1",
-    }
-    for name, value in variables.items():
-        monkeypatch.setenv(name, value)
-    return variables
+    return set_variables(
+        monkeypatch,
+        {
+            "MODEL_PACKAGE_GROUP_NAME": GROUP,
+            "IDEMPOTENCY_TABLE": TABLE,
+            "NOTIFY_TOPIC_ARN": f"arn:aws:sns:{REGION}:{ACCOUNT}:{TOPIC}",
+            "AUTO_APPROVE": "true",
+            "MIN_AUC": "0.8",
+            "MIN_RECALL": "0.6",
+            "DI_MIN": "0.8",
+            "DI_MAX": "1.25",
+            "MAX_ABS_DPPL": "0.1",
+        },
+    )
 
 
 def _inbox(aws: Aws, topic: str) -> tuple[str, ReviewerInbox]:
@@ -173,9 +201,15 @@ def _inbox(aws: Aws, topic: str) -> tuple[str, ReviewerInbox]:
 
 @pytest.fixture
 def approval_env(aws: Aws, approval_variables: dict[str, str]) -> ReviewerInbox:
-    """The approval environment plus its reviewer topic in moto, with an inbox subscribed to it."""
+    """The approval environment plus its reviewer topic in moto, with an inbox subscribed to it.
+
+    The handler's client keeps a card's other field on UpdateModelCard, as SageMaker does.
+    """
     topic_arn, inbox = _inbox(aws, TOPIC)
     assert topic_arn == approval_variables["NOTIFY_TOPIC_ARN"]
+    MotoKeepsModelCardFields(
+        approval_handler.build_dependencies(TABLE, client_environment()).registry.sagemaker
+    )
     return inbox
 
 
@@ -190,20 +224,22 @@ def approval_calls(approval_env: ReviewerInbox) -> ApiCallRecorder:
 # --- Deploy function -------------------------------------------------------------------------
 @pytest.fixture
 def deploy_env(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Aws:
-    """The deploy function's environment, without rollback alarms or cost tags."""
-    for name, value in {
-        "MODEL_PACKAGE_GROUP_NAME": GROUP,
-        "IDEMPOTENCY_TABLE": TABLE,
-        "ENDPOINT_NAME": ENDPOINT,
-        "ENDPOINT_INSTANCE_TYPE": "ml.m5.large",
-        "ENDPOINT_INSTANCE_COUNT": "2",
-        "MODEL_EXECUTION_ROLE_ARN": ROLE_ARN,
-        "DATA_CAPTURE_S3_URI": CAPTURE_URI,
-        "DATA_CAPTURE_SAMPLING_PERCENTAGE": "50",
-        "KMS_KEY_ARN": KMS_KEY_ARN,
-    }.items():
-        monkeypatch.setenv(name, value)
-    for optional in ("ROLLBACK_ALARM_NAMES", "COST_TAGS"):
+    """The deploy function's environment, without rollback alarms, cost tags or a monitoring baseline."""
+    set_variables(
+        monkeypatch,
+        {
+            "MODEL_PACKAGE_GROUP_NAME": GROUP,
+            "IDEMPOTENCY_TABLE": TABLE,
+            "ENDPOINT_NAME": ENDPOINT,
+            "ENDPOINT_INSTANCE_TYPE": "ml.m5.large",
+            "ENDPOINT_INSTANCE_COUNT": "2",
+            "MODEL_EXECUTION_ROLE_ARN": ROLE_ARN,
+            "DATA_CAPTURE_S3_URI": CAPTURE_URI,
+            "DATA_CAPTURE_SAMPLING_PERCENTAGE": "50",
+            "KMS_KEY_ARN": KMS_KEY_ARN,
+        },
+    )
+    for optional in ("ROLLBACK_ALARM_NAMES", "COST_TAGS", "MONITORING_BASELINE_URI"):
         monkeypatch.delenv(optional, raising=False)
     return aws
 
@@ -227,12 +263,14 @@ def update_endpoint(deploy_env: Aws) -> MotoLacksUpdateEndpoint:
 def operators_inbox(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> ReviewerInbox:
     """The failure-alert function's environment, and the operators' topic in moto with an inbox."""
     topic_arn, inbox = _inbox(aws, OPERATORS_TOPIC)
-    for name, value in {
-        "OPERATORS_TOPIC_ARN": topic_arn,
-        "PIPELINE_ARN": PIPELINE_ARN,
-        "QUALITY_GATE_STEP": QUALITY_GATE_STEP,
-    }.items():
-        monkeypatch.setenv(name, value)
+    set_variables(
+        monkeypatch,
+        {
+            "OPERATORS_TOPIC_ARN": topic_arn,
+            "PIPELINE_ARN": PIPELINE_ARN,
+            "QUALITY_GATE_STEP": QUALITY_GATE_STEP,
+        },
+    )
     return inbox
 
 
@@ -246,3 +284,49 @@ def pipeline_steps(operators_inbox: ReviewerInbox) -> Iterator[Stubber]:
     client = pipeline_failure_handler.build_dependencies(client_environment()).executions.sagemaker
     with Stubber(client) as stubber:
         yield stubber
+
+
+# --- Retrain function ---------------------------------------------------------------------------
+@pytest.fixture
+def retrain_variables(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The retrain function's environment variables alone; no AWS resources."""
+    return set_variables(
+        monkeypatch,
+        {
+            "PIPELINE_NAME": TRAINING_PIPELINE,
+            "IDEMPOTENCY_TABLE": TABLE,
+            "NOTIFY_TOPIC_ARN": f"arn:aws:sns:{REGION}:{ACCOUNT}:{TOPIC}",
+            "COOL_DOWN_SECONDS": str(COOL_DOWN_SECONDS),
+            "RETRAIN_ALARM_NAMES": f"{DRIFT_ALARM},{PREDICTION_ALARM}",
+            "PIPELINE_PARAMETERS": json.dumps(RUN_PARAMETERS),
+        },
+    )
+
+
+@pytest.fixture
+def retrain_env(aws: Aws, retrain_variables: dict[str, str]) -> ReviewerInbox:
+    """The retrain environment, the training pipeline in moto, and the reviewers' inbox."""
+    topic_arn, inbox = _inbox(aws, TOPIC)
+    assert topic_arn == retrain_variables["NOTIFY_TOPIC_ARN"]
+    aws.create_training_pipeline()
+    return inbox
+
+
+@pytest.fixture
+def retrain_calls(retrain_env: ReviewerInbox) -> ApiCallRecorder:
+    """SageMaker calls made by the retrain handler's own client."""
+    dependencies = retrain_handler.build_dependencies(TABLE, client_environment())
+    return ApiCallRecorder(dependencies.starter.sagemaker)
+
+
+@pytest.fixture
+def retrain_clock(retrain_env: ReviewerInbox, monkeypatch: pytest.MonkeyPatch) -> FixedClock:
+    """The handler's clock, fixed: moto stamps runs with the real time, tests place alarms around them."""
+    clock = FixedClock(now=datetime.now(UTC))
+    built = retrain_handler.build_dependencies
+
+    def with_clock(table: str, environment: tuple[str | None, ...]) -> retrain_handler.RetrainDependencies:
+        return dataclasses.replace(built(table, environment), clock=clock)
+
+    monkeypatch.setattr(retrain_handler, "build_dependencies", with_clock)
+    return clock

@@ -11,6 +11,7 @@ import itertools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePer
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 from botocore.awsrequest import AWSResponse
 
+from lambdas.retrain.models import LatestExecution, StartRequest
 from lambdas.shared.context import LocalLambdaContext
 from lambdas.shared.notify import Notifier
 from lambdas.shared.registry import (
@@ -59,6 +61,16 @@ PIPELINE_FAILED_EVENT = "pipeline-execution/failed.json"
 PENDING = "PendingManualApproval"
 APPROVED = "Approved"
 REJECTED = "Rejected"
+#: The retrain function's pipeline, the alarm of the sample event, and the baseline's target.
+TRAINING_PIPELINE = PIPELINE_ARN.rpartition("/")[2]
+ALARM_EVENT = "cloudwatch-alarm/alarm.json"
+DRIFT_ALARM = "fraud-mlops-dev-monitor-feature-drift"
+PREDICTION_ALARM = "fraud-mlops-dev-monitor-prediction-drift"
+#: Six hours, as cdk.json's monitoring.coolDownHours renders it; the parameters the schedule passes.
+COOL_DOWN_SECONDS = 6 * 3600
+RUN_PARAMETERS = {"MinAuc": "0.8", "MinRecall": "0.5", "ModelApprovalStatus": "PendingManualApproval"}
+MONITORING_BASELINE_URI = f"s3://{BUCKET}/fraud-detection/monitoring/baseline/baseline.json"
+DEPLOYED_PACKAGE_URI = f"s3://{BUCKET}/fraud-detection/monitoring/baseline/deployed-package.json"
 
 #: Passed as ``evaluation=``/``bias=`` to leave the evidence URI pointing at nothing.
 NOT_UPLOADED = object()
@@ -94,6 +106,37 @@ def state_change_event(
     if last_modified is not None:
         event["detail"]["LastModifiedTime"] = last_modified
     return event
+
+
+def alarm_event(
+    *, name: str = DRIFT_ALARM, state: str = "ALARM", at: datetime | None = None, reason: str | None = None
+) -> dict[str, Any]:
+    """The sample CloudWatch Alarm State Change event for alarm ``name`` entering ``state`` at ``at``.
+
+    The alarm ARN in ``resources`` follows the name, as CloudWatch writes it.
+    """
+    event = load_event(ALARM_EVENT)
+    event["detail"]["alarmName"] = name
+    event["resources"] = [f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{name}"]
+    event["detail"]["state"]["value"] = state
+    if at is not None:
+        event["detail"]["state"]["timestamp"] = at.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000"
+    if reason is not None:
+        event["detail"]["state"]["reason"] = reason
+    return event
+
+
+@dataclass
+class FixedClock:
+    """The injected clock of the logic under test: ``now`` until a test moves it."""
+
+    now: datetime
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
 
 
 def execution_event(status: str = "Failed", **detail: str) -> dict[str, Any]:
@@ -227,6 +270,27 @@ class MotoLacksUpdateEndpoint:
         return AWSResponse("https://sagemaker", 200, {}, None), {"EndpointArn": arn}
 
 
+class MotoKeepsModelCardFields:
+    """moto 5.2.5 writes an UpdateModelCard's new version from the request alone, so the field a
+    request leaves out (SageMaker keeps it) would become null.
+
+    Registered on one client, this fills the left-out Content or ModelCardStatus from the card's
+    latest version before the request is built, which is what SageMaker keeps. The adapter's own
+    requests (one field each) are checked against SageMaker's rule with a Stubber instead.
+    """
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        client.meta.events.register("provide-client-params.sagemaker.UpdateModelCard", self._keep)
+
+    def _keep(self, params: dict[str, Any], **_: Any) -> None:
+        if "Content" in params and "ModelCardStatus" in params:
+            return
+        current = self.client.describe_model_card(ModelCardName=params["ModelCardName"])
+        params.setdefault("Content", current["Content"])
+        params.setdefault("ModelCardStatus", current["ModelCardStatus"])
+
+
 # --- In-memory fakes (no network: the fuzz tests run thousands of examples) ------------------
 @dataclass
 class InMemoryRegistry(RegistryAdapter):
@@ -240,6 +304,8 @@ class InMemoryRegistry(RegistryAdapter):
     endpoint_configs: dict[str, dict[str, Any]] = field(default_factory=dict)
     endpoints: dict[str, Endpoint] = field(default_factory=dict)
     endpoint_updates: list[dict[str, Any]] = field(default_factory=list)
+    #: Objects written to S3 (the published baseline): URI -> (body, KMS key).
+    written: dict[str, tuple[bytes, str]] = field(default_factory=dict)
     read_error: Exception | None = None
     scope: ArnScope = field(default_factory=lambda: ArnScope("aws", REGION, ACCOUNT))
 
@@ -264,6 +330,18 @@ class InMemoryRegistry(RegistryAdapter):
 
     def write_model_card(self, name: str, content: str, status: str, kms_key_arn: str | None) -> None:
         self.model_cards.setdefault(name, []).append((content, status))
+
+    def read_model_card(self, name: str) -> str | None:
+        versions = self.model_cards.get(name)
+        return versions[-1][0] if versions else None
+
+    def copy_object(self, *, source_uri: str, target_uri: str, kms_key_arn: str) -> None:
+        if source_uri not in self.documents:
+            raise EvidenceUnavailableError(source_uri, "object not found")
+        self.written[target_uri] = (self.documents[source_uri], kms_key_arn)
+
+    def put_json(self, uri: str, body: str, kms_key_arn: str) -> None:
+        self.written[uri] = (body.encode(), kms_key_arn)
 
     def model_exists(self, name: str) -> bool:
         return name in self.models
@@ -302,6 +380,25 @@ class InMemoryRegistry(RegistryAdapter):
 
     def tag(self, arn: str, tags: Mapping[str, str]) -> None:
         """Tags on endpoints are not inspected through the fake."""
+
+
+@dataclass
+class RecordingStarter:
+    """A PipelineStarter over a list, as the local emulator would pass its own (no SageMaker)."""
+
+    executions: list[LatestExecution] = field(default_factory=list)
+    started: list[StartRequest] = field(default_factory=list)
+    clock: FixedClock | None = None
+
+    def latest_execution(self, pipeline_name: str) -> LatestExecution | None:
+        return max(self.executions, key=lambda run: run.created_at, default=None)
+
+    def start(self, request: StartRequest) -> str:
+        self.started.append(request)
+        arn = f"{PIPELINE_ARN}/execution/local{len(self.started)}"
+        created = self.clock() if self.clock else datetime.fromisoformat("2026-11-02T10:31:00+00:00")
+        self.executions.append(LatestExecution(arn, created, "Executing"))
+        return arn
 
 
 @dataclass
@@ -378,8 +475,13 @@ class Aws:
         status: str = PENDING,
         with_metrics: bool = True,
         metadata: Mapping[str, str] | None = None,
+        drift_baseline: Any = None,
     ) -> str:
-        """Register a package version the way the pipeline's RegisterModel step does."""
+        """Register a package version the way the pipeline's RegisterModel step does.
+
+        ``drift_baseline`` (a document, or NOT_UPLOADED) adds DriftCheckBaselines as the pipeline
+        registers them; ``None`` leaves them out, like a package from before the baseline step.
+        """
         if group not in self._groups:
             self.sagemaker.create_model_package_group(ModelPackageGroupName=group)
             self._groups.add(group)
@@ -412,11 +514,55 @@ class Aws:
             },
             **({"ModelMetrics": metrics} if with_metrics else {}),
             **({"CustomerMetadataProperties": dict(metadata)} if metadata else {}),
+            **self._drift_baselines(drift_baseline),
         )
         return response["ModelPackageArn"]
 
+    def _drift_baselines(self, document: Any) -> dict[str, Any]:
+        if document is None:
+            return {}
+        uri = self._evidence_uri("baseline.json", document)
+        statistics = {"ContentType": "application/json", "S3Uri": uri}
+        return {"DriftCheckBaselines": {"ModelDataQuality": {"Statistics": statistics}}}
+
     def package(self, arn: str) -> dict[str, Any]:
         return self.sagemaker.describe_model_package(ModelPackageName=arn)
+
+    def create_training_pipeline(self) -> str:
+        """The training pipeline the retrain function starts (moto runs no step of it)."""
+        definition = {"Version": "2020-12-01", "Parameters": [], "Steps": []}
+        return self.sagemaker.create_pipeline(
+            PipelineName=TRAINING_PIPELINE,
+            PipelineDefinition=json.dumps(definition),
+            RoleArn=ROLE_ARN,
+        )["PipelineArn"]
+
+    def start_scheduled_run(self) -> LatestExecution:
+        """A run started outside the function (the schedule, a person), as SageMaker lists it."""
+        token = f"scheduled-{next(self._keys):024d}"
+        self.sagemaker.start_pipeline_execution(PipelineName=TRAINING_PIPELINE, ClientRequestToken=token)
+        return self.latest_run()
+
+    def latest_run(self) -> LatestExecution:
+        summaries = self.sagemaker.list_pipeline_executions(PipelineName=TRAINING_PIPELINE)[
+            "PipelineExecutionSummaries"
+        ]
+        newest = max(summaries, key=lambda summary: summary["StartTime"])
+        return LatestExecution(newest["PipelineExecutionArn"], newest["StartTime"])
+
+    def pipeline_runs(self) -> list[dict[str, Any]]:
+        return self.sagemaker.list_pipeline_executions(PipelineName=TRAINING_PIPELINE)[
+            "PipelineExecutionSummaries"
+        ]
+
+    def object(self, uri: str) -> dict[str, Any]:
+        """GetObject of an s3:// URI in the evidence bucket (body read)."""
+        response = self.s3.get_object(Bucket=BUCKET, Key=uri.removeprefix(f"s3://{BUCKET}/"))
+        return response | {"Body": response["Body"].read()}
+
+    def object_exists(self, uri: str) -> bool:
+        listed = self.s3.list_objects_v2(Bucket=BUCKET, Prefix=uri.removeprefix(f"s3://{BUCKET}/"))
+        return listed.get("KeyCount", 0) > 0
 
     def idempotency_records(self) -> list[dict[str, Any]]:
         return self.dynamodb.scan(TableName=TABLE)["Items"]

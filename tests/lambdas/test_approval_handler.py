@@ -265,22 +265,23 @@ def test_an_event_of_another_group_is_ignored(
 
 
 @pytest.mark.parametrize("status", [APPROVED, REJECTED])
-def test_its_own_approved_or_rejected_event_is_ignored(
+def test_a_decision_on_a_package_it_never_reviewed_changes_nothing(
     aws: Aws,
     approval_env: ReviewerInbox,
     approval_calls: ApiCallRecorder,
     lambda_context: FakeLambdaContext,
     status: str,
 ) -> None:
-    # Given the event emitted by the function's own UpdateModelPackage
+    # Given a package registered directly as Approved or Rejected: no review, so no model card
     arn = aws.register_package(evaluation=GOOD_EVALUATION, bias=GOOD_BIAS, status=status)
 
-    # When it comes back to the function
+    # When its event reaches the function
     result = handler(state_change_event(arn, status), lambda_context)
 
-    # Then the function does not act on it, so nothing can loop
+    # Then it only reads: no status update, no card written, and the result says why
     assert result["outcome"] == "ignored"
-    assert approval_calls.calls == []
+    assert result["reason"].startswith("no model card fraud-detection-v1-")
+    assert [name for name, _ in approval_calls.calls] == ["DescribeModelPackage", "DescribeModelCard"]
 
 
 def test_a_late_pending_event_for_a_package_already_decided_is_ignored(

@@ -25,7 +25,12 @@ from lambdas import constants
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LAMBDAS_DIR = REPO_ROOT / "lambdas"
 PROJECT_NODE = REPO_ROOT / "node_modules" / ".bin" / "node"
-ENTRY_POINTS = (constants.APPROVAL_HANDLER, constants.DEPLOY_HANDLER, constants.PIPELINE_FAILURE_HANDLER)
+ENTRY_POINTS = (
+    constants.APPROVAL_HANDLER,
+    constants.DEPLOY_HANDLER,
+    constants.PIPELINE_FAILURE_HANDLER,
+    constants.RETRAIN_HANDLER,
+)
 RUNTIME_MODULES = sorted(path for path in LAMBDAS_DIR.rglob("*.py") if "__pycache__" not in path.parts)
 FORBIDDEN_ROOTS = {"aws_cdk", "constructs", "cdk_nag", "infra", "pipeline_def"}
 #: Names of the package's own modules and subpackages: imported bare, they need an import-path edit.
@@ -71,7 +76,8 @@ def built_asset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     queue = sqs.Queue(stack, "Failures")
     layer = powertools_layer(stack, "Powertools")
     key = kms.Key(stack, "Key")
-    for construct_id, handler in zip(("Approval", "Deploy", "FailureAlerts"), ENTRY_POINTS, strict=True):
+    construct_ids = ("Approval", "Deploy", "FailureAlerts", "Retrain")
+    for construct_id, handler in zip(construct_ids, ENTRY_POINTS, strict=True):
         RegistryLambda(
             stack,
             construct_id,
@@ -161,7 +167,7 @@ def test_the_modules_the_stack_imports_need_only_the_standard_library(module: st
 
 def test_importing_the_handlers_needs_no_environment() -> None:
     # Given a fresh interpreter at the repository root with no settings, no region, no credentials
-    modules = "lambdas.approval.handler, lambdas.deploy.handler, lambdas.pipeline_failure.handler"
+    modules = ", ".join(entry_point.rpartition(".")[0] for entry_point in ENTRY_POINTS)
     code = f"import {modules}; print('ok')"
 
     # When every handler module is imported / Then nothing is read or built

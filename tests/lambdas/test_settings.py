@@ -202,19 +202,25 @@ def test_what_the_stack_renders_for_each_environment_is_accepted(env_name: str) 
     )
 
 
-def test_the_deploy_environment_defaults_to_no_alarms_and_no_cost_tags() -> None:
-    # Given a deploy environment with only the required values
-    environment = DeployEnvironment(
-        model_package_group_name="g",
-        idempotency_table="t",
-        endpoint_name="e",
+def _deploy_environment(**optional: str) -> DeployEnvironment:
+    """A deploy environment with only the required values, plus ``optional`` ones."""
+    return DeployEnvironment(
+        model_package_group_name=DEPLOY_VARIABLES["MODEL_PACKAGE_GROUP_NAME"],
+        idempotency_table=DEPLOY_VARIABLES["IDEMPOTENCY_TABLE"],
+        endpoint_name=DEPLOY_VARIABLES["ENDPOINT_NAME"],
         instance_type="ml.m5.large",
         instance_count=1,
         model_execution_role_arn=DEPLOY_VARIABLES["MODEL_EXECUTION_ROLE_ARN"],
         data_capture_uri=DEPLOY_VARIABLES["DATA_CAPTURE_S3_URI"],
         data_capture_sampling_percentage=100,
         kms_key_arn=DEPLOY_VARIABLES["KMS_KEY_ARN"],
+        **optional,
     )
+
+
+def test_the_deploy_environment_defaults_to_no_alarms_and_no_cost_tags() -> None:
+    # Given a deploy environment with only the required values
+    environment = _deploy_environment()
 
     # When it is rendered
     variables = environment.variables()
@@ -242,3 +248,42 @@ def test_a_model_card_key_that_is_not_a_kms_key_arn_is_a_configuration_error() -
     # When / Then the variable is named
     with pytest.raises(ConfigurationError, match="MODEL_CARD_KMS_KEY_ARN"):
         load_settings(ApprovalSettings, variables)
+
+
+# --- The deploy function's MONITORING_BASELINE_URI ---------------------------------------------
+BASELINE_URI = "s3://fraud-artifacts/fraud-detection/monitoring/baseline/baseline.json"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "https://fraud-artifacts/fraud-detection/monitoring/baseline/baseline.json",
+        "fraud-detection/monitoring/baseline/baseline.json",
+        "s3://fraud-artifacts",
+        "s3://Fraud_Artifacts/fraud-detection/monitoring/baseline/baseline.json",
+        "s3://fraud-artifacts/fraud-detection/monitoring/baseline",
+        "s3://fraud-artifacts/fraud-detection/monitoring/baseline/",
+        "s3://fraud-artifacts/fraud-detection/monitoring/baseline/other.json",
+    ],
+    ids=["https", "no-scheme", "bucket-only", "bad-bucket", "folder", "folder-slash", "other-file"],
+)
+def test_a_baseline_uri_that_is_not_the_baseline_object_is_a_configuration_error(value: str) -> None:
+    # Given MONITORING_BASELINE_URI that is not s3://bucket/.../baseline.json, the file the monitor reads
+    # When / Then the function refuses it before deploying anything, naming the variable
+    with pytest.raises(ConfigurationError, match="MONITORING_BASELINE_URI"):
+        load_settings(DeploySettings, DEPLOY_VARIABLES | {"MONITORING_BASELINE_URI": value})
+
+
+def test_deployed_package_json_goes_beside_the_baseline() -> None:
+    settings = load_settings(DeploySettings, DEPLOY_VARIABLES | {"MONITORING_BASELINE_URI": BASELINE_URI})
+    assert settings.deployed_package_uri == BASELINE_URI.replace("baseline.json", "deployed-package.json")
+
+
+def test_the_deploy_environment_leaves_the_baseline_uri_out_unless_given() -> None:
+    # So the templates of environments that publish nothing stay as they were
+    assert "MONITORING_BASELINE_URI" not in _deploy_environment().variables()
+
+
+def test_the_deploy_environment_renders_the_baseline_uri_the_function_accepts() -> None:
+    variables = _deploy_environment(monitoring_baseline_uri=BASELINE_URI).variables()
+    assert load_settings(DeploySettings, variables).monitoring_baseline_uri == BASELINE_URI

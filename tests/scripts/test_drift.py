@@ -311,7 +311,9 @@ def test_a_baseline_folder_without_baseline_json_ends_cleanly_with_no_model_depl
     (folder / "README.txt").write_text("the deploy function writes baseline.json here\n", encoding="utf-8")
     publisher = FakePublisher()
     # When the check runs, asked to publish
-    code, monitor, violations = run_check(folder, tmp_path, "--publish", "--environment", "dev", publisher=publisher)
+    code, monitor, violations = run_check(
+        folder, tmp_path, "--publish", "--environment", "dev", publisher=publisher
+    )
     # Then it succeeds, says so, reports no violation and publishes nothing
     assert code == 0
     assert monitor["status"] == "no model deployed"
