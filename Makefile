@@ -18,7 +18,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 export SAGEMAKER_SUPPRESS_V2_WARNING := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup chromium local-run monitor run definitions golden synth test lint format bench clean
+.PHONY: help setup chromium local-run monitor land run definitions golden synth test lint format bench clean
 
 help:  ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -57,6 +57,11 @@ DRIFT ?= 1
 monitor: $(STAMP)  ## After local-run: traffic drifted by DRIFT through the deployed model, the monitoring pipeline, alarms, retraining
 	@test -f $(WORKDIR)/run.json || $(MAKE) --no-print-directory local-run
 	$(BIN)/python -m pipeline_def.local monitor --workdir $(WORKDIR) --drift $(DRIFT)
+
+land: $(STAMP)  ## The deployed ingestion path offline: a synthetic raw export landed under incoming/, ingested
+	$(BIN)/python -m pipeline_def.synthetic --out .run/landing-input --rows $(ROWS) --seed $(SEED) --format raw --force
+	$(BIN)/python -m pipeline_def.local land --file .run/landing-input/claims.csv --group claims --workdir .run/landing
+	$(BIN)/python -m pipeline_def.local land --file .run/landing-input/customers.csv --group customers --workdir .run/landing
 
 run: setup local-run synth definitions  ## Local end-to-end run on synthetic data + synth of every environment
 	@$(BIN)/python -m pipeline_def.local summary --workdir $(WORKDIR)

@@ -1,10 +1,11 @@
-"""Command line: ``python -m pipeline_def definition --env dev [--pipeline monitoring] [--out FILE]``.
+"""Command line: ``python -m pipeline_def definition --env dev [--pipeline P] [--out FILE]``.
 
 Prints (or writes) a pipeline definition with ``${Variable}`` placeholders, exactly what the
 CDK app hands to ``AWS::SageMaker::Pipeline`` through ``Fn::Sub``: the training pipeline, or
-with ``--pipeline monitoring`` the monitoring one. Offline; no credentials.
-``python -m pipeline_def definitions --out-dir DIR [--prefix P]`` writes both definitions of
-every environment as ``DIR/<P><env>.json`` and ``DIR/<P><env>-monitoring.json`` in one process,
+with ``--pipeline monitoring|ingestion`` the monitoring or ingestion one. Offline; no credentials.
+``python -m pipeline_def definitions --out-dir DIR [--prefix P]`` writes the three definitions of
+every environment as ``DIR/<P><env>.json``, ``DIR/<P><env>-monitoring.json`` and
+``DIR/<P><env>-ingestion.json`` in one process,
 so the SageMaker SDK is imported once.
 """
 
@@ -15,9 +16,9 @@ import sys
 from pathlib import Path
 
 from pipeline_def.config import ConfigError, environment_names, load_environment, read_context
-from pipeline_def.definition.render import render, render_monitoring
+from pipeline_def.definition.render import render, render_ingestion, render_monitoring
 
-PIPELINES = ("training", "monitoring")
+PIPELINES = ("training", "monitoring", "ingestion")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -32,7 +33,7 @@ def _parser() -> argparse.ArgumentParser:
         "--out-dir",
         type=Path,
         required=True,
-        help="folder for <prefix><env>.json and <prefix><env>-monitoring.json",
+        help="folder for <prefix><env>.json, <prefix><env>-monitoring.json and -ingestion.json",
     )
     every.add_argument("--prefix", default="", help="file name prefix (default: none)")
     commands.add_parser("environments", help="list the environments in cdk.json")
@@ -49,6 +50,8 @@ def _definition(context, env: str, pipeline: str) -> str:
     config = load_environment(context, env)
     if pipeline == "monitoring":
         return render_monitoring(config.pipeline, config.monitoring)
+    if pipeline == "ingestion":
+        return render_ingestion(config.pipeline, config.ingestion)
     return render(config.pipeline)
 
 

@@ -31,6 +31,12 @@ STEP_FAIL = "FraudModelBelowQualityBar"
 STEP_DRIFT_BASELINE = "FraudDriftBaseline"
 #: The monitoring pipeline's one step: drift.py ``check`` over the endpoint's data capture.
 STEP_MONITOR = "FraudMonitor"
+#: The ingestion pipeline (a file landed under incoming/<group>/ into its feature group).
+STEP_INGEST_VALIDATE = "FraudIngestValidate"
+STEP_INGEST_CHECK = "FraudIngestCheck"
+STEP_INGEST_PUT = "FraudIngestPut"
+STEP_INGEST_QUARANTINE = "FraudIngestQuarantine"
+STEP_INGEST_REJECTED = "FraudIngestRejected"
 
 EVALUATION_PROPERTY_FILE = "EvaluationReport"
 DATASET_PROPERTY_FILE = "DatasetMetadata"
@@ -53,3 +59,16 @@ GROUND_TRUTH_FOLDER = "ground-truth"
 DRIFT_BASELINE_FILE = "baseline.json"
 #: CloudWatch namespace of the monitoring figures is ``<METRICS_NAMESPACE>/<environment>``.
 METRICS_NAMESPACE = "FraudDetection/Monitoring"
+
+# Ingestion: a file put under <data bucket>/<INCOMING_FOLDER>/<group>/ starts the ingestion pipeline;
+# a rejected one moves to <data bucket>/<REJECTED_FOLDER>/<group>/<execution id>/ with its report.
+INCOMING_FOLDER = "incoming"
+REJECTED_FOLDER = "rejected"
+#: <artifact bucket>/<PREFIX>/<INGESTION_FOLDER>/<execution id>/{report,parts,put}/
+INGESTION_FOLDER = "ingestion"
+INGEST_REPORT_FILE = "report.json"
+INGEST_STATUS_VALID = "valid"
+#: <artifact bucket>/<PREFIX>/<INGESTION_PACKAGE_FOLDER>/<digest>/: the job's Python package.
+INGESTION_PACKAGE_FOLDER = "ingestion-package"
+#: The job's entry file inside that package.
+INGESTION_JOB = "pipeline_def/data/ingest/job.py"

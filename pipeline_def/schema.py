@@ -14,11 +14,32 @@ Its version, :data:`ENCODING_VERSION`, is recorded with each model package.
 from __future__ import annotations
 
 import hashlib
-import tomllib
+import json
+import sys
 from dataclasses import dataclass, field
-from enum import StrEnum
+from enum import Enum
 from pathlib import Path
 from typing import Any
+
+
+class ValueStrEnum(str, Enum):
+    """``enum.StrEnum`` as Python 3.11 has it (members are their values in str() and f-strings),
+    for the ingestion job, which runs this module in SageMaker's XGBoost 3.0-5 image: Python 3.10."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self.value), spec)
+
+
+if sys.version_info >= (3, 11):
+    from enum import StrEnum
+
+    import tomllib
+else:  # Python 3.10: no StrEnum, no tomllib (the packaged encoding.json is read instead)
+    StrEnum = ValueStrEnum
+    tomllib = None
 
 RECORD_ID = "policy_id"
 EVENT_TIME = "event_time"
@@ -189,10 +210,30 @@ def _features(spec: str) -> tuple[Feature, ...]:
 
 #: The raw layout and codes (see the file's header); its digest guards its version in the tests.
 ENCODING_FILE = Path(__file__).with_name("encoding.toml")
-_ENCODING: dict[str, Any] = tomllib.loads(ENCODING_FILE.read_text(encoding="utf-8"))
+ENCODING_SHA256: str = hashlib.sha256(ENCODING_FILE.read_bytes()).hexdigest()
+#: The parsed twin of ``encoding.toml`` that the ingestion job's package carries for Python 3.10
+#: (no tomllib); written by :func:`encoding_twin` from the same file, with its digest.
+ENCODING_TWIN_FILE = ENCODING_FILE.with_suffix(".json")
+
+
+def encoding_twin() -> str:
+    """``encoding.json``: the parsed ``encoding.toml`` and the digest of the exact bytes it came from."""
+    return json.dumps({"sha256": ENCODING_SHA256, "encoding": _ENCODING}, indent=1, sort_keys=True) + "\n"
+
+
+def _load_encoding() -> dict[str, Any]:
+    """The TOML itself where tomllib exists; elsewhere its twin, refused unless it is of these bytes."""
+    if tomllib is not None:
+        return tomllib.loads(ENCODING_FILE.read_text(encoding="utf-8"))
+    twin = json.loads(ENCODING_TWIN_FILE.read_text(encoding="utf-8"))
+    if twin.get("sha256") != ENCODING_SHA256:
+        raise ValueError(f"{ENCODING_TWIN_FILE.name} was not made from this {ENCODING_FILE.name}")
+    return twin["encoding"]
+
+
+_ENCODING: dict[str, Any] = _load_encoding()
 #: Version of the raw -> features encoding; recorded with each model package.
 ENCODING_VERSION: str = str(_ENCODING["version"])
-ENCODING_SHA256: str = hashlib.sha256(ENCODING_FILE.read_bytes()).hexdigest()
 
 
 _RAW_KEYS = frozenset(

@@ -8,6 +8,7 @@ an unknown key fails with its dotted key and what is allowed.
 - ``settings``: the typed blocks (pipeline, approval, endpoint, endpoint.deployment, network)
 - ``schedule``: the ``schedule`` block, its expression checked field by field, and its time zone
 - ``operations``: who is notified (``notifications``) and the monthly cost ``budget``
+- ``ingestion``: the ``ingestion`` block: the deployed path from a landed file to the groups
 - ``monitoring``: the ``monitoring`` block: schedule, drift thresholds and the alarm rules
 - ``accounts``: the optional ``accounts`` block (cross-account promotion of approved packages)
 - ``regions``: the regions where the pinned SageMaker SDK knows the pipeline's images
@@ -28,6 +29,7 @@ from pipeline_def.config.environment import (
     load_environments,
     load_settings,
 )
+from pipeline_def.config.ingestion import IngestionSettings
 from pipeline_def.config.monitoring import AlarmRule, DriftThresholds, MonitoringSettings
 from pipeline_def.config.operations import (
     ALLOWED_PROTOCOLS,
@@ -76,6 +78,7 @@ __all__ = [
     "DriftThresholds",
     "EndpointSettings",
     "EnvironmentConfig",
+    "IngestionSettings",
     "MonitoringSettings",
     "NotificationSettings",
     "PeerEnvironment",

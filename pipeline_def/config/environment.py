@@ -17,6 +17,7 @@ from pathlib import Path
 
 from lambdas.environment import ApprovalEnvironment, DeployEnvironment, RetrainEnvironment
 from pipeline_def.config.accounts import AccountsSettings, PeerEnvironment, bucket_name, check_no_reviewers
+from pipeline_def.config.ingestion import IngestionSettings
 from pipeline_def.config.monitoring import MonitoringSettings
 from pipeline_def.config.operations import BudgetSettings, NotificationSettings
 from pipeline_def.config.reader import (
@@ -87,6 +88,7 @@ class EnvironmentConfig:
     endpoint: EndpointSettings
     notifications: NotificationSettings
     monitoring: MonitoringSettings
+    ingestion: IngestionSettings
     budget: BudgetSettings | None = None
     #: Cross-account promotion (``accounts``); ``None``: single account, nothing of it synthesized.
     accounts: AccountsSettings | None = None
@@ -262,6 +264,7 @@ ENVIRONMENT_KEYS = (
     "explainability",
     "notifications",
     "monitoring",
+    "ingestion",
     "budget",
     "accounts",
 )
@@ -304,6 +307,7 @@ def load_environment(context: Reader, env_name: str) -> EnvironmentConfig:
             di_min=approval.di_min,
             di_max=approval.di_max,
         ),
+        ingestion=IngestionSettings.from_context(env),
         budget=BudgetSettings.from_context(env),
         accounts=_accounts(context, env, pipeline),
     )

@@ -91,6 +91,10 @@ class PipelineSettings:
         return f"{self.prefix}-fraud-monitoring"
 
     @property
+    def ingestion_pipeline_name(self) -> str:
+        return f"{self.prefix}-fraud-ingestion"
+
+    @property
     def model_package_group_name(self) -> str:
         return f"{self.prefix}-fraud-detection"
 

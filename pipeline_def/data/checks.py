@@ -7,7 +7,7 @@ one message. The same rules run on raw and on encoded files, after encoding.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 
 import numpy as np
 import pandas as pd
@@ -62,7 +62,7 @@ def _bounds(column: RawColumn, now: float) -> tuple[float | None, float | None, 
     high: float | None = column.high
     note = ""
     if column.high_years_after_now is not None:
-        high = datetime.fromtimestamp(now, UTC).year + column.high_years_after_now
+        high = datetime.fromtimestamp(now, timezone.utc).year + column.high_years_after_now
         note = f" (at most {column.high_years_after_now} after the current year)"
     if column.low is not None and high is not None:
         return column.low, high, f"{column.low} to {high:g}{note}"

@@ -12,7 +12,6 @@ decoded file gives back the very same feature rows (``tests/data/test_encoding.p
 from __future__ import annotations
 
 from collections.abc import Sequence
-from enum import StrEnum
 
 import numpy as np
 import pandas as pd
@@ -22,7 +21,7 @@ import pyarrow.compute as pc
 from pipeline_def.data.issues import Collector
 from pipeline_def.data.parsing import Parsed, lookup, parse_event_time, parse_money, parse_number
 from pipeline_def.data.sources import Source
-from pipeline_def.schema import FeatureGroupSchema, FeatureType, RawColumn, RawKind
+from pipeline_def.schema import FeatureGroupSchema, FeatureType, RawColumn, RawKind, StrEnum
 
 
 class InputFormat(StrEnum):

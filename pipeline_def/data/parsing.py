@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
@@ -58,7 +58,7 @@ def is_text(column: pa.ChunkedArray) -> bool:
 def iso_utc(seconds: float) -> str:
     """Epoch seconds as UTC text for messages (``2024-06-01T10:00:00Z``)."""
     try:
-        return f"{datetime.fromtimestamp(float(seconds), UTC):%Y-%m-%dT%H:%M:%SZ}"
+        return f"{datetime.fromtimestamp(float(seconds), timezone.utc):%Y-%m-%dT%H:%M:%SZ}"
     except (OverflowError, OSError, ValueError):
         return "out of range"
 

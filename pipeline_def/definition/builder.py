@@ -52,7 +52,7 @@ from sagemaker.processing import (  # noqa: E402
 from sagemaker.transformer import Transformer  # noqa: E402
 from sagemaker.tuner import ContinuousParameter, HyperparameterTuner, IntegerParameter  # noqa: E402
 from sagemaker.workflow.condition_step import ConditionStep  # noqa: E402
-from sagemaker.workflow.conditions import ConditionGreaterThanOrEqualTo  # noqa: E402
+from sagemaker.workflow.conditions import ConditionEquals, ConditionGreaterThanOrEqualTo  # noqa: E402
 from sagemaker.workflow.execution_variables import ExecutionVariables  # noqa: E402
 from sagemaker.workflow.fail_step import FailStep  # noqa: E402
 from sagemaker.workflow.functions import Join, JsonGet  # noqa: E402
@@ -69,7 +69,12 @@ from sagemaker.workflow.retry import (  # noqa: E402
 )
 from sagemaker.workflow.steps import CacheConfig, ProcessingStep, TransformStep, TuningStep  # noqa: E402
 
-from pipeline_def.config import REGISTRATION_STATUSES, MonitoringSettings, PipelineSettings  # noqa: E402
+from pipeline_def.config import (  # noqa: E402
+    REGISTRATION_STATUSES,
+    IngestionSettings,
+    MonitoringSettings,
+    PipelineSettings,
+)
 from pipeline_def.names import (  # noqa: E402
     AUC_PATH,
     CUTOFF_PATH,
@@ -79,11 +84,16 @@ from pipeline_def.names import (  # noqa: E402
     EVALUATION_PROPERTY_FILE,
     GROUND_TRUTH_FOLDER,
     GROUP_VARIABLE,
+    INGEST_REPORT_FILE,
+    INGEST_STATUS_VALID,
+    INGESTION_FOLDER,
+    INGESTION_JOB,
     METRICS_NAMESPACE,
     MONITORING_BASELINE_FOLDER,
     MONITORING_REPORTS_FOLDER,
     PREFIX,
     RECALL_PATH,
+    REJECTED_FOLDER,
     STEP_BIAS,
     STEP_CLARIFY_CONFIG,
     STEP_CONDITION,
@@ -91,6 +101,11 @@ from pipeline_def.names import (  # noqa: E402
     STEP_DRIFT_BASELINE,
     STEP_EVAL,
     STEP_FAIL,
+    STEP_INGEST_CHECK,
+    STEP_INGEST_PUT,
+    STEP_INGEST_QUARANTINE,
+    STEP_INGEST_REJECTED,
+    STEP_INGEST_VALIDATE,
     STEP_MONITOR,
     STEP_PROCESS,
     STEP_REGISTER,
@@ -822,5 +837,226 @@ def get_monitoring_pipeline(
                 name=settings.monitoring_pipeline_name,
                 parameters=[instance_type, b.params.code_version],
                 steps=[_monitor_step(b, monitoring, instance_type)],
+                sagemaker_session=b.session,
+            )
+
+
+# ---------------------------------------------------------------------------------------------
+# The ingestion pipeline: a file landed under incoming/<group>/ into its feature group.
+
+_PROCESSING = "/opt/ml/processing"
+_PACKAGE_DIR = f"{_PROCESSING}/input/package"
+
+
+@dataclass(frozen=True)
+class _IngestionParameters:
+    """What the S3 event's rule passes (bucket, key, time, group) and what an operator may size."""
+
+    input_bucket: ParameterString
+    input_key: ParameterString
+    landed_at: ParameterString
+    feature_group: ParameterString
+    instance_type: ParameterString
+    instance_count: ParameterInteger
+    code_version: ParameterString
+
+    @classmethod
+    def defaults_from(cls, ingestion: IngestionSettings, code_version: str) -> _IngestionParameters:
+        return cls(
+            input_bucket=ParameterString("InputBucket"),
+            input_key=ParameterString("InputKey"),
+            landed_at=ParameterString("LandedAt", "now"),
+            feature_group=ParameterString("FeatureGroup", enum_values=[CLAIMS.name, CUSTOMERS.name]),
+            instance_type=ParameterString("IngestInstanceType", ingestion.instance_type),
+            instance_count=ParameterInteger("IngestInstanceCount", ingestion.instance_count),
+            code_version=ParameterString("CodeVersion", code_version),
+        )
+
+
+def _package_processor(b: _Builder, p: _IngestionParameters, job: str, instance_count) -> ScriptProcessor:
+    """The XGBoost image with this project's data package on PYTHONPATH (the same code as the CLI)."""
+    processor = b.script_processor(job, p.instance_type)
+    processor.instance_count = instance_count
+    processor.env = {"PYTHONPATH": _PACKAGE_DIR}
+    return processor
+
+
+def _package_input(package_uri: str) -> ProcessingInput:
+    return ProcessingInput(source=package_uri, destination=_PACKAGE_DIR, input_name="package")
+
+
+def _ingestion_uri(b: _Builder, *parts: str) -> Join:
+    return Join(on="/", values=[b.s3(INGESTION_FOLDER), ExecutionVariables.PIPELINE_EXECUTION_ID, *parts])
+
+
+def _source_uri(p: _IngestionParameters) -> Join:
+    return Join(on="/", values=["s3:/", p.input_bucket, p.input_key])
+
+
+def _rejected_uri(p: _IngestionParameters) -> Join:
+    return Join(
+        on="/",
+        values=[
+            "s3:/",
+            p.input_bucket,
+            REJECTED_FOLDER,
+            p.feature_group,
+            ExecutionVariables.PIPELINE_EXECUTION_ID,
+        ],
+    )
+
+
+def _ingest_validate_step(
+    b: _Builder, p: _IngestionParameters, package_uri: str, report: PropertyFile
+) -> ProcessingStep:
+    outputs = {
+        "report": _ingestion_uri(b, "report"),
+        "parts": _ingestion_uri(b, "parts"),
+        "rejected": _rejected_uri(p),
+    }
+    args = _package_processor(b, p, "ingest-validate", 1).run(
+        code=f"{package_uri.rstrip('/')}/{INGESTION_JOB}",
+        inputs=[
+            ProcessingInput(
+                source=_source_uri(p), destination=f"{_PROCESSING}/input/landed", input_name="landed"
+            ),
+            _package_input(package_uri),
+        ],
+        outputs=[
+            ProcessingOutput(output_name=name, source=f"{_PROCESSING}/output/{name}", destination=uri)
+            for name, uri in outputs.items()
+        ],
+        arguments=[
+            "validate",
+            "--source-uri",
+            _source_uri(p),
+            "--group",
+            p.feature_group,
+            "--input",
+            f"{_PROCESSING}/input/landed",
+            "--landed-at",
+            p.landed_at,
+            "--parts",
+            p.instance_count.to_string(),
+            *(part for name in outputs for part in (f"--{name}-out", f"{_PROCESSING}/output/{name}")),
+        ],
+    )
+    return ProcessingStep(
+        name=STEP_INGEST_VALIDATE,
+        step_args=args,
+        property_files=[report],
+        retry_policies=b.job_retry,
+        description="Every row checked, raw files encoded; valid: part files, invalid: the report.",
+    )
+
+
+def _ingest_put_step(b: _Builder, p: _IngestionParameters, package_uri: str, validate: ProcessingStep):
+    args = _package_processor(b, p, "ingest-put", p.instance_count).run(
+        code=f"{package_uri.rstrip('/')}/{INGESTION_JOB}",
+        inputs=[
+            ProcessingInput(
+                source=_output_uri(validate, "parts"),
+                destination=f"{_PROCESSING}/input/parts",
+                input_name="parts",
+                s3_data_distribution_type="ShardedByS3Key",
+            ),
+            _package_input(package_uri),
+        ],
+        outputs=[
+            ProcessingOutput(
+                output_name="put", source=f"{_PROCESSING}/output/put", destination=_ingestion_uri(b, "put")
+            )
+        ],
+        arguments=[
+            "put",
+            "--group",
+            p.feature_group,
+            "--feature-group-name",
+            Join(on="-", values=[b.settings.prefix, p.feature_group]),
+            "--region",
+            b.settings.region,
+            "--workers",
+            str(b.ingestion.workers),
+            "--parts",
+            f"{_PROCESSING}/input/parts",
+            "--out",
+            f"{_PROCESSING}/output/put",
+            "--host-config",
+            "/opt/ml/config/resourceconfig.json",
+        ],
+    )
+    return ProcessingStep(
+        name=STEP_INGEST_PUT,
+        step_args=args,
+        retry_policies=b.job_retry,
+        description="PutRecord for every row, each instance its share of the parts (ShardedByS3Key).",
+    )
+
+
+def _ingest_reject_steps(b: _Builder, p: _IngestionParameters, package_uri: str, report: PropertyFile):
+    args = _package_processor(b, p, "ingest-quarantine", 1).run(
+        code=f"{package_uri.rstrip('/')}/{INGESTION_JOB}",
+        inputs=[_package_input(package_uri)],
+        arguments=["quarantine", "--source-uri", _source_uri(p), "--rejected-prefix", _rejected_uri(p)],
+    )
+    quarantine = ProcessingStep(
+        name=STEP_INGEST_QUARANTINE,
+        step_args=args,
+        retry_policies=b.job_retry,
+        description="Deletes the landed file once its copy and report are under rejected/.",
+    )
+    errors = JsonGet(step_name=STEP_INGEST_VALIDATE, property_file=report, json_path="error_count")
+    fail = FailStep(
+        name=STEP_INGEST_REJECTED,
+        error_message=Join(
+            on=" ",
+            values=[
+                "Rejected:",
+                _source_uri(p),
+                "has",
+                errors,
+                "errors; nothing was ingested. The file and its report (file:line:column) are in",
+                _rejected_uri(p),
+            ],
+        ),
+        depends_on=[quarantine],
+    )
+    return [quarantine, fail]
+
+
+def get_ingestion_pipeline(
+    settings: PipelineSettings,
+    ingestion: IngestionSettings,
+    deployment: Deployment,
+    *,
+    package_uri: str,
+    code_version: str,
+) -> Pipeline:
+    """Build one environment's ingestion pipeline; no AWS call is made.
+
+    ``package_uri`` is the S3 prefix holding the job's package (``pipeline_def`` data code).
+    """
+    with quiet_sdk():
+        b = _Builder(settings, deployment, code_version)
+        b.ingestion = ingestion
+        with _as_default_boto_session(b.session.boto_session):
+            p = _IngestionParameters.defaults_from(ingestion, code_version)
+            report = PropertyFile(name="IngestReport", output_name="report", path=INGEST_REPORT_FILE)
+            validate = _ingest_validate_step(b, p, package_uri, report)
+            check = ConditionStep(
+                name=STEP_INGEST_CHECK,
+                conditions=[
+                    ConditionEquals(
+                        left=JsonGet(step_name=validate.name, property_file=report, json_path="status"),
+                        right=INGEST_STATUS_VALID,
+                    )
+                ],
+                if_steps=[_ingest_put_step(b, p, package_uri, validate)],
+                else_steps=_ingest_reject_steps(b, p, package_uri, report),
+            )
+            return Pipeline(
+                name=settings.ingestion_pipeline_name,
+                parameters=list(vars(p).values()),
+                steps=[validate, check],
                 sagemaker_session=b.session,
             )

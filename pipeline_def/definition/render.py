@@ -15,9 +15,16 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from pipeline_def.config import MonitoringSettings, PipelineSettings
-from pipeline_def.definition.builder import Deployment, get_monitoring_pipeline, get_pipeline, quiet_sdk
-from pipeline_def.names import PREFIX, SCRIPT_NAMES
+from pipeline_def.config import IngestionSettings, MonitoringSettings, PipelineSettings
+from pipeline_def.definition.builder import (
+    Deployment,
+    get_ingestion_pipeline,
+    get_monitoring_pipeline,
+    get_pipeline,
+    quiet_sdk,
+)
+from pipeline_def.names import INGESTION_PACKAGE_FOLDER, PREFIX, SCRIPT_NAMES
+from pipeline_def.schema import ENCODING_TWIN_FILE, encoding_twin
 
 SCRIPTS_DIR = Path(__file__).resolve().parents[1] / "scripts"
 
@@ -46,6 +53,49 @@ def scripts_digest(scripts_dir: Path = SCRIPTS_DIR) -> str:
         digest.update((scripts_dir / name).read_bytes())
         digest.update(b"\0")
     return digest.hexdigest()[:16]
+
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+#: What the ingestion job imports, as shipped beside its entry file (paths from the project root).
+#: The closure is checked: tests/data/test_ingestion_package.py imports the job from a copy of
+#: exactly these files, and tests/scripts/test_container_python.py checks them for Python 3.10.
+INGESTION_PACKAGE_FILES: tuple[str, ...] = (
+    "pipeline_def/__init__.py",
+    "pipeline_def/names.py",
+    "pipeline_def/schema.py",
+    "pipeline_def/encoding.toml",
+    "pipeline_def/data/__init__.py",
+    "pipeline_def/data/checks.py",
+    "pipeline_def/data/encoding.py",
+    "pipeline_def/data/issues.py",
+    "pipeline_def/data/parsing.py",
+    "pipeline_def/data/sources.py",
+    "pipeline_def/data/validation.py",
+    "pipeline_def/data/ingest/__init__.py",
+    "pipeline_def/data/ingest/job.py",
+    "pipeline_def/data/ingest/runner.py",
+    "pipeline_def/data/ingest/sinks.py",
+)
+
+
+def ingestion_package() -> dict[str, bytes]:
+    """The job's package: the files above and ``encoding.json``, the TOML's twin for Python 3.10."""
+    files = {name: (PROJECT_ROOT / name).read_bytes() for name in INGESTION_PACKAGE_FILES}
+    files[ENCODING_TWIN_FILE.relative_to(PROJECT_ROOT).as_posix()] = encoding_twin().encode()
+    return dict(sorted(files.items()))
+
+
+def package_digest(files: Mapping[str, bytes] | None = None) -> str:
+    """Content digest of the ingestion package: part of its S3 key, like the scripts'."""
+    digest = hashlib.sha256()
+    for name, content in (files or ingestion_package()).items():
+        digest.update(name.encode() + b"\0" + content + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def package_key_prefix(digest: str) -> str:
+    """S3 key prefix (inside the artifact bucket) that holds one version of the ingestion package."""
+    return f"{PREFIX}/{INGESTION_PACKAGE_FOLDER}/{digest}"
 
 
 def code_key_prefix(digest: str) -> str:
@@ -88,6 +138,19 @@ def render_monitoring(
     digest = digest or scripts_digest()
     deployment = _sentinel_deployment(digest)
     return _template(get_monitoring_pipeline(settings, monitoring, deployment, code_version=digest))
+
+
+def render_ingestion(
+    settings: PipelineSettings, ingestion: IngestionSettings, *, digest: str | None = None
+) -> str:
+    """The ingestion definition, with the same variables; ``digest`` is the package's."""
+    digest = digest or package_digest()
+    deployment = _sentinel_deployment(scripts_digest())
+    package_uri = f"s3://{SENTINELS['ArtifactBucket']}/{package_key_prefix(digest)}/"
+    pipeline = get_ingestion_pipeline(
+        settings, ingestion, deployment, package_uri=package_uri, code_version=digest
+    )
+    return _template(pipeline)
 
 
 def _check_no_sentinels(text: str) -> None:

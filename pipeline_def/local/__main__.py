@@ -32,6 +32,7 @@ from pipeline_def.data.validation import ValidationError, parse_event_time_optio
 from pipeline_def.definition.checks import DefinitionError
 from pipeline_def.local.executor import ParameterError
 from pipeline_def.local.expressions import ExecutionError
+from pipeline_def.local.landing import LandingOptions, land, landing_lines
 from pipeline_def.local.monitor import MonitorError, MonitorOptions, monitor, monitor_lines
 from pipeline_def.local.retraining import retrain_locally
 from pipeline_def.local.run import (
@@ -84,6 +85,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     run_cmd.add_argument("--quiet", action="store_true", help="print only the final summary")
     _monitor_parser(commands)
+    _land_parser(commands)
     summary = commands.add_parser("summary", help="print the summary of a finished run (its run.json)")
     summary.add_argument("--workdir", type=Path, default=Path(".run/dev"))
     return parser
@@ -100,6 +102,27 @@ def _monitor_parser(commands: argparse._SubParsersAction) -> None:
     mon.add_argument("--requests", type=int, default=5000, help="captured requests (default: 5000)")
     mon.add_argument("--labelled", type=float, default=1.0, help="share of requests whose label arrives")
     mon.add_argument("--no-retrain", action="store_true", help="record alarms, start no retraining run")
+
+
+def _land_parser(commands: argparse._SubParsersAction) -> None:
+    land_cmd = commands.add_parser(
+        "land", help="land a file under incoming/<group>/ and run the ingestion pipeline on it"
+    )
+    land_cmd.add_argument("--file", type=Path, required=True, help="a claims or customers file (CSV/Parquet)")
+    land_cmd.add_argument("--group", required=True, help="claims or customers")
+    land_cmd.add_argument("--workdir", type=Path, default=Path(".run/landing"), help="kept between landings")
+    land_cmd.add_argument("--env", default="dev", help="environment in cdk.json (default: dev)")
+
+
+def _land_command(args: argparse.Namespace, progress) -> int:
+    options = LandingOptions(file=args.file, group=args.group, workdir=args.workdir, env=args.env)
+    try:
+        summary = land(options, progress)
+    except (ArgumentError, ConfigError, ParameterError, WorkdirError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(landing_lines(summary))
+    return 0 if summary["status"] == "Succeeded" else 1
 
 
 def _monitor_command(args: argparse.Namespace, progress) -> int:
@@ -193,6 +216,9 @@ def _summary_command(path: Path) -> int:
     return 0 if summary["status"] == "Succeeded" else 1
 
 
+_COMMANDS = {"monitor": _monitor_command, "land": _land_command}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "summary":
@@ -205,8 +231,8 @@ def main(argv: list[str] | None = None) -> int:
     def progress(line: str) -> None:
         print(f"[{time.perf_counter() - started:6.1f}s] {line}", flush=True)
 
-    if args.command == "monitor":
-        return _monitor_command(args, progress)
+    if args.command in _COMMANDS:
+        return _COMMANDS[args.command](args, progress)
     if (args.claims is None) != (args.customers is None):
         print("error: --claims and --customers go together", file=sys.stderr)
         return 2

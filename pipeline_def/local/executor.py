@@ -84,7 +84,9 @@ def resolve_parameters(definition: dict, overrides: dict[str, str]) -> dict[str,
     values: dict[str, Any] = {}
     for name, spec in declared.items():
         if name not in overrides:
-            values[name] = spec.get("DefaultValue")
+            if "DefaultValue" not in spec:  # SageMaker refuses to start such an execution too
+                raise ParameterError(f"parameter {name} has no default value; pass {name}=<value>")
+            values[name] = spec["DefaultValue"]
             continue
         try:
             values[name] = _PARAMETER_TYPES[spec["Type"]](overrides[name])

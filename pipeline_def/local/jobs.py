@@ -11,8 +11,10 @@ and batch transform are xgboost-cpu (the image's 3.0 release) with the container
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -39,6 +41,8 @@ class LocalSageMaker:
     s3: LocalS3
     jobs_dir: Path
     glue_catalog: Path | None = None
+    #: Where PutRecord calls of a job land (one JSON Lines file per feature group); None: no sink.
+    records_dir: Path | None = None
     models: dict[str, dict] = field(default_factory=dict)
     threads: int = field(default_factory=lambda: os.cpu_count() or 1)
 
@@ -68,10 +72,29 @@ class _Container:
         return str(self.path(value)) if value.startswith(CONTAINER_ROOT) else value
 
 
-def _stage_inputs(sm: LocalSageMaker, request: dict, container: _Container) -> None:
+def _stage_inputs(sm: LocalSageMaker, request: dict, container: _Container, host: int, hosts: int) -> None:
+    """Each input as SageMaker copies it: all of it, or with ShardedByS3Key this host's objects."""
     for channel in request.get("ProcessingInputs", []):
         s3_input = channel["S3Input"]
-        sm.s3.download(s3_input["S3Uri"], container.path(s3_input["LocalPath"]))
+        destination = container.path(s3_input["LocalPath"])
+        if s3_input.get("S3DataDistributionType") != "ShardedByS3Key":
+            sm.s3.download(s3_input["S3Uri"], destination)
+            continue
+        destination.mkdir(parents=True, exist_ok=True)
+        prefix = sm.s3.path(s3_input["S3Uri"])
+        for index, source in enumerate(sm.s3.files(s3_input["S3Uri"])):
+            if index % hosts == host:
+                target = destination / source.relative_to(prefix)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source, target)
+
+
+def _write_resource_config(container: _Container, host: int, hosts: int) -> None:
+    """/opt/ml/config/resourceconfig.json, as SageMaker gives every instance of a job."""
+    names = [f"algo-{index + 1}" for index in range(hosts)]
+    config = container.path("/opt/ml/config/resourceconfig.json")
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(json.dumps({"current_host": names[host], "hosts": names}), encoding="utf-8")
 
 
 def _publish_outputs(sm: LocalSageMaker, request: dict, container: _Container) -> list[dict]:
@@ -89,12 +112,15 @@ def _run_script(sm: LocalSageMaker, step: str, request: dict, container: _Contai
         raise ExecutionError(
             f"step {step}: the local run runs 'python3 <script>' entrypoints, got {entrypoint}"
         )
-    command = [sys.executable, "-m", "pipeline_def.local.launch"]
+    command = [sys.executable, "-m", "pipeline_def.local.launch", "--s3-root", str(sm.s3.root.resolve())]
     if sm.glue_catalog is not None:
         command += ["--glue-catalog", str(Path(sm.glue_catalog).resolve())]
+    if sm.records_dir is not None:
+        command += ["--records-dir", str(sm.records_dir.resolve())]
     command.append(container.map_argument(entrypoint[1]))
     command += [container.map_argument(str(a)) for a in app.get("ContainerArguments", [])]
-    env = {**os.environ, **request.get("Environment", {})}
+    variables = request.get("Environment", {})
+    env = {**os.environ, **{name: container.map_argument(value) for name, value in variables.items()}}
     log = container.root / "job.log"
     with log.open("w", encoding="utf-8") as handle:
         result = subprocess.run(
@@ -113,17 +139,21 @@ def _model_artifact(sm: LocalSageMaker, step: str, model_name: str) -> Path:
 
 
 def run_processing(sm: LocalSageMaker, step: str, request: dict, execution_id: str) -> dict:
-    container = _Container(sm.jobs_dir / step)
-    container.root.mkdir(parents=True, exist_ok=True)
-    _stage_inputs(sm, request, container)
-    for output in request.get("ProcessingOutputConfig", {}).get("Outputs", []):
-        container.path(output["S3Output"]["LocalPath"]).mkdir(parents=True, exist_ok=True)
+    """One processing job; with InstanceCount N, N containers (algo-1..N) run one after another."""
     image = request["AppSpecification"]["ImageUri"]
-    if "sagemaker-xgboost" in image:
-        _run_script(sm, step, request, container)
-    else:
+    if "sagemaker-xgboost" not in image:
         raise ExecutionError(f"step {step}: the local run cannot emulate image {image}")
-    outputs = _publish_outputs(sm, request, container)
+    hosts = int(request.get("ProcessingResources", {}).get("ClusterConfig", {}).get("InstanceCount", 1))
+    outputs = []
+    for host in range(hosts):
+        container = _Container(sm.jobs_dir / step / (f"algo-{host + 1}" if hosts > 1 else ""))
+        container.root.mkdir(parents=True, exist_ok=True)
+        _stage_inputs(sm, request, container, host, hosts)
+        _write_resource_config(container, host, hosts)
+        for output in request.get("ProcessingOutputConfig", {}).get("Outputs", []):
+            container.path(output["S3Output"]["LocalPath"]).mkdir(parents=True, exist_ok=True)
+        _run_script(sm, step, request, container)
+        outputs = _publish_outputs(sm, request, container)
     return {
         "ProcessingJobName": _job_name("pipelines", step, execution_id),
         "ProcessingJobStatus": "Completed",

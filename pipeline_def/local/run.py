@@ -464,7 +464,7 @@ class RunStopped(BaseException):
         super().__init__(f"stopped by {self.signal_name}")
 
 
-def _check_workdir(workdir: Path) -> None:
+def check_workdir(workdir: Path) -> None:
     if workdir.exists() and not workdir.is_dir():
         raise ArgumentError(f"--workdir {workdir} is a file, not a folder")
     for ancestor in workdir.absolute().parents:
@@ -487,7 +487,7 @@ def check_options(options: RunOptions) -> None:
         raise ArgumentError(f"--seed must be 0 or more, got {options.seed}")
     if not 0.0 <= options.signal <= 1.0:
         raise ArgumentError(f"--signal must be in [0, 1], got {options.signal:g}")
-    _check_workdir(options.workdir)
+    check_workdir(options.workdir)
     workdir = options.workdir.resolve()
     for flag, path in (("--claims", options.claims), ("--customers", options.customers)):
         if path is not None and path.resolve().is_relative_to(workdir):
@@ -616,7 +616,7 @@ def _stop_on_signals() -> Iterator[None]:
 
 def _reset_workdir(workdir: Path) -> None:
     """Replace an earlier run's folder, but never a folder the run did not create."""
-    _check_workdir(workdir)
+    check_workdir(workdir)
     if workdir.exists() and any(workdir.iterdir()):
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True, exist_ok=True)

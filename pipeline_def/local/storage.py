@@ -53,3 +53,11 @@ class LocalS3:
         if source.is_file():
             return [source]
         return sorted(p for p in source.rglob("*") if p.is_file())
+
+    def exists(self, uri: str) -> bool:
+        """An object (not a prefix) at ``uri``: the ingestion job's quarantine checks its copy."""
+        return self.path(uri).is_file()
+
+    def delete(self, uri: str) -> None:
+        """Delete one object, as S3's DeleteObject does (a missing one is not an error)."""
+        self.path(uri).unlink(missing_ok=True)

@@ -63,8 +63,8 @@ def test_misspelt_environment_key_suggests_the_known_one(context: Reader) -> Non
     # Then the environment's own keys are listed
     assert message == (
         f"{KEY}.regoin: unknown key; did you mean region? allowed: account, accounts, approval, budget, "
-        "endpoint, explainability, logRetentionDays, monitoring, network, notifications, pipeline, region, "
-        "removalPolicy, schedule, tags, terminationProtection"
+        "endpoint, explainability, ingestion, logRetentionDays, monitoring, network, notifications, "
+        "pipeline, region, removalPolicy, schedule, tags, terminationProtection"
     )
 
 

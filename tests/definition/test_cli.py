@@ -8,7 +8,7 @@ import pytest
 
 from pipeline_def import __main__ as cli
 from pipeline_def.config import ConfigError, environment_names, load_environment, load_settings, read_context
-from pipeline_def.definition.render import render, render_monitoring
+from pipeline_def.definition.render import render, render_ingestion, render_monitoring
 
 
 @pytest.fixture(scope="module")
@@ -29,6 +29,19 @@ def test_definitions_writes_the_monitoring_template_of_each_environment(written:
         config = load_environment(read_context(), env)
         expected = render_monitoring(config.pipeline, config.monitoring)
         assert (written / f"definition-{env}-monitoring.json").read_text(encoding="utf-8") == expected
+
+
+def test_definitions_writes_the_ingestion_template_of_each_environment(written: Path) -> None:
+    for env in environment_names(read_context()):
+        config = load_environment(read_context(), env)
+        expected = render_ingestion(config.pipeline, config.ingestion)
+        assert (written / f"definition-{env}-ingestion.json").read_text(encoding="utf-8") == expected
+
+
+def test_definition_prints_the_ingestion_pipeline_on_request(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["definition", "--env", "staging", "--pipeline", "ingestion"]) == 0
+    config = load_environment(read_context(), "staging")
+    assert capsys.readouterr().out == render_ingestion(config.pipeline, config.ingestion)
 
 
 def test_definition_prints_the_monitoring_pipeline_on_request(capsys: pytest.CaptureFixture[str]) -> None:

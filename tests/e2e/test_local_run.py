@@ -50,11 +50,11 @@ def test_every_step_of_the_true_branch_succeeds(good_run):
         names.STEP_TUNING,
         names.STEP_EVAL,
         names.STEP_CONDITION,
-        names.STEP_CREATE_MODEL,
+        f"{names.STEP_CREATE_MODEL}-CreateModel",
         names.STEP_CLARIFY_CONFIG,
         names.STEP_TRANSFORM,
         names.STEP_BIAS,
-        names.STEP_REGISTER,
+        f"{names.STEP_REGISTER}-RegisterModel",
         names.STEP_DRIFT_BASELINE,
     }
 

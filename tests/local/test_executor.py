@@ -290,3 +290,15 @@ def test_a_parameter_override_sagemaker_would_reject_fails_the_step_that_uses_it
     # Then the step fails before any job starts, naming the field
     assert result.status == "Failed"
     assert "InstanceType: 'ml.bogus.huge' is not one of" in result.failure_reason
+
+
+def test_a_parameter_without_a_default_must_be_passed() -> None:
+    # SageMaker refuses StartPipelineExecution without it; the local executor says which one
+    parameters = [{"Name": "InputKey", "Type": "String"}]
+    definition = {"Version": "2020-12-01", "Parameters": parameters, "Steps": []}
+    with pytest.raises(
+        ParameterError, match=r"parameter InputKey has no default value; pass InputKey=<value>"
+    ):
+        resolve_parameters(definition, {})
+    key = "incoming/claims/a.csv"
+    assert resolve_parameters(definition, {"InputKey": key}) == {"InputKey": key}
