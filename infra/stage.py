@@ -1,9 +1,10 @@
 """One ``cdk.Stage`` per environment: the stateful data stack, then the stateless stacks.
 
-Order: data (keys, buckets) -> operations (operators' topic, failure alerts, budget) -> pipeline
--> approval -> monitoring; the later stacks point their dead-letter alarms at the operators'
-topic, so it exists first, and monitoring uses the job scripts the pipeline stack uploads and
-the reviewers' topic and idempotency table of the approval stack.
+Order: data (keys, buckets) -> operations (operators' topic, failure alerts, budget) -> ingestion
+(when ``ingestion.enabled``) and pipeline -> approval -> monitoring; the later stacks point their
+dead-letter alarms at the operators' topic, so it exists first, and monitoring uses the job
+scripts the pipeline stack uploads and the reviewers' topic and idempotency table of the
+approval stack.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from constructs import Construct
 
 from infra.stacks.approval_stack import ApprovalStack
 from infra.stacks.data_stack import DataStack
+from infra.stacks.ingestion_stack import IngestionStack
 from infra.stacks.monitoring_stack import MonitoringStack
 from infra.stacks.operations_stack import OperationsStack
 from infra.stacks.pipeline_stack import PipelineStack
@@ -48,6 +50,17 @@ class MlopsStage(cdk.Stage):
         self.operations = OperationsStack(
             self, "Operations", config=config, key=self.data.key, stack_name=f"{config.prefix}-operations"
         )
+        self.ingestion: IngestionStack | None = None
+        if config.ingestion.enabled:
+            self.ingestion = IngestionStack(
+                self,
+                "Ingestion",
+                config=config,
+                key=self.data.key,
+                alarm_topic=self.operations.topic,
+                stack_name=f"{config.prefix}-ingestion",
+            )
+            self.ingestion.add_stack_dependency(self.operations)
         self.pipeline = PipelineStack(
             self,
             "Pipeline",
@@ -86,4 +99,5 @@ class MlopsStage(cdk.Stage):
 
     @property
     def stacks(self) -> tuple[cdk.Stack, ...]:
-        return (self.data, self.operations, self.pipeline, self.approval, self.monitoring)
+        optional = (self.ingestion,) if self.ingestion is not None else ()
+        return (self.data, self.operations, *optional, self.pipeline, self.approval, self.monitoring)

@@ -60,9 +60,15 @@ class SecureBucket(Construct):
         self._rule_count = 1
 
     def expire(
-        self, rule_id: str, *, prefix: str, days: int, noncurrent_days: int, larger_than_bytes: int
+        self,
+        rule_id: str,
+        *,
+        prefix: str,
+        days: int,
+        noncurrent_days: int,
+        larger_than_bytes: int | None = None,
     ) -> None:
-        """Expire objects under ``prefix`` larger than ``larger_than_bytes`` after ``days``.
+        """Expire objects under ``prefix`` (those larger than ``larger_than_bytes``, if given) after ``days``.
 
         CloudFormation types ``ObjectSizeGreaterThan`` as a string of digits, while CDK renders a
         number (which CloudFormation coerces, with a validation warning at synth): the rule's
@@ -76,11 +82,28 @@ class SecureBucket(Construct):
             expiration=cdk.Duration.days(days),
             noncurrent_version_expiration=cdk.Duration.days(noncurrent_days),
         )
-        resource = cast(s3.CfnBucket, self.bucket.node.default_child)
-        resource.add_property_override(
-            f"LifecycleConfiguration.Rules.{self._rule_count}.ObjectSizeGreaterThan", str(larger_than_bytes)
-        )
+        if larger_than_bytes is not None:
+            self._resource.add_property_override(
+                f"LifecycleConfiguration.Rules.{self._rule_count}.ObjectSizeGreaterThan",
+                str(larger_than_bytes),
+            )
         self._rule_count += 1
+
+    def send_events_to_eventbridge(self) -> None:
+        """S3 sends every object event of this bucket to the default event bus.
+
+        Set on the bucket resource itself: the bucket's ``event_bridge_enabled`` goes through
+        CDK's notifications custom resource (a Lambda with a managed policy) for no gain here.
+        """
+        self._resource.notification_configuration = s3.CfnBucket.NotificationConfigurationProperty(
+            event_bridge_configuration=s3.CfnBucket.EventBridgeConfigurationProperty(
+                event_bridge_enabled=True
+            )
+        )
+
+    @property
+    def _resource(self) -> s3.CfnBucket:
+        return cast(s3.CfnBucket, self.bucket.node.default_child)
 
 
 def access_log_bucket(

@@ -27,7 +27,7 @@ from infra.constructs.secure_bucket import SecureBucket, access_log_bucket
 from infra.constructs.seed_objects import SEED_TEXT
 from infra.policies import alarms_arn, s3_arn
 from pipeline_def.config import DATA_CAPTURE_PREFIX, MODEL_ARTIFACTS_PREFIX, EnvironmentConfig
-from pipeline_def.names import PREFIX
+from pipeline_def.names import INCOMING_FOLDER, INGESTION_FOLDER, PREFIX
 from pipeline_def.schema import FEATURE_GROUPS
 
 #: Athena writes query results here (artifact bucket), encrypted with the environment key.
@@ -49,6 +49,9 @@ LOGS_KEY_ACTIONS = (
 DRIFT_BASELINE_KEYS = f"{PREFIX}/runs/*/drift-baseline/*"
 #: A lifecycle rule expires noncurrent capture versions this long after they stop being current.
 CAPTURE_NONCURRENT_DAYS = 1
+#: Landed files deleted by the quarantine (moved to rejected/) or expired leave a noncurrent
+#: version: gone a day later, since the rejected copy or the feature groups hold the data.
+LANDED_NONCURRENT_DAYS = 1
 
 
 def artifact_key_alias(prefix: str) -> str:
@@ -88,7 +91,7 @@ class DataStack(cdk.Stack):
         self.log_bucket = access_log_bucket(
             self, "AccessLogs", bucket_name=config.log_bucket_name, removal_policy=removal_policy
         )
-        self.data_bucket = SecureBucket(
+        data = SecureBucket(
             self,
             "Data",
             bucket_name=config.data_bucket_name,
@@ -96,7 +99,8 @@ class DataStack(cdk.Stack):
             log_bucket=self.log_bucket,
             log_prefix="data/",
             removal_policy=removal_policy,
-        ).bucket
+        )
+        self.data_bucket = data.bucket
         artifacts = SecureBucket(
             self,
             "Artifacts",
@@ -108,6 +112,8 @@ class DataStack(cdk.Stack):
         )
         self.artifact_bucket = artifacts.bucket
         self._expire_data_capture(artifacts, config)
+        if config.ingestion.enabled:
+            self._open_landing(data, artifacts, config)
         if config.promote_to:
             self._open_model_artifacts(config)
         self.glue_database = glue.CfnDatabase(
@@ -237,6 +243,30 @@ class DataStack(cdk.Stack):
             days=config.monitoring.capture_retention_days,
             noncurrent_days=CAPTURE_NONCURRENT_DAYS,
             larger_than_bytes=len(SEED_TEXT.encode()),
+        )
+
+    def _open_landing(self, data: SecureBucket, artifacts: SecureBucket, config: EnvironmentConfig) -> None:
+        """Files landed under ``incoming/`` start the ingestion stack's pipeline, and expire.
+
+        The data bucket sends its object events to EventBridge, where the ingestion stack's rules
+        pick the landed files by key. A landed file is either ingested (the feature groups hold
+        its records) or moved under ``rejected/`` (kept until someone deals with it), so what
+        stays in ``incoming/`` is a copy, kept ``ingestion.incomingRetentionDays`` days for a
+        re-run; so are each run's part files and reports in the artifact bucket.
+        """
+        data.send_events_to_eventbridge()
+        days = config.ingestion.incoming_retention_days
+        data.expire(
+            "ExpireLandedFiles",
+            prefix=f"{INCOMING_FOLDER}/",
+            days=days,
+            noncurrent_days=LANDED_NONCURRENT_DAYS,
+        )
+        artifacts.expire(
+            "ExpireIngestionRuns",
+            prefix=f"{PREFIX}/{INGESTION_FOLDER}/",
+            days=days,
+            noncurrent_days=LANDED_NONCURRENT_DAYS,
         )
 
     def _logs_statement(self, config: EnvironmentConfig) -> iam.PolicyStatement:

@@ -48,8 +48,8 @@ from constructs import Construct
 from infra import policies
 from infra.constructs.encrypted_queue import dead_letter_queue
 from infra.constructs.monitoring_alarms import MonitoringAlarms
-from infra.constructs.monitoring_role import MonitoringExecutionRole
 from infra.constructs.pipeline_schedule import PipelineSchedule
+from infra.constructs.processing_role import ObjectAccess, ProcessingPipelineRole
 from infra.constructs.registry_lambda import RegistryLambda, powertools_layer
 from infra.constructs.sagemaker_pipeline import SageMakerPipeline
 from infra.constructs.seed_objects import SeedObjects
@@ -108,21 +108,30 @@ class MonitoringStack(cdk.Stack):
         settings, monitoring = config.pipeline, config.monitoring
         bucket = config.artifact_bucket_name
         definition = render_monitoring(settings, monitoring, digest=scripts_digest())
-        self.execution_role = MonitoringExecutionRole(
+        namespace = monitoring.metrics_namespace(config.name)
+        self.execution_role = ProcessingPipelineRole(
             self,
             "ExecutionRole",
             settings=settings,
             pipeline_name=settings.monitoring_pipeline_name,
+            job_name_prefix=f"{settings.prefix}-monitor-",
             key=key,
-            artifact_bucket_name=bucket,
-            read_prefixes=(
-                *self.input_prefixes,
-                # Every version of the job scripts (the pipeline stack's code_key_prefix).
-                f"{PREFIX}/code/",
-            ),
-            write_prefixes=(f"{PREFIX}/{MONITORING_REPORTS_FOLDER}/",),
-            metrics_namespace=monitoring.metrics_namespace(config.name),
+            objects=[
+                ObjectAccess(
+                    bucket_name=bucket,
+                    # The three inputs, and every version of the job scripts (the pipeline
+                    # stack's code_key_prefix).
+                    read=(*self.input_prefixes, f"{PREFIX}/code/"),
+                    write=(f"{PREFIX}/{MONITORING_REPORTS_FOLDER}/",),
+                )
+            ],
+            objects_reason="The monitoring job reads what the deploy function, the endpoint's data capture "
+            "and the label feed write under generated keys, and writes its report per execution; the "
+            "wildcards are limited to those prefixes and the job scripts' prefix of this environment's "
+            "artifact bucket.",
             image_uris=policies.image_uris_in(definition),
+            extra=[policies.metrics_in_namespace(namespace)],
+            extra_unscoped=f"cloudwatch:PutMetricData (limited to {namespace})",
         ).role
         self.seeds = SeedObjects(
             self,

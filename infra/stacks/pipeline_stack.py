@@ -7,7 +7,6 @@ from typing import Any
 import aws_cdk as cdk
 import aws_cdk.aws_iam as iam
 import aws_cdk.aws_kms as kms
-import aws_cdk.aws_s3 as s3
 import aws_cdk.aws_sagemaker as sagemaker
 import aws_cdk.aws_sns as sns
 from constructs import Construct
@@ -87,15 +86,13 @@ class PipelineStack(cdk.Stack):
         scripts = JobScripts(
             self,
             "JobScripts",
-            source_dir=SCRIPTS_DIR,
-            file_names=SCRIPT_NAMES,
-            bucket=s3.Bucket.from_bucket_attributes(
-                self, "ArtifactBucket", bucket_name=config.artifact_bucket_name, encryption_key=key
-            ),
+            files={name: (SCRIPTS_DIR / name).read_bytes() for name in SCRIPT_NAMES},
+            bucket_name=config.artifact_bucket_name,
             key=key,
             key_prefix=code_key_prefix(digest),
             log_retention=log_retention(config.log_retention_days),
             removal_policy=cdk.RemovalPolicy.DESTROY,
+            purpose="the job scripts",
         )
         pipeline = SageMakerPipeline(
             self,

@@ -26,7 +26,7 @@ from infra.compliance import enable_checks
 from infra.stage import MlopsStage
 from pipeline_def.config import EnvironmentConfig, Reader, load_environments
 
-STACK_KINDS = ("data", "operations", "pipeline", "approval", "monitoring")
+STACK_KINDS = ("data", "operations", "ingestion", "pipeline", "approval", "monitoring")
 
 
 @dataclass(frozen=True)

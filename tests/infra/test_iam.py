@@ -70,11 +70,13 @@ def test_service_roles_trust_only_their_own_account(env: Synthesized, kind: str)
             continue
         for statement in role["Properties"]["AssumeRolePolicyDocument"]["Statement"]:
             service = statement["Principal"]["Service"]
-            if service in {"sagemaker.amazonaws.com", "scheduler.amazonaws.com"}:
+            if service in {"sagemaker.amazonaws.com", "scheduler.amazonaws.com", "events.amazonaws.com"}:
                 checked += 1
                 assert statement["Condition"] == {
                     "StringEquals": {"aws:SourceAccount": env.config.account}
                 }, logical_id
     # The pipeline stack has the pipeline, model and schedule roles, the monitoring stack its pipeline
-    # and schedule roles; the others none of these.
-    assert checked == {"data": 0, "operations": 0, "pipeline": 3, "approval": 0, "monitoring": 2}[kind]
+    # and schedule roles, the ingestion stack its pipeline role and the rules' start and alert roles;
+    # the others none of these.
+    expected = {"data": 0, "operations": 0, "ingestion": 3, "pipeline": 3, "approval": 0, "monitoring": 2}
+    assert checked == expected[kind]

@@ -3,8 +3,8 @@
 The handlers are imported by their full names (``lambdas.approval.handler``), as Lambda imports
 them from the asset root, so the modules the tests patch are the ones the handlers use.
 
-One moto server runs for the session (``ThreadedMotoServer`` on 127.0.0.1, a free port) and is
-reset before each test. The handlers reach it the way the local run does: through
+One moto server runs for the session (``moto_url`` in ``tests/conftest.py``) and is reset
+before each test. The handlers reach it the way the local run does: through
 ``AWS_ENDPOINT_URL``, which boto3 honours; the tests' own clients pass ``endpoint_url``.
 """
 
@@ -22,7 +22,6 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
-from moto.server import ThreadedMotoServer
 
 from lambdas.approval import handler as approval_handler
 from lambdas.deploy import handler as deploy_handler
@@ -64,15 +63,6 @@ def set_variables(monkeypatch: pytest.MonkeyPatch, variables: dict[str, str]) ->
     for name, value in variables.items():
         monkeypatch.setenv(name, value)
     return variables
-
-
-@pytest.fixture(scope="session")
-def moto_url() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
 
 
 def _reset_moto(url: str) -> None:
