@@ -39,7 +39,9 @@ class PipelineSettings:
     KEYS: ClassVar[tuple[str, ...]] = (
         "processingInstanceType",
         "trainingInstanceType",
+        "trainingInstanceCount",
         "transformInstanceType",
+        "transformInstanceCount",
         "minAuc",
         "minRecall",
         "maxTuningJobs",
@@ -58,6 +60,9 @@ class PipelineSettings:
     #: below that the quality gate decides on noise. cdk.json sets it per environment: dev 5
     #: (smoke runs on a few thousand policies), staging 30 (+-0.16), prod 100 (+-0.09).
     DEFAULT_MIN_TEST_POSITIVES: ClassVar[int] = 10
+    #: Upper bounds of the instance counts (docs/scale.md: 50M policies need 4 training instances).
+    MAX_TRAINING_INSTANCES: ClassVar[int] = 32
+    MAX_TRANSFORM_INSTANCES: ClassVar[int] = 100
 
     project: str
     env_name: str
@@ -65,7 +70,12 @@ class PipelineSettings:
     region: str
     processing_instance_type: str
     training_instance_type: str
+    #: More than one: XGBoost's distributed training, each instance its shard of the train split
+    #: (FraudDataProcess writes one part per instance; the channel is ShardedByS3Key).
+    training_instance_count: int
     transform_instance_type: str
+    #: The batch transform splits its input by line over this many instances.
+    transform_instance_count: int
     explainability_instance_type: str
     explainability_max_rows: int
     min_auc: float
@@ -142,7 +152,13 @@ class PipelineSettings:
             region=env.str("region", allowed=SUPPORTED_REGIONS),
             processing_instance_type=pipe.str("processingInstanceType", pattern=_INSTANCE_TYPE),
             training_instance_type=pipe.str("trainingInstanceType", pattern=_INSTANCE_TYPE),
+            training_instance_count=pipe.int(
+                "trainingInstanceCount", low=1, high=cls.MAX_TRAINING_INSTANCES, default=1
+            ),
             transform_instance_type=pipe.str("transformInstanceType", pattern=_INSTANCE_TYPE),
+            transform_instance_count=pipe.int(
+                "transformInstanceCount", low=1, high=cls.MAX_TRANSFORM_INSTANCES, default=1
+            ),
             explainability_instance_type=explainability.str(
                 "instanceType", pattern=_INSTANCE_TYPE, default="ml.m5.xlarge"
             ),

@@ -25,6 +25,7 @@ CloudFormation's ``Fn::Sub`` fills in.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import warnings
@@ -241,6 +242,27 @@ def quiet_sdk() -> Iterator[None]:
         sdk_logger.setLevel(level)
 
 
+@functools.lru_cache(maxsize=16)
+def _pipeline_session(region: str, default_bucket: str) -> PipelineSession:
+    """One offline session per region and bucket for the whole process.
+
+    Creating it is 90% of a build (eight botocore clients and three validations of the SDK's
+    config schema); synth and ``definitions`` build nine definitions, the tests hundreds. Builds
+    run one after another and each step's arguments are captured when the step is made, so
+    reusing the session shares no state between definitions.
+    """
+    session = PipelineSession(
+        boto_session=_offline_boto_session(region),
+        default_bucket=default_bucket,
+        sagemaker_config={"SchemaVersion": "1.0"},
+    )
+    # An empty config makes every SDK default lookup return None at once: a user's
+    # ~/.config/sagemaker/config.yaml cannot change the definition, and each lookup no
+    # longer re-validates the config against its JSON schema (0.2 s each, ~100 of them).
+    session.sagemaker_config = {}
+    return session
+
+
 class _Builder:
     """Holds what every step shares (session, role, encryption, network) while steps are made."""
 
@@ -248,15 +270,7 @@ class _Builder:
         self.settings = settings
         self.deployment = deployment
         self.params = Parameters.defaults_from(settings, code_version)
-        self.session = PipelineSession(
-            boto_session=_offline_boto_session(settings.region),
-            default_bucket=deployment.artifact_bucket,
-            sagemaker_config={"SchemaVersion": "1.0"},
-        )
-        # An empty config makes every SDK default lookup return None at once: a user's
-        # ~/.config/sagemaker/config.yaml cannot change the definition, and each lookup no
-        # longer re-validates the config against its JSON schema (0.2 s each, ~100 of them).
-        self.session.sagemaker_config = {}
+        self.session = _pipeline_session(settings.region, deployment.artifact_bucket)
         self.xgboost_image = image_uris.retrieve("xgboost", settings.region, version=XGBOOST_VERSION)
         self.network = (
             NetworkConfig(
@@ -351,6 +365,10 @@ def _data_process_step(b: _Builder, dataset: PropertyFile) -> ProcessingStep:
             "42",
             "--min-test-positives",
             str(b.settings.min_test_positives),
+            "--train-parts",
+            str(b.settings.training_instance_count),
+            "--test-parts",
+            str(b.settings.transform_instance_count),
             "--output-dir",
             out,
         ],
@@ -372,7 +390,7 @@ def _tuning_step(b: _Builder, data: ProcessingStep) -> TuningStep:
     estimator = Estimator(
         image_uri=b.xgboost_image,
         role=b.deployment.role_arn,
-        instance_count=1,
+        instance_count=b.settings.training_instance_count,
         instance_type=b.params.training_instance_type,
         output_path=b.s3(TUNING_FOLDER),
         base_job_name=f"{b.settings.prefix}-train",
@@ -413,10 +431,15 @@ def _tuning_step(b: _Builder, data: ProcessingStep) -> TuningStep:
         early_stopping_type="Auto",
         base_tuning_job_name="fraud-hpo",
     )
+    # On several instances the built-in algorithm trains distributed (its collective over the
+    # hosts): each instance reads its own part of the train split, and all of the validation split.
+    sharded = "ShardedByS3Key" if b.settings.training_instance_count > 1 else "FullyReplicated"
     args = tuner.fit(
         inputs={
-            channel: TrainingInput(s3_data=_output_uri(data, channel), content_type="text/csv")
-            for channel in ("train", "validation")
+            "train": TrainingInput(
+                s3_data=_output_uri(data, "train"), content_type="text/csv", distribution=sharded
+            ),
+            "validation": TrainingInput(s3_data=_output_uri(data, "validation"), content_type="text/csv"),
         }
     )
     return TuningStep(name=STEP_TUNING, step_args=args, retry_policies=b.job_retry)
@@ -541,7 +564,7 @@ def _transform_step(b: _Builder, data: ProcessingStep, create_model: ModelStep) 
     transformer = Transformer(
         model_name=create_model.properties.ModelName,
         instance_type=b.params.transform_instance_type,
-        instance_count=1,
+        instance_count=b.settings.transform_instance_count,
         output_path=b.run_s3("transform"),
         accept="text/csv",
         assemble_with="Line",
@@ -634,9 +657,10 @@ def _drift_baseline_step(b: _Builder, data, report: PropertyFile, transform: Tra
             f"{base}/input/data",
             "--headers-file",
             f"{base}/input/metadata/dataset.json",
-            # The transform names its output after its input: test/test.csv -> test.csv.out.
+            # The transform names each output after its input (test.csv -> test.csv.out, one per
+            # part when the test split is written for several instances): the folder, in order.
             "--scores-file",
-            f"{base}/input/predictions/test.csv.out",
+            f"{base}/input/predictions",
             "--threshold",
             Join(on="", values=[threshold]),  # arguments are strings
             "--facet",

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 import xgboost as xgb
 
+from pipeline_def.local.distributed import Cluster, read_csv_files
 from pipeline_def.local.expressions import ExecutionError
 from pipeline_def.local.model_artifact import load_booster, predict, write_model_tar
 from pipeline_def.local.storage import LocalS3
@@ -167,14 +168,16 @@ def run_processing(sm: LocalSageMaker, step: str, request: dict, execution_id: s
 _CONTAINER_HYPERPARAMETERS = ("num_round", "early_stopping_rounds")
 
 
-def _read_channel(sm: LocalSageMaker, uri: str) -> tuple[np.ndarray, np.ndarray]:
-    """A CSV channel in the built-in algorithm's convention: label first, no header."""
+def _channel_files(sm: LocalSageMaker, uri: str) -> list[Path]:
     files = [f for f in sm.s3.files(uri) if f.suffix == ".csv"]
     if not files:
         raise ExecutionError(f"no CSV objects under {uri}")
-    frame = pd.concat([pd.read_csv(f, header=None) for f in files], ignore_index=True)
-    values = frame.to_numpy(dtype=np.float32)
-    return values[:, 1:], values[:, 0]
+    return files
+
+
+def _read_channel(sm: LocalSageMaker, uri: str) -> tuple[np.ndarray, np.ndarray]:
+    """A CSV channel in the built-in algorithm's convention: label first, no header."""
+    return read_csv_files(_channel_files(sm, uri))
 
 
 def _number(value: str) -> float | int:
@@ -190,6 +193,30 @@ class TrainingResult:
     model_uri: str
 
 
+def _train_params(hyperparameters: dict[str, str], threads: int) -> dict[str, Any]:
+    """xgboost.train's parameters from the job's hyperparameters, as the container passes them."""
+    params: dict[str, Any] = {
+        k: _number(v) if k not in ("objective", "eval_metric", "tree_method") else v
+        for k, v in hyperparameters.items()
+        if k not in _CONTAINER_HYPERPARAMETERS
+    }
+    return params | {"nthread": threads, "seed": 0}
+
+
+def _early_stopping(hyperparameters: dict[str, str]) -> int | None:
+    value = hyperparameters.get("early_stopping_rounds")
+    return None if value is None else int(value)
+
+
+def _result(sm: LocalSageMaker, name: str, hyperparameters, booster, evaluation: str, output_path: str):
+    """Like the container: the artifact keeps every round trained (early stopping stops, it does
+    not truncate), and the tuning objective is the last validation:auc the job reported."""
+    objective = float(evaluation.split("validation-auc:")[1])
+    model_uri = f"{output_path.rstrip('/')}/{name}/output/model.tar.gz"
+    write_model_tar(booster, sm.s3.path(model_uri))
+    return TrainingResult(name, hyperparameters, objective, model_uri)
+
+
 def train_one(
     sm: LocalSageMaker,
     name: str,
@@ -197,32 +224,67 @@ def train_one(
     channels: dict[str, tuple],
     output_path: str,
 ) -> TrainingResult:
-    """One training job as the XGBoost container runs it: validation:auc with early stopping."""
-    params: dict[str, Any] = {
-        k: _number(v) if k not in ("objective", "eval_metric", "tree_method") else v
-        for k, v in hyperparameters.items()
-        if k not in _CONTAINER_HYPERPARAMETERS
-    }
-    params["nthread"] = sm.threads
-    params["seed"] = 0
+    """One training job on one instance, as the container runs it: validation:auc, early stopping."""
     train = xgb.DMatrix(*channels["train"])
     validation = xgb.DMatrix(*channels["validation"])
     booster = xgb.train(
-        params,
+        _train_params(hyperparameters, sm.threads),
         train,
         num_boost_round=int(hyperparameters.get("num_round", 100)),
         evals=[(validation, "validation")],
-        early_stopping_rounds=int(hyperparameters["early_stopping_rounds"])
-        if "early_stopping_rounds" in hyperparameters
-        else None,
+        early_stopping_rounds=_early_stopping(hyperparameters),
         verbose_eval=False,
     )
-    # Like the container: the artifact keeps every round trained (early stopping stops, it does
-    # not truncate), and the tuning objective is the last validation:auc the job reported.
-    objective = float(booster.eval(validation, "validation").split("validation-auc:")[1])
-    model_uri = f"{output_path.rstrip('/')}/{name}/output/model.tar.gz"
-    write_model_tar(booster, sm.s3.path(model_uri))
-    return TrainingResult(name, hyperparameters, objective, model_uri)
+    evaluation = booster.eval(validation, "validation")
+    return _result(sm, name, hyperparameters, booster, evaluation, output_path)
+
+
+def host_channels(sm: LocalSageMaker, definition: dict, hosts: int, step: str) -> list[dict[str, list[Path]]]:
+    """Each host's files per channel: its objects of a ShardedByS3Key channel, all of the others.
+
+    Objects are dealt out by key order, as the processing jobs' shards are; a host left without
+    an object fails the job, as SageMaker's does.
+    """
+    found: list[dict[str, list[Path]]] = [{} for _ in range(hosts)]
+    for channel in definition["InputDataConfig"]:
+        source = channel["DataSource"]["S3DataSource"]
+        files = _channel_files(sm, source["S3Uri"])
+        sharded = source.get("S3DataDistributionType") == "ShardedByS3Key"
+        for host in range(hosts):
+            found[host][channel["ChannelName"]] = files[host::hosts] if sharded else files
+            if not found[host][channel["ChannelName"]]:
+                raise ExecutionError(
+                    f"step {step}: channel {channel['ChannelName']} has {len(files)} objects for {hosts} "
+                    "instances (ShardedByS3Key gives each instance at least one)"
+                )
+    return found
+
+
+def train_distributed(
+    sm: LocalSageMaker,
+    cluster: Cluster,
+    name: str,
+    hyperparameters: dict[str, str],
+    channels: list[dict[str, list[Path]]],
+    output_path: str,
+) -> TrainingResult:
+    """One training job on ``cluster.hosts`` instances: each host its channel files."""
+    job_dir = sm.jobs_dir / name
+    job_dir.mkdir(parents=True, exist_ok=True)
+    manifest = {
+        f"algo-{index + 1}": {c: [f.name for f in files] for c, files in host.items()}
+        for index, host in enumerate(channels)
+    }
+    text = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+    (job_dir / "hosts.json").write_text(text, encoding="utf-8")
+    booster, evaluation = cluster.train(
+        _train_params(hyperparameters, max(1, sm.threads // cluster.hosts)),
+        num_round=int(hyperparameters.get("num_round", 100)),
+        early_stopping_rounds=_early_stopping(hyperparameters),
+        host_channels=channels,
+        job_dir=job_dir,
+    )
+    return _result(sm, name, hyperparameters, booster, evaluation, output_path)
 
 
 def _sample_ranges(ranges: dict, count: int, seed: int) -> list[dict[str, str]]:
@@ -255,23 +317,32 @@ def run_tuning(sm: LocalSageMaker, step: str, request: dict, execution_id: str, 
         raise ExecutionError(
             f"step {step}: the local run computes validation:auc, not {objective['MetricName']}"
         )
-    channels = {
-        c["ChannelName"]: _read_channel(sm, c["DataSource"]["S3DataSource"]["S3Uri"])
-        for c in definition["InputDataConfig"]
-    }
     budget = int(config["ResourceLimits"]["MaxNumberOfTrainingJobs"])
     tuning_name = _job_name("fraud-hpo", step, execution_id)[:32]
+    # The SDK writes HyperParameterTuningResourceConfig; the API also takes ResourceConfig.
+    resources = definition.get("HyperParameterTuningResourceConfig") or definition.get("ResourceConfig", {})
+    hosts = int(resources.get("InstanceCount", 1))
+    output_path = definition["OutputDataConfig"]["S3OutputPath"]
+    candidates = _sample_ranges(config["ParameterRanges"], budget, seed=index_seed(step))
+    jobs = [
+        (f"{tuning_name}-{index + 1:03d}", {**definition.get("StaticHyperParameters", {}), **candidate})
+        for index, candidate in enumerate(candidates)
+    ]
     results = []
-    for index, candidate in enumerate(
-        _sample_ranges(config["ParameterRanges"], budget, seed=index_seed(step))
-    ):
-        hyperparameters = {**definition.get("StaticHyperParameters", {}), **candidate}
-        name = f"{tuning_name}-{index + 1:03d}"
-        results.append(
-            train_one(sm, name, hyperparameters, channels, definition["OutputDataConfig"]["S3OutputPath"])
-        )
-        if progress:
-            progress(f"training job {index + 1}/{budget}: validation:auc {results[-1].objective:.4f}")
+    if hosts == 1:
+        channels = {
+            c["ChannelName"]: _read_channel(sm, c["DataSource"]["S3DataSource"]["S3Uri"])
+            for c in definition["InputDataConfig"]
+        }
+        for name, hyperparameters in jobs:
+            results.append(train_one(sm, name, hyperparameters, channels, output_path))
+            _report(progress, len(results), budget, hosts, results[-1])
+    else:
+        shares = host_channels(sm, definition, hosts, step)
+        with Cluster(hosts) as cluster:
+            for name, hyperparameters in jobs:
+                results.append(train_distributed(sm, cluster, name, hyperparameters, shares, output_path))
+                _report(progress, len(results), budget, hosts, results[-1])
     maximize = objective["Type"] == "Maximize"
     ranked = sorted(results, key=lambda r: -r.objective if maximize else r.objective)
     summaries = [_summary(r) for r in ranked]
@@ -282,6 +353,12 @@ def run_tuning(sm: LocalSageMaker, step: str, request: dict, execution_id: str, 
         "TrainingJobSummaries": summaries,
         "TrainingJobDefinition": definition,
     }
+
+
+def _report(progress, done: int, budget: int, hosts: int, result: TrainingResult) -> None:
+    if progress:
+        on = f" on {hosts} instances" if hosts > 1 else ""
+        progress(f"training job {done}/{budget}{on}: validation:auc {result.objective:.4f}")
 
 
 def index_seed(step: str) -> int:

@@ -1051,9 +1051,15 @@ def read_dataset(dataset_path: str | Path, config: ClarifyConfig) -> pd.DataFram
     return frame
 
 
-def read_scores(predictions_path: str | Path, expected_rows: int) -> np.ndarray:
-    """Read batch-transform output: one probability per line, no header, same rows as the dataset."""
-    frame = pd.read_csv(predictions_path, header=None)
+def read_scores(predictions_path: str | Path | Sequence[Path], expected_rows: int) -> np.ndarray:
+    """Read batch-transform output: one probability per line, no header, same rows as the dataset.
+
+    A transform over several instances writes one output per input part; given in name order
+    (the parts' row order), they are read as one.
+    """
+    paths = [Path(predictions_path)] if isinstance(predictions_path, (str, Path)) else list(predictions_path)
+    predictions_path = paths[0] if len(paths) == 1 else paths[0].parent
+    frame = pd.concat([pd.read_csv(path, header=None) for path in paths], ignore_index=True)
     if frame.shape[1] != 1:
         raise ValueError(f"{predictions_path}: expected one score per line, found {frame.shape[1]} columns")
     scores = frame.iloc[:, 0].to_numpy(dtype=np.float64)
@@ -1234,7 +1240,7 @@ class Inputs:
 
     config: Path
     dataset: Path
-    predictions: Path | None = None
+    predictions: Path | Sequence[Path] | None = None
     model: Path | None = None
 
 
@@ -1290,6 +1296,14 @@ def job_facts() -> dict[str, str]:
 # =========================================================================== command line
 
 
+def input_files(folder: Path, what: str, suffixes: tuple[str, ...]) -> list[Path]:
+    """The input files of a channel folder in name order (SageMaker copies an S3 prefix into it)."""
+    files = sorted(f for f in folder.rglob("*") if f.is_file() and f.name.endswith(suffixes))
+    if not files:
+        raise ValueError(f"{folder}: expected a {what} file ({' or '.join(suffixes)}), found nothing")
+    return files
+
+
 def single_file(folder: Path, what: str, suffixes: tuple[str, ...]) -> Path:
     """The one input file of a channel folder (SageMaker copies an S3 prefix into it)."""
     files = sorted(f for f in folder.rglob("*") if f.is_file() and f.name.endswith(suffixes))
@@ -1325,7 +1339,7 @@ def _inputs(args: argparse.Namespace) -> Inputs:
         dataset=single_file(args.dataset_dir, "dataset", (".csv",)),
         predictions=None
         if args.predictions_dir is None
-        else single_file(args.predictions_dir, "batch-transform output", (".out", ".csv")),
+        else input_files(args.predictions_dir, "batch-transform output", (".out", ".csv")),
         model=None if args.model_dir is None else single_file(args.model_dir, "model", ("model.tar.gz",)),
     )
 

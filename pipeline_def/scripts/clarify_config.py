@@ -82,16 +82,18 @@ def read_threshold(evaluation_dir: Path) -> float:
 
 
 def shap_baseline(train_dir: Path, feature_count: int) -> list[float]:
-    """One baseline row: the median of every feature column of the training CSV.
+    """One baseline row: the median of every feature column of the training CSV (all its parts).
 
     Medians, not means, so a baseline value is one a real record could have. For one-hot columns
     the median is the majority value (0 or 1, 0.5 on an exact tie), so the baseline's one-hot
     groups need not sum to 1; KernelSHAP uses the row only as the reference "absent feature"
     value, for which that is acceptable.
     """
-    path = _csv_in(train_dir, "--train-dir")
+    first = _csv_in(train_dir, "--train-dir")
+    files = sorted(p for p in train_dir.glob("*.csv") if p.is_file())
+    path = first if len(files) == 1 else train_dir
     try:
-        frame = pd.read_csv(path, header=None)
+        frame = pd.concat([pd.read_csv(f, header=None) for f in files], ignore_index=True)
     except pd.errors.EmptyDataError as err:
         raise ClarifyConfigError(f"{path}: the file is empty") from err
     features = frame.iloc[:, 1:]

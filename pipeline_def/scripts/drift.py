@@ -455,9 +455,17 @@ def read_training(folder: Path, headers: list[str]) -> pd.DataFrame:
 
 
 def read_score_file(path: Path, rows: int) -> np.ndarray:
-    """One probability per line, in the order of the split's rows (batch-transform output)."""
+    """One probability per line, in the order of the split's rows (batch-transform output).
+
+    ``path`` may be the transform's output folder: its ``*.out`` files (one per input part) in
+    name order, which is the split's row order.
+    """
+    files = sorted(p for p in path.rglob("*.out") if p.is_file()) if path.is_dir() else [path]
+    if not files:
+        raise DriftError(f"--scores-file {path}: no .out file found")
     try:
-        scores = pd.read_csv(path, header=None, dtype=np.float64).iloc[:, 0].to_numpy()
+        frames = [pd.read_csv(f, header=None, dtype=np.float64) for f in files]
+        scores = pd.concat(frames, ignore_index=True).iloc[:, 0].to_numpy()
     except (pd.errors.EmptyDataError, ValueError) as err:
         raise DriftError(f"--scores-file {path}: expected one number per line ({err})") from err
     if scores.size != rows:
@@ -1348,7 +1356,9 @@ def _baseline_parser(commands: Any) -> None:
         "--headers-file", type=Path, required=True, help="JSON list, dataset.json or CSV header"
     )
     parser.add_argument("--output-dir", type=Path, required=True)
-    parser.add_argument("--scores-file", type=Path, default=None, help="one score per training row")
+    parser.add_argument(
+        "--scores-file", type=Path, default=None, help="one score per row: a file, or the transform's outputs"
+    )
     parser.add_argument("--threshold", type=_probability, required=True, help="fraud if score > threshold")
     parser.add_argument("--facet", default=None, help="feature column of the sensitive facet")
     parser.add_argument("--facet-value", type=float, default=1.0, help="the facet's value of group d")

@@ -66,19 +66,20 @@ class EvaluationError(ValueError):
 # --------------------------------------------------------------------------- inputs
 
 
-def _csv_in(directory: Path, role: str) -> Path:
-    """The first CSV (by name) in a processing input folder."""
+def _csvs_in(directory: Path, role: str) -> list[Path]:
+    """Every CSV of a processing input folder, in name order (a split may be written in parts)."""
     files = sorted(p for p in directory.glob("*.csv") if p.is_file()) if directory.is_dir() else []
     if not files:
         raise EvaluationError(f"--{role}-dir {directory}: no .csv file found")
-    return files[0]
+    return files
 
 
 def read_split(directory: Path, role: str) -> tuple[np.ndarray, np.ndarray]:
-    """Labels (int 0/1) and features (float) of a header-less, label-first CSV."""
-    path = _csv_in(directory, role)
+    """Labels (int 0/1) and features (float) of a header-less, label-first CSV (or its parts)."""
+    files = _csvs_in(directory, role)
+    path = files[0] if len(files) == 1 else directory
     try:
-        frame = pd.read_csv(path, header=None)
+        frame = pd.concat([pd.read_csv(f, header=None) for f in files], ignore_index=True)
     except pd.errors.EmptyDataError as err:
         raise EvaluationError(f"{path}: the file is empty") from err
     if frame.shape[1] < 2 or frame.empty:

@@ -10,6 +10,13 @@ checked, split stratified on ``fraud`` and written in the built-in XGBoost CSV c
     <output-dir>/clarify/test_with_header.csv    test.csv's rows, in order, with the header row
     <output-dir>/metadata/dataset.json           row counts, fraud rates, cutoff, columns, query
 
+With ``--train-parts N`` (the training instance count) the train split is written as N files
+``train-part-00000.csv``... of consecutive rows, one per instance of a distributed training job
+(its channel is sharded by S3 key); ``--test-parts M`` (the transform instance count) does the
+same for the test split, since a batch transform shares out whole files among its instances.
+Consumers read every CSV of a folder in name order, which is the split's row order, so the
+headered copy still lines up with the test rows and with the transform's outputs.
+
 The query runs on Athena unless the caller of :func:`main` passes another engine with the same
 interface (``name``, ``run(query) -> DataFrame``): the same query text then runs there.
 
@@ -161,6 +168,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=1,
         help="fewest frauds the test split must hold (pipeline.minTestPositives); fewer fails the step",
     )
+    parser.add_argument("--train-parts", type=_count, default=1, help="files of the train split")
+    parser.add_argument("--test-parts", type=_count, default=1, help="files of the test split")
     parser.add_argument("--output-dir", type=Path, default=Path("/opt/ml/processing/output"))
     args = parser.parse_args(argv)
     if args.validation_fraction + args.test_fraction >= 1.0:
@@ -417,18 +426,45 @@ def _write_csv(frame: pd.DataFrame, path: Path, *, header: bool) -> None:
     frame.to_csv(path, header=header, index=False)
 
 
+def check_parts(splits: dict[str, np.ndarray], parts: dict[str, int]) -> None:
+    """Every part file gets rows: an empty shard would leave an instance with nothing to read."""
+    for name, count in sorted(parts.items()):
+        if count > len(splits[name]):
+            raise DatasetError(
+                f"the {name} split has {len(splits[name])} rows, fewer than the {count} files (one per "
+                "instance) it must be written as; lower the instance count or ingest more policies"
+            )
+
+
+def write_split(rows: pd.DataFrame, folder: Path, name: str, parts: int) -> list[str]:
+    """One file, or ``parts`` files of consecutive rows; returns their names."""
+    if parts == 1:
+        _write_csv(rows, folder / f"{name}.csv", header=False)
+        return [f"{name}.csv"]
+    files = []
+    for index, chunk in enumerate(np.array_split(np.arange(len(rows)), parts)):
+        files.append(f"{name}-part-{index:05d}.csv")
+        _write_csv(rows.iloc[chunk], folder / files[-1], header=False)
+    return files
+
+
 def write_outputs(
-    frame: pd.DataFrame, splits: dict[str, np.ndarray], output_dir: Path, metadata: dict[str, Any]
+    frame: pd.DataFrame,
+    splits: dict[str, np.ndarray],
+    output_dir: Path,
+    metadata: dict[str, Any],
+    parts: dict[str, int] | None = None,
 ) -> dict[str, Any]:
-    """Write the three split CSVs, the headered test copy for Clarify and ``dataset.json``."""
+    """Write the split CSVs (in ``parts`` files each), the headered test copy and ``dataset.json``."""
     summary = {}
     for name in SPLITS:
         part = frame.iloc[splits[name]]
-        _write_csv(part, output_dir / name / f"{name}.csv", header=False)
+        files = write_split(part, output_dir / name, name, (parts or {}).get(name, 1))
         summary[name] = {
             "rows": len(part),
             "fraud_rate": float(part[LABEL].mean()),
             "positives": int(part[LABEL].sum()),
+            "files": files,
         }
     _write_csv(frame.iloc[splits["test"]], output_dir / "clarify" / "test_with_header.csv", header=True)
     document = dict(metadata, splits=summary, columns=[str(c) for c in frame.columns], label=LABEL)
@@ -466,7 +502,9 @@ def run(args: argparse.Namespace, engine: QueryEngine) -> dict[str, Any]:
         "validation_fraction": args.validation_fraction,
         "test_fraction": args.test_fraction,
     }
-    document = write_outputs(dataset, splits, args.output_dir, metadata)
+    parts = {"train": args.train_parts, "test": args.test_parts}
+    check_parts(splits, parts)
+    document = write_outputs(dataset, splits, args.output_dir, metadata, parts)
     for name in SPLITS:
         LOG.info(
             "%s: %d rows, fraud rate %.4f",

@@ -219,6 +219,28 @@ def test_instance_type_must_be_a_sagemaker_ml_type(context: Reader, path: str) -
     )
 
 
+@pytest.mark.parametrize(
+    ("path", "value", "high"),
+    [
+        ("pipeline.trainingInstanceCount", 0, 32),
+        ("pipeline.trainingInstanceCount", 33, 32),
+        ("pipeline.transformInstanceCount", 0, 100),
+        ("pipeline.transformInstanceCount", 101, 100),
+    ],
+)
+def test_instance_counts_are_bounded(context: Reader, path: str, value: int, high: int) -> None:
+    # Given a count out of range, When dev is loaded, Then the range is named
+    assert error_for(context, path, value) == f"{KEY}.{path}: {value} is outside [1, {high}]"
+
+
+def test_instance_counts_default_to_one(context: Reader) -> None:
+    # Given an environment that does not set them, When it is loaded, Then one instance each
+    changed = changed_context(context, "dev", "pipeline.trainingInstanceCount", delete=True)
+    changed = changed_context(changed, "dev", "pipeline.transformInstanceCount", delete=True)
+    settings = load_environment(changed, "dev").pipeline
+    assert (settings.training_instance_count, settings.transform_instance_count) == (1, 1)
+
+
 def test_parallel_tuning_jobs_may_not_exceed_the_tuning_jobs(context: Reader) -> None:
     # Given 7 parallel jobs of dev's 6, When dev is loaded, Then both keys are named
     assert error_for(context, "pipeline.maxParallelTuningJobs", 7) == (

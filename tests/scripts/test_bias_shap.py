@@ -363,3 +363,25 @@ def test_the_script_runs_alone_without_this_repository(clarify_case: ClarifyCase
     completed = run_standalone(Path(bias_shap.__file__), tmp_path, *argv)
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert (tmp_path / "channels" / "output" / "analysis.json").is_file()
+
+
+def test_a_transform_over_two_instances_is_read_in_part_order(
+    clarify_case: ClarifyCase, tmp_path: Path
+) -> None:
+    # Given the same scores split over two outputs, as a transform of two test parts writes them
+    one = tmp_path / "one"
+    two = tmp_path / "two"
+    argv_one, argv_two = _channels(clarify_case, one), _channels(clarify_case, two)
+    lines = clarify_case.predictions.read_text().splitlines(keepends=True)
+    (two / "predictions" / clarify_case.predictions.name).unlink()
+    (two / "predictions" / "test-part-00000.csv.out").write_text("".join(lines[:250]))
+    (two / "predictions" / "test-part-00001.csv.out").write_text("".join(lines[250:]))
+    # When the job runs on each layout
+    assert bias_shap.main(argv_one) == 0
+    assert bias_shap.main(argv_two) == 0
+
+    # Then the post-training metrics are the same
+    def post(root: Path) -> Any:
+        return json.loads((root / "output" / "analysis.json").read_text())["post_training_bias_metrics"]
+
+    assert post(two) == post(one)

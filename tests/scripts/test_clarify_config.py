@@ -202,3 +202,11 @@ def test_the_transform_output_becomes_clarifys_predicted_label_dataset(tmp_path:
     assert config["predicted_label_headers"] == ["score"]
     assert config["predicted_label"] == "score"
     assert config["predictor"]["model_name"]
+
+
+def test_shap_baseline_reads_every_part_of_a_sharded_train_split(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    rows = rng.integers(0, 5, size=(101, 4)).astype(float)
+    for index, chunk in enumerate(np.array_split(rows, 3)):
+        np.savetxt(tmp_path / f"train-part-0000{index}.csv", chunk, delimiter=",")
+    assert clarify_config.shap_baseline(tmp_path, 3) == np.median(rows[:, 1:], axis=0).tolist()

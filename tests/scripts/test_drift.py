@@ -817,3 +817,14 @@ def test_the_script_runs_alone_without_the_repository(tmp_path: Path) -> None:
         assert completed.returncode == 0, completed.stdout + completed.stderr
     monitor = json.loads((tmp_path / "standalone-monitor" / drift.MONITOR_FILE).read_text())
     assert monitor["capture"]["valid_rows"] == 500
+
+
+def test_scores_of_a_transform_over_several_instances_are_read_in_part_order(tmp_path: Path) -> None:
+    (tmp_path / "test-part-00001.csv.out").write_text("0.3\n0.4\n")
+    (tmp_path / "test-part-00000.csv.out").write_text("0.1\n0.2\n")
+    assert drift.read_score_file(tmp_path, 4).tolist() == [0.1, 0.2, 0.3, 0.4]
+
+
+def test_an_output_folder_without_scores_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(drift.DriftError, match=r"no \.out file found"):
+        drift.read_score_file(tmp_path, 4)

@@ -435,3 +435,20 @@ def test_the_definitions_condition_paths_resolve_in_the_evaluation(evaluation: d
         assert isinstance(node, float), path
         assert 0.0 <= node <= 1.0, path
     assert len(paths) == 2
+
+
+def test_a_split_written_in_parts_reads_as_the_whole_in_name_order(tmp_path: Path) -> None:
+    rng = np.random.default_rng(5)
+    rows = np.column_stack([np.arange(40) % 2, rng.normal(size=(40, 3))])
+    np.savetxt(tmp_path / "whole.csv", rows, delimiter=",")
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    for index, chunk in enumerate(np.array_split(rows, 3)):
+        np.savetxt(parts / f"test-part-0000{index}.csv", chunk, delimiter=",")
+    whole = tmp_path / "single"
+    whole.mkdir()
+    (tmp_path / "whole.csv").rename(whole / "test.csv")
+    labels_parts, features_parts = evaluate.read_split(parts, "test")
+    labels_whole, features_whole = evaluate.read_split(whole, "test")
+    np.testing.assert_array_equal(labels_parts, labels_whole)
+    np.testing.assert_array_equal(features_parts, features_whole)

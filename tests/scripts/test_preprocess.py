@@ -458,3 +458,70 @@ def test_the_metadata_records_each_splits_frauds(run_output: tuple[int, Path]) -
 def test_a_minimum_below_one_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(SystemExit):
         preprocess.parse_args([*_argv(tmp_path), "--min-test-positives", "0"])
+
+
+# --------------------------------------------------------------------------- part files, one per instance
+
+
+@pytest.fixture(scope="module")
+def parted_output(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, Path]:
+    root = tmp_path_factory.mktemp("preprocess-parts")
+    engine = _local_engine(write_synthetic_store(root / "store"))
+    argv = [*_argv(root / "output"), "--train-parts", "3", "--test-parts", "2"]
+    return preprocess.main(argv, engine=engine), root / "output"
+
+
+def _parts(output: Path, name: str) -> list[Path]:
+    return sorted((output / name).glob("*.csv"))
+
+
+def test_train_split_is_written_as_one_file_per_training_instance(parted_output: tuple[int, Path]) -> None:
+    code, output = parted_output
+    assert code == 0
+    assert [p.name for p in _parts(output, "train")] == [f"train-part-0000{i}.csv" for i in range(3)]
+    assert [p.name for p in _parts(output, "test")] == ["test-part-00000.csv", "test-part-00001.csv"]
+    assert [p.name for p in _parts(output, "validation")] == ["validation.csv"]
+
+
+def test_parts_in_name_order_are_the_single_file_row_for_row(
+    run_output: tuple[int, Path], parted_output: tuple[int, Path]
+) -> None:
+    # Given the same store written as one file and as parts
+    for name in ("train", "test"):
+        parts = [pd.read_csv(p, header=None) for p in _parts(parted_output[1], name)]
+        # Then no part is empty, and their concatenation is the one file
+        assert min(len(p) for p in parts) > 0
+        pd.testing.assert_frame_equal(pd.concat(parts, ignore_index=True), _split(run_output[1], name))
+
+
+def test_headered_test_copy_lines_up_with_the_test_parts(parted_output: tuple[int, Path]) -> None:
+    test = pd.concat(
+        [pd.read_csv(p, header=None) for p in _parts(parted_output[1], "test")], ignore_index=True
+    )
+    headered = pd.read_csv(parted_output[1] / "clarify" / "test_with_header.csv")
+    assert test[0].tolist() == headered[LABEL].tolist()
+
+
+def test_dataset_json_names_each_splits_files(parted_output: tuple[int, Path]) -> None:
+    splits = _metadata(parted_output[1])["splits"]
+    assert splits["train"]["files"] == [f"train-part-0000{i}.csv" for i in range(3)]
+    assert splits["validation"]["files"] == ["validation.csv"]
+
+
+def test_more_parts_than_rows_fail_before_anything_is_written(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    engine = _local_engine(write_synthetic_store(tmp_path / "store", rows=400))
+    caplog.set_level(logging.ERROR)
+    code = preprocess.main([*_argv(tmp_path / "output"), "--test-parts", "5000"], engine=engine)
+    assert code == 1
+    assert "fewer than the 5000 files (one per instance)" in caplog.text
+    assert not (tmp_path / "output").exists()
+
+
+@pytest.mark.parametrize("flag", ["--train-parts", "--test-parts"])
+@pytest.mark.parametrize("value", ["0", "-1", "two"])
+def test_part_counts_below_one_are_refused_before_the_query(flag: str, value: str) -> None:
+    with pytest.raises(SystemExit) as raised:
+        preprocess.parse_args([*_argv(Path("unused")), flag, value])
+    assert raised.value.code == 2
