@@ -71,7 +71,7 @@ test: setup chromium  ## Every test (lint and import contracts included)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache
-	rc=0; $(BIN)/python -m pytest -q || rc=$$?; \
+	rc=0; $(BIN)/python -m pytest -q -n 2 || rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: that is a failure here"; exit 1; fi; exit $$rc
 
 lint: $(STAMP)  ## ruff check + format check + import contracts

@@ -72,6 +72,15 @@ def measure(runs: int) -> tuple[list[float], list[float]]:
     return full, empty
 
 
+def app_shape() -> str:
+    """Stages and stacks of the full app, from cdk.json (ingestion adds a stack where enabled)."""
+    from pipeline_def.config import load_environments, read_context
+
+    configs = load_environments(read_context())
+    stacks = sum(5 + int(config.ingestion.enabled) for config in configs)
+    return f"{len(configs)} stages, {stacks} stacks"
+
+
 def cli_version() -> str:
     command = [str(CDK), "--version"]
     result = subprocess.run(command, env=ENVIRONMENT, capture_output=True, text=True, check=False)
@@ -97,7 +106,7 @@ def report(full: list[float], empty: list[float]) -> str:
             "",
             "| App | Runs (s) | Median (s) |",
             "| --- | --- | --- |",
-            row("Full app (3 stages, 12 stacks)", full, full_median),
+            row(f"Full app ({app_shape()})", full, full_median),
             row("Empty app (1 stack)", empty, empty_median),
             "",
             f"Ratio full / empty: **{full_median / empty_median:.1f}x**",
