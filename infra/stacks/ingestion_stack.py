@@ -11,7 +11,7 @@
                                         landed file deleted ─▶ FraudIngestRejected (Fail)
       │ Failed or Stopped
       ▼
-    RunFailedRule ─▶ operators' topic (which run; a rejected file's report is in rejected/)
+    RunFailureAlert ─▶ operators' topic (which run; a rejected file's report is in rejected/)
 
 Why a stack of its own: the path has its own role, pipeline and rules, none of which the training
 pipeline needs, and an environment that loads its feature groups another way sets
@@ -36,9 +36,9 @@ from infra.constructs.encrypted_queue import dead_letter_queue
 from infra.constructs.job_scripts import JobScripts
 from infra.constructs.processing_role import ObjectAccess, ProcessingPipelineRole
 from infra.constructs.role_target import RoleTarget, events_role
+from infra.constructs.run_failure_alert import RunFailureAlert
 from infra.constructs.sagemaker_pipeline import SageMakerPipeline
 from infra.retention import log_retention
-from infra.stacks.operations_stack import pipeline_failure_pattern
 from pipeline_def.config import EnvironmentConfig
 from pipeline_def.definition.render import (
     ingestion_package,
@@ -60,9 +60,6 @@ from pipeline_def.schema import FEATURE_GROUPS
 #: are not retried; both land in the dead-letter queue at once, with its alarm.
 START_MAX_EVENT_AGE = cdk.Duration.hours(24)
 START_RETRY_ATTEMPTS = 185
-#: A failure alert that cannot be delivered within an hour goes to the dead-letter queue.
-ALERT_MAX_EVENT_AGE = cdk.Duration.hours(1)
-ALERT_RETRY_ATTEMPTS = 3
 
 
 class IngestionStack(cdk.Stack):
@@ -121,7 +118,18 @@ class IngestionStack(cdk.Stack):
             iam.PolicyStatement(actions=["sagemaker:StartPipelineExecution"], resources=[self.pipeline_arn])
         )
         self.landing_rules = {group.name: self._landing_rule(group.name) for group in FEATURE_GROUPS}
-        self.failure_rule = self._failure_rule(alarm_topic)
+        self.failure_alert = RunFailureAlert(
+            self,
+            "RunFailureAlert",
+            pipeline_name=settings.ingestion_pipeline_name,
+            pipeline_arn=self.pipeline_arn,
+            key=key,
+            topic=alarm_topic,
+            dead_letter_queue=self.dead_letter_queue,
+            advice="If its file was rejected, the file and its report (every error as file:line:column) are "
+            f"under s3://{config.data_bucket_name}/{REJECTED_FOLDER}/ (by group, then execution id) and "
+            "nothing of it was ingested; otherwise the failing step's reason is on the execution's steps.",
+        )
 
     def _execution_role(self, definition: str) -> iam.IRole:
         """Exactly what the three jobs do: read the landed file, move a rejected one, put records.
@@ -196,44 +204,5 @@ class IngestionStack(cdk.Stack):
         cast(events.CfnRule, rule.node.default_child).add_property_override(
             "Targets.0.SageMakerPipelineParameters",
             {"PipelineParameterList": [{"Name": k, "Value": v} for k, v in sorted(parameters.items())]},
-        )
-        return rule
-
-    def _failure_rule(self, topic: sns.ITopic) -> events.Rule:
-        """Failed or stopped runs reach the operators: a rejected file fails its run on purpose."""
-        name = self._config.pipeline.ingestion_pipeline_name
-        role = events_role(
-            self, "AlertRole", description=f"EventBridge tells the operators of failed {name} runs"
-        )
-        role.add_to_principal_policy(
-            iam.PolicyStatement(actions=["sns:Publish"], resources=[topic.topic_arn])
-        )
-        # The topic is encrypted with the project key; SNS asks KMS on the publisher's behalf.
-        role.add_to_principal_policy(
-            policies.kms_via(self, self._key.key_arn, ["kms:Decrypt", "kms:GenerateDataKey"], ["sns"])
-        )
-        rule = events.Rule(
-            self,
-            "RunFailedRule",
-            description=f"Failed or stopped runs of {name} -> operators' topic",
-            event_pattern=pipeline_failure_pattern(self.pipeline_arn),
-        )
-        execution = events.EventField.from_path("$.detail.pipelineExecutionArn")
-        status = events.EventField.from_path("$.detail.currentPipelineExecutionStatus")
-        # No angle brackets in the text: EventBridge would read them as placeholders.
-        rejected = f"s3://{self._config.data_bucket_name}/{REJECTED_FOLDER}/ (by group, then execution id)"
-        rule.add_target(
-            RoleTarget(
-                topic.topic_arn,
-                role=role,
-                dead_letter_queue=self.dead_letter_queue,
-                max_event_age=ALERT_MAX_EVENT_AGE,
-                retry_attempts=ALERT_RETRY_ATTEMPTS,
-                message=events.RuleTargetInput.from_text(
-                    f"Ingestion run {execution} ended {status}. If its file was rejected, the file and its "
-                    f"report (every error as file:line:column) are under {rejected} and nothing of it was "
-                    "ingested; otherwise the failing step's reason is on the execution's steps."
-                ),
-            )
         )
         return rule

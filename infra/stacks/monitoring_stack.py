@@ -14,6 +14,7 @@
       │
       ▼
     one alarm per alarm rule ──▶ reviewers' topic (operators' in a deploying environment)
+    failed or stopped monitoring runs ──▶ operators' topic (RunFailureAlert)
       │ rules marked retrain: "CloudWatch Alarm State Change" to ALARM
       ▼
     RetrainRule ─▶ retrain function (reserved concurrency 1) ─ cool-down ─▶ StartPipelineExecution
@@ -51,6 +52,7 @@ from infra.constructs.monitoring_alarms import MonitoringAlarms
 from infra.constructs.pipeline_schedule import PipelineSchedule
 from infra.constructs.processing_role import ObjectAccess, ProcessingPipelineRole
 from infra.constructs.registry_lambda import RegistryLambda, powertools_layer
+from infra.constructs.run_failure_alert import RunFailureAlert
 from infra.constructs.sagemaker_pipeline import SageMakerPipeline
 from infra.constructs.seed_objects import SeedObjects
 from infra.retention import log_retention
@@ -169,6 +171,21 @@ class MonitoringStack(cdk.Stack):
             key=key,
             alarm_topic=alarm_topic,
             description=f"Starts {settings.monitoring_pipeline_name}",
+        )
+        self.alert_dead_letter_queue = dead_letter_queue(
+            self, "FailedAlerts", key=key, alarm_topic=alarm_topic
+        )
+        self.failure_alert = RunFailureAlert(
+            self,
+            "RunFailureAlert",
+            pipeline_name=settings.monitoring_pipeline_name,
+            pipeline_arn=pipeline.pipeline_arn,
+            key=key,
+            topic=alarm_topic,
+            dead_letter_queue=self.alert_dead_letter_queue,
+            advice="The deployed model was not checked by this run, and no alarm changed on its account; "
+            "the failing step's reason is on the execution's steps (a capture or baseline it could not "
+            "read, or the job's own error).",
         )
         self.alarms = MonitoringAlarms(
             self,

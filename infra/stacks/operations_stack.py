@@ -35,6 +35,7 @@ from infra.compliance import acknowledge_wildcard_resources
 from infra.constructs.cost_budget import CostBudget
 from infra.constructs.encrypted_queue import dead_letter_queue
 from infra.constructs.registry_lambda import RegistryLambda, powertools_layer
+from infra.constructs.run_failure_alert import pipeline_failure_pattern
 from infra.constructs.subscriptions import subscribe
 from infra.retention import log_retention
 from infra.stacks.data_stack import removal_policy_of
@@ -47,18 +48,6 @@ _EXECUTIONS_REASON = (
     "SageMaker names each pipeline execution at run time (pipeline/<name>/execution/<id>); read-only and "
     "limited to this environment's pipeline."
 )
-
-
-def pipeline_failure_pattern(pipeline_arn: str) -> events.EventPattern:
-    """Runs of one pipeline that ended Failed or Stopped."""
-    return events.EventPattern(
-        source=[c.EVENT_SOURCE],
-        detail_type=[c.PIPELINE_EVENT_DETAIL_TYPE],
-        detail={
-            "currentPipelineExecutionStatus": list(c.PIPELINE_ALERT_STATUSES),
-            "pipelineArn": [pipeline_arn],
-        },
-    )
 
 
 class OperationsStack(cdk.Stack):

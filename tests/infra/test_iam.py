@@ -75,8 +75,8 @@ def test_service_roles_trust_only_their_own_account(env: Synthesized, kind: str)
                 assert statement["Condition"] == {
                     "StringEquals": {"aws:SourceAccount": env.config.account}
                 }, logical_id
-    # The pipeline stack has the pipeline, model and schedule roles, the monitoring stack its pipeline
-    # and schedule roles, the ingestion stack its pipeline role and the rules' start and alert roles;
-    # the others none of these.
-    expected = {"data": 0, "operations": 0, "ingestion": 3, "pipeline": 3, "approval": 0, "monitoring": 2}
+    # The pipeline stack has the pipeline, model and schedule roles, the monitoring stack its pipeline,
+    # schedule and failure-alert roles, the ingestion stack its pipeline role and the rules' start and
+    # alert roles; the others none of these.
+    expected = {"data": 0, "operations": 0, "ingestion": 3, "pipeline": 3, "approval": 0, "monitoring": 3}
     assert checked == expected[kind]

@@ -475,7 +475,7 @@ def test_role_cannot_use_the_artifact_key(env: Synthesized) -> None:
 
 # --- Failed runs reach the operators ----------------------------------------------------------
 def test_failed_or_stopped_runs_are_sent_to_the_operators_topic(env: Synthesized) -> None:
-    rule = rules(env)[next(k for k in rules(env) if k.startswith("RunFailedRule"))]
+    rule = rules(env)[next(k for k in rules(env) if k.startswith("RunFailureAlertRule"))]
     assert rule["EventPattern"]["detail"]["currentPipelineExecutionStatus"] == list(c.PIPELINE_ALERT_STATUSES)
     (pipeline_id,) = resources_of(template(env), "AWS::SageMaker::Pipeline")
     assert json.dumps({"Ref": pipeline_id}) in json.dumps(rule["EventPattern"]["detail"]["pipelineArn"])
@@ -484,7 +484,7 @@ def test_failed_or_stopped_runs_are_sent_to_the_operators_topic(env: Synthesized
 
 
 def test_failure_message_uses_only_placeholders_it_defines(env: Synthesized) -> None:
-    rule = rules(env)[next(k for k in rules(env) if k.startswith("RunFailedRule"))]
+    rule = rules(env)[next(k for k in rules(env) if k.startswith("RunFailureAlertRule"))]
     (target,) = rule["Targets"]
     transformer = target["InputTransformer"]
     placeholders = set(re.findall(r"<([^<>]+)>", transformer["InputTemplate"]))
@@ -493,7 +493,7 @@ def test_failure_message_uses_only_placeholders_it_defines(env: Synthesized) -> 
 
 
 def test_alert_role_publishes_only_to_the_operators_topic_through_sns(env: Synthesized) -> None:
-    statements = statements_of(env, "AlertRole")
+    statements = statements_of(env, "RunFailureAlertRole")
     (publish,) = [s for s in statements if "sns:Publish" in as_list(s["Action"])]
     assert "OperatorsTopic" in publish["Resource"]["Fn::ImportValue"]
     (kms,) = [s for s in statements if s is not publish]

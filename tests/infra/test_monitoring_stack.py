@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -390,7 +391,10 @@ def test_each_alarm_notifies_the_reviewers(env: Synthesized) -> None:
 
 # --- Retraining ----------------------------------------------------------------------------------
 def retrain_rule(env: Synthesized) -> dict[str, Any]:
-    return only_resource(template(env), "AWS::Events::Rule")["Properties"]
+    (found,) = [
+        v for k, v in resources_of(template(env), "AWS::Events::Rule").items() if k.startswith("RetrainRule")
+    ]
+    return found["Properties"]
 
 
 def test_retrain_rule_matches_exactly_the_retrain_alarms_entering_alarm(env: Synthesized) -> None:
@@ -503,7 +507,8 @@ def notify_only(context: Reader, dev: Synthesized) -> Template:
 
 def test_without_retraining_no_function_and_no_rule(notify_only: Template) -> None:
     notify_only.resource_count_is("AWS::Lambda::Function", 1)  # the seed deployment's provider only
-    notify_only.resource_count_is("AWS::Events::Rule", 0)
+    rules = notify_only.find_resources("AWS::Events::Rule")
+    assert [k for k in rules if not k.startswith("RunFailureAlertRule")] == []
 
 
 def test_without_retraining_every_rule_still_has_its_alarm(notify_only: Template, dev: Synthesized) -> None:
@@ -512,3 +517,34 @@ def test_without_retraining_every_rule_still_has_its_alarm(notify_only: Template
         {"Namespace": "FraudDetection/Monitoring/dev"},
         len(dev.config.monitoring.alarm_rules),
     )
+
+
+# --- Failed monitoring runs reach the operators ------------------------------------------------
+def test_failed_or_stopped_monitoring_runs_are_sent_to_the_operators_topic(env: Synthesized) -> None:
+    rules = resources_of(template(env), "AWS::Events::Rule")
+    (rule,) = [v["Properties"] for k, v in rules.items() if k.startswith("RunFailureAlertRule")]
+    (pipeline_id,) = resources_of(template(env), "AWS::SageMaker::Pipeline")
+    assert rule["EventPattern"]["detail"]["currentPipelineExecutionStatus"] == list(c.PIPELINE_ALERT_STATUSES)
+    assert json.dumps({"Ref": pipeline_id}) in json.dumps(rule["EventPattern"]["detail"]["pipelineArn"])
+    (target,) = rule["Targets"]
+    assert target["Arn"] == exported(env, "operations", {"Ref": operators_topic_id(env)})
+    transformer = target["InputTransformer"]
+    assert set(re.findall(r"<([^<>]+)>", transformer["InputTemplate"])) == set(transformer["InputPathsMap"])
+
+
+def test_the_failure_alert_role_only_publishes_to_the_operators_topic(env: Synthesized) -> None:
+    statements = statements_of(env, "RunFailureAlertRole")
+    assert sorted(a for s in statements for a in as_list(s["Action"])) == [
+        "kms:Decrypt",
+        "kms:GenerateDataKey",
+        "sns:Publish",
+    ]
+    (publish,) = [s for s in statements if "sns:Publish" in as_list(s["Action"])]
+    assert publish["Resource"] == exported(env, "operations", {"Ref": operators_topic_id(env)})
+    (kms,) = [s for s in statements if s is not publish]
+    assert kms["Condition"] == {"StringEquals": {"kms:ViaService": f"sns.{env.config.region}.amazonaws.com"}}
+
+
+def operators_topic_id(env: Synthesized) -> str:
+    (topic_id,) = resources_of(env.json("operations"), "AWS::SNS::Topic")
+    return topic_id
