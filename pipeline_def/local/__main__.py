@@ -20,29 +20,13 @@ job subprocess ended and run.json says "Stopped".
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 import time
 from pathlib import Path
 
-from pipeline_def.config import ConfigError
 from pipeline_def.data.encoding import InputFormat
-from pipeline_def.data.validation import ValidationError, parse_event_time_option
-from pipeline_def.definition.checks import DefinitionError
-from pipeline_def.local.executor import ParameterError
-from pipeline_def.local.expressions import ExecutionError
-from pipeline_def.local.landing import LandingOptions, land, landing_lines
-from pipeline_def.local.monitor import MonitorError, MonitorOptions, monitor, monitor_lines
-from pipeline_def.local.retraining import retrain_locally
-from pipeline_def.local.run import (
-    ArgumentError,
-    InputDataError,
-    RunOptions,
-    RunStopped,
-    WorkdirError,
-    run,
-)
+from pipeline_def.local.summary import summary_command
 
 
 def _override(text: str) -> tuple[str, str]:
@@ -114,115 +98,10 @@ def _land_parser(commands: argparse._SubParsersAction) -> None:
     land_cmd.add_argument("--env", default="dev", help="environment in cdk.json (default: dev)")
 
 
-def _land_command(args: argparse.Namespace, progress) -> int:
-    options = LandingOptions(file=args.file, group=args.group, workdir=args.workdir, env=args.env)
-    try:
-        summary = land(options, progress)
-    except (ArgumentError, ConfigError, ParameterError, WorkdirError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    print(landing_lines(summary))
-    return 0 if summary["status"] == "Succeeded" else 1
-
-
-def _monitor_command(args: argparse.Namespace, progress) -> int:
-    options = MonitorOptions(
-        workdir=args.workdir,
-        env=args.env,
-        drift=args.drift,
-        seed=args.seed,
-        requests=args.requests,
-        labelled=args.labelled,
-        retrain=not args.no_retrain,
-    )
-    try:
-        summary = monitor(options, progress, retrain=retrain_locally(options.workdir, progress))
-    except (MonitorError, ConfigError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    except ExecutionError as err:
-        print(f"error: the monitoring pipeline failed: {err}", file=sys.stderr)
-        return 1
-    print(monitor_lines(summary))
-    return 0
-
-
-def _gate_lines(summary: dict) -> list[str]:
-    lines = []
-    gates = summary.get("gates") or {}
-    for kind in ("pipeline", "approval"):
-        for gate in gates.get(kind) or []:
-            verdict = {True: "pass", False: "FAIL"}.get(gate.get("passed"), "?")
-            value = gate.get("value")
-            shown = f"{value:.3f}" if isinstance(value, int | float) else str(value)
-            lines.append(
-                f"  {kind} gate {gate.get('name')}: {shown} {gate.get('bound')} {verdict}"
-                f" (threshold from {gate.get('source')})"
-            )
-    return lines
-
-
-def _print_summary(summary: dict) -> None:
-    approval = summary.get("approval") or {}
-    print(f"\nrun {summary['status'].lower()} in {summary['seconds']:.1f}s ({summary['environment']})")
-    if summary.get("outcome"):
-        print(f"  {summary['outcome']}")
-    if summary.get("failure_reason") and str(summary["failure_reason"]) not in str(summary.get("outcome")):
-        print(f"  reason: {summary['failure_reason']}")
-    for line in _gate_lines(summary):
-        print(line)
-    if approval:
-        print(f"  model package: {summary.get('model_package_arn')}")
-        print(
-            f"  decision: {approval.get('status')}"
-            + (f" ({approval['description']})" if approval.get("description") else "")
-        )
-    rows = summary.get("rows")
-    if rows:
-        claims, customers = rows["claims"], rows["customers"]
-        print(
-            f"  rows: {claims['read']:,} claims and {customers['read']:,} customers read, "
-            f"{rows['joined']:,} joined, {claims['dropped']:,} and {customers['dropped']:,} dropped"
-        )
-    print(f"  report: {(summary.get('artifacts') or {}).get('report')}")
-
-
-def _read_summary(path: Path) -> dict:
-    """run.json, or ValueError with one line saying what is wrong with it."""
-    try:
-        summary = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ValueError(f"{path} is not a complete run.json ({err}); run the local run again") from None
-    if not isinstance(summary, dict):
-        raise ValueError(f"{path} is not a complete run.json (not an object); run the local run again")
-    expected = {"status": str, "seconds": (int, float), "environment": str, "artifacts": dict}
-    for key, kind in expected.items():
-        if not isinstance(summary.get(key), kind):
-            raise ValueError(f"{path} is not a complete run.json ({key!r} missing or malformed)")
-    return summary
-
-
-def _summary_command(path: Path) -> int:
-    if not path.is_file():
-        print(f"error: {path} does not exist; run `python -m pipeline_def.local run` first", file=sys.stderr)
-        return 2
-    try:
-        summary = _read_summary(path)
-        _print_summary(summary)
-    except (ValueError, KeyError, TypeError, AttributeError) as err:
-        message = str(err) if isinstance(err, ValueError) else f"{path} is not a complete run.json ({err!r})"
-        print(f"error: {message}", file=sys.stderr)
-        return 2
-    return 0 if summary["status"] == "Succeeded" else 1
-
-
-_COMMANDS = {"monitor": _monitor_command, "land": _land_command}
-
-
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "summary":
-        return _summary_command(args.workdir / "run.json")
+        return summary_command(args.workdir / "run.json")
     # Progress lines are the output; library INFO logs (moto's HTTP server, botocore) are noise.
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", force=True)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -231,54 +110,10 @@ def main(argv: list[str] | None = None) -> int:
     def progress(line: str) -> None:
         print(f"[{time.perf_counter() - started:6.1f}s] {line}", flush=True)
 
-    if args.command in _COMMANDS:
-        return _COMMANDS[args.command](args, progress)
-    if (args.claims is None) != (args.customers is None):
-        print("error: --claims and --customers go together", file=sys.stderr)
-        return 2
-    if args.event_time is not None:
-        try:
-            parse_event_time_option(args.event_time, time.time())
-        except ValueError as err:  # refused before the work directory is touched
-            print(f"error: {err}", file=sys.stderr)
-            return 2
-    options = RunOptions(
-        env=args.env,
-        workdir=args.workdir,
-        rows=args.rows,
-        seed=args.seed,
-        signal=args.signal,
-        claims=args.claims,
-        customers=args.customers,
-        input_format=InputFormat(args.input_format),
-        event_time=args.event_time,
-        allow_unmatched=args.allow_unmatched,
-        overrides=dict(args.param),
-    )
-    try:
-        summary = run(options, progress=None if args.quiet else progress)
-    except RunStopped as stop:
-        print(
-            f"\nstopped by {stop.signal_name}; every job subprocess ended; run.json says Stopped",
-            file=sys.stderr,
-        )
-        return 128 + stop.signum
-    except KeyboardInterrupt:  # before the run took over the signals: nothing was written
-        print("\nstopped by SIGINT before the run started; nothing was written", file=sys.stderr)
-        return 130
-    except (
-        ArgumentError,
-        ConfigError,
-        ParameterError,
-        DefinitionError,
-        InputDataError,
-        ValidationError,
-        WorkdirError,
-    ) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    _print_summary(summary)
-    return 0 if summary["status"] == "Succeeded" else 1
+    # Here rather than at the top: these commands load the SageMaker SDK, pandas and moto.
+    from pipeline_def.local.commands import COMMANDS
+
+    return COMMANDS[args.command](args, progress)
 
 
 if __name__ == "__main__":

@@ -58,7 +58,7 @@ def _records(workdir: Path, group: str, config) -> list[dict]:
 
 def test_a_valid_file_is_ingested_record_by_record(landed: dict, config) -> None:
     good = landed["good"]
-    assert good["status"] == "Succeeded"
+    assert good["status"] == "Succeeded", good.get("failure_reason")
     assert good["ingested"] == ROWS
     records = _records(landed["workdir"], "claims", config)
     assert sorted(int(r["policy_id"]) for r in records) == list(range(1, ROWS + 1))
