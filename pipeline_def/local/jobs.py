@@ -17,6 +17,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -208,7 +209,14 @@ def _early_stopping(hyperparameters: dict[str, str]) -> int | None:
     return None if value is None else int(value)
 
 
-def _result(sm: LocalSageMaker, name: str, hyperparameters, booster, evaluation: str, output_path: str):
+def _result(
+    sm: LocalSageMaker,
+    name: str,
+    hyperparameters: dict[str, str],
+    booster: xgb.Booster,
+    evaluation: str,
+    output_path: str,
+) -> TrainingResult:
     """Like the container: the artifact keeps every round trained (early stopping stops, it does
     not truncate), and the tuning objective is the last validation:auc the job reported."""
     objective = float(evaluation.split("validation-auc:")[1])
@@ -355,7 +363,9 @@ def run_tuning(sm: LocalSageMaker, step: str, request: dict, execution_id: str, 
     }
 
 
-def _report(progress, done: int, budget: int, hosts: int, result: TrainingResult) -> None:
+def _report(
+    progress: Callable[[str], None] | None, done: int, budget: int, hosts: int, result: TrainingResult
+) -> None:
     if progress:
         on = f" on {hosts} instances" if hosts > 1 else ""
         progress(f"training job {done}/{budget}{on}: validation:auc {result.objective:.4f}")
