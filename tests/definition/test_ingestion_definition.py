@@ -13,7 +13,7 @@ import pytest
 
 from pipeline_def import names as n
 from pipeline_def.config import load_environment, read_context
-from pipeline_def.definition.checks import check_definition, iter_steps
+from pipeline_def.definition.checks import check_definition
 from pipeline_def.definition.render import (
     VARIABLES,
     fill,
@@ -22,6 +22,7 @@ from pipeline_def.definition.render import (
     render_ingestion,
     variables_in,
 )
+from tests.definition.definition_support import find_step, flag_value
 
 LOCAL_VALUES = {
     "PipelineRoleArn": "arn:aws:iam::123456789012:role/ingestion",
@@ -47,19 +48,6 @@ def definition(template: str) -> dict:
     return json.loads(fill(template, LOCAL_VALUES))
 
 
-def _step(definition: dict, name: str) -> dict:
-    return next(s for s in iter_steps(definition) if s["Name"] == name)
-
-
-def _arguments(step: dict) -> list:
-    return step["Arguments"]["AppSpecification"]["ContainerArguments"]
-
-
-def _flag(step: dict, flag: str):
-    arguments = _arguments(step)
-    return arguments[arguments.index(flag) + 1]
-
-
 def _inputs(step: dict) -> dict[str, dict]:
     return {i["InputName"]: i["S3Input"] for i in step["Arguments"]["ProcessingInputs"]}
 
@@ -70,20 +58,20 @@ def _parameter(definition: dict, name: str) -> dict:
 
 def test_validate_then_put_or_quarantine_and_fail(definition: dict) -> None:
     assert [s["Name"] for s in definition["Steps"]] == [n.STEP_INGEST_VALIDATE, n.STEP_INGEST_CHECK]
-    check = _step(definition, n.STEP_INGEST_CHECK)["Arguments"]
+    check = find_step(definition, n.STEP_INGEST_CHECK)["Arguments"]
     assert [s["Name"] for s in check["IfSteps"]] == [n.STEP_INGEST_PUT]
     assert [s["Name"] for s in check["ElseSteps"]] == [n.STEP_INGEST_QUARANTINE, n.STEP_INGEST_REJECTED]
 
 
 def test_the_branch_is_taken_on_the_reports_status(definition: dict) -> None:
-    (condition,) = _step(definition, n.STEP_INGEST_CHECK)["Arguments"]["Conditions"]
+    (condition,) = find_step(definition, n.STEP_INGEST_CHECK)["Arguments"]["Conditions"]
     assert condition["Type"] == "Equals"
     assert condition["LeftValue"]["Std:JsonGet"]["Path"] == "status"
     assert condition["RightValue"] == n.INGEST_STATUS_VALID
 
 
 def test_the_fail_step_runs_after_the_quarantine_and_names_the_file(definition: dict) -> None:
-    fail = _step(definition, n.STEP_INGEST_REJECTED)
+    fail = find_step(definition, n.STEP_INGEST_REJECTED)
     assert fail["DependsOn"] == [n.STEP_INGEST_QUARANTINE]
     message = json.dumps(fail["Arguments"]["ErrorMessage"])
     assert "Parameters.InputKey" in message
@@ -98,7 +86,7 @@ def test_the_event_supplies_bucket_key_time_and_group(definition: dict) -> None:
 
 
 def test_validate_reads_exactly_the_landed_object(definition: dict) -> None:
-    landed = _inputs(_step(definition, n.STEP_INGEST_VALIDATE))["landed"]
+    landed = _inputs(find_step(definition, n.STEP_INGEST_VALIDATE))["landed"]
     assert landed["S3Uri"] == {
         "Std:Join": {
             "On": "/",
@@ -108,13 +96,13 @@ def test_validate_reads_exactly_the_landed_object(definition: dict) -> None:
 
 
 def test_validate_runs_on_one_instance_and_parts_for_every_put_instance(definition: dict) -> None:
-    validate = _step(definition, n.STEP_INGEST_VALIDATE)
+    validate = find_step(definition, n.STEP_INGEST_VALIDATE)
     assert validate["Arguments"]["ProcessingResources"]["ClusterConfig"]["InstanceCount"] == 1
-    assert "Parameters.IngestInstanceCount" in json.dumps(_flag(validate, "--parts"))
+    assert "Parameters.IngestInstanceCount" in json.dumps(flag_value(validate, "--parts"))
 
 
 def test_put_shards_the_parts_over_its_instances(config, definition: dict) -> None:
-    put = _step(definition, n.STEP_INGEST_PUT)
+    put = find_step(definition, n.STEP_INGEST_PUT)
     cluster = put["Arguments"]["ProcessingResources"]["ClusterConfig"]
     assert cluster["InstanceCount"] == {"Get": "Parameters.IngestInstanceCount"}
     assert _parameter(definition, "IngestInstanceCount")["DefaultValue"] == config.ingestion.instance_count
@@ -124,16 +112,16 @@ def test_put_shards_the_parts_over_its_instances(config, definition: dict) -> No
 
 
 def test_put_writes_to_the_environments_group_of_the_run(config, definition: dict) -> None:
-    put = _step(definition, n.STEP_INGEST_PUT)
-    assert _flag(put, "--feature-group-name") == {
+    put = find_step(definition, n.STEP_INGEST_PUT)
+    assert flag_value(put, "--feature-group-name") == {
         "Std:Join": {"On": "-", "Values": [config.prefix, {"Get": "Parameters.FeatureGroup"}]}
     }
-    assert _flag(put, "--workers") == str(config.ingestion.workers)
-    assert _flag(put, "--host-config") == "/opt/ml/config/resourceconfig.json"
+    assert flag_value(put, "--workers") == str(config.ingestion.workers)
+    assert flag_value(put, "--host-config") == "/opt/ml/config/resourceconfig.json"
 
 
 def test_a_rejected_file_goes_under_rejected_group_execution_of_its_bucket(definition: dict) -> None:
-    outputs = _step(definition, n.STEP_INGEST_VALIDATE)["Arguments"]["ProcessingOutputConfig"]["Outputs"]
+    outputs = find_step(definition, n.STEP_INGEST_VALIDATE)["Arguments"]["ProcessingOutputConfig"]["Outputs"]
     rejected = next(o for o in outputs if o["OutputName"] == "rejected")["S3Output"]["S3Uri"]
     values = rejected["Std:Join"]["Values"]
     assert values[:4] == [
@@ -143,15 +131,15 @@ def test_a_rejected_file_goes_under_rejected_group_execution_of_its_bucket(defin
         {"Get": "Parameters.FeatureGroup"},
     ]
     assert values[4] == {"Get": "Execution.PipelineExecutionId"}
-    quarantine = _step(definition, n.STEP_INGEST_QUARANTINE)
-    assert _flag(quarantine, "--rejected-prefix") == rejected
+    quarantine = find_step(definition, n.STEP_INGEST_QUARANTINE)
+    assert flag_value(quarantine, "--rejected-prefix") == rejected
 
 
 @pytest.mark.parametrize("step", [n.STEP_INGEST_VALIDATE, n.STEP_INGEST_PUT, n.STEP_INGEST_QUARANTINE])
 def test_every_job_runs_the_packaged_entry_file_with_the_package_on_pythonpath(
     definition: dict, step: str
 ) -> None:
-    job = _step(definition, step)
+    job = find_step(definition, step)
     prefix = f"s3://artifacts/{package_key_prefix(package_digest())}"
     inputs = _inputs(job)
     assert inputs["package"]["S3Uri"] == f"{prefix}/"
@@ -163,7 +151,7 @@ def test_every_job_runs_the_packaged_entry_file_with_the_package_on_pythonpath(
 
 @pytest.mark.parametrize("step", [n.STEP_INGEST_VALIDATE, n.STEP_INGEST_PUT, n.STEP_INGEST_QUARANTINE])
 def test_every_job_encrypts_its_volume_and_outputs_with_the_projects_key(definition: dict, step: str) -> None:
-    arguments = _step(definition, step)["Arguments"]
+    arguments = find_step(definition, step)["Arguments"]
     assert arguments["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"] == LOCAL_VALUES["KmsKeyArn"]
     if "ProcessingOutputConfig" in arguments:
         assert arguments["ProcessingOutputConfig"]["KmsKeyId"] == LOCAL_VALUES["KmsKeyArn"]

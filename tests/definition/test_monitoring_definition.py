@@ -9,8 +9,9 @@ import pytest
 
 from pipeline_def import names as p
 from pipeline_def.config import load_environment, read_context
-from pipeline_def.definition.checks import check_definition, iter_steps
+from pipeline_def.definition.checks import check_definition
 from pipeline_def.definition.render import VARIABLES, fill, render, render_monitoring, variables_in
+from tests.definition.definition_support import container_arguments, find_step, flag_value
 
 LOCAL_VALUES = {
     "PipelineRoleArn": "arn:aws:iam::123456789012:role/pipeline",
@@ -40,19 +41,6 @@ def training(config) -> dict:
     return json.loads(fill(render(config.pipeline), LOCAL_VALUES))
 
 
-def _step(definition: dict, name: str) -> dict:
-    return next(s for s in iter_steps(definition) if s["Name"] == name)
-
-
-def _arguments(step: dict) -> list:
-    return step["Arguments"]["AppSpecification"]["ContainerArguments"]
-
-
-def _flag(step: dict, flag: str):
-    arguments = _arguments(step)
-    return arguments[arguments.index(flag) + 1]
-
-
 def _inputs(step: dict) -> dict[str, str]:
     return {i["InputName"]: i["S3Input"]["S3Uri"] for i in step["Arguments"]["ProcessingInputs"]}
 
@@ -61,14 +49,14 @@ def _inputs(step: dict) -> dict[str, str]:
 
 
 def test_baseline_step_runs_drift_py_baseline(training: dict) -> None:
-    step = _step(training, p.STEP_DRIFT_BASELINE)
+    step = find_step(training, p.STEP_DRIFT_BASELINE)
     entry = step["Arguments"]["AppSpecification"]["ContainerEntrypoint"]
     assert entry == ["python3", "/opt/ml/processing/input/code/drift.py"]
-    assert _arguments(step)[0] == "baseline"
+    assert container_arguments(step)[0] == "baseline"
 
 
 def test_baseline_summarises_the_held_out_split_with_the_transforms_scores(training: dict) -> None:
-    inputs = _inputs(_step(training, p.STEP_DRIFT_BASELINE))
+    inputs = _inputs(find_step(training, p.STEP_DRIFT_BASELINE))
     assert inputs["data"] == {
         "Get": f"Steps.{p.STEP_PROCESS}.ProcessingOutputConfig.Outputs['test'].S3Output.S3Uri"
     }
@@ -76,7 +64,7 @@ def test_baseline_summarises_the_held_out_split_with_the_transforms_scores(train
 
 
 def test_baseline_uses_the_threshold_evaluation_chose(training: dict) -> None:
-    threshold = _flag(_step(training, p.STEP_DRIFT_BASELINE), "--threshold")
+    threshold = flag_value(find_step(training, p.STEP_DRIFT_BASELINE), "--threshold")
     (get,) = threshold["Std:Join"]["Values"]
     assert get["Std:JsonGet"]["Path"] == p.THRESHOLD_PATH
     assert get["Std:JsonGet"]["PropertyFile"] == {
@@ -85,8 +73,12 @@ def test_baseline_uses_the_threshold_evaluation_chose(training: dict) -> None:
 
 
 def test_baseline_records_the_bias_facet_of_step_seven(training: dict) -> None:
-    step = _step(training, p.STEP_DRIFT_BASELINE)
-    assert (_flag(step, "--facet"), _flag(step, "--facet-value"), _flag(step, "--favourable-label")) == (
+    step = find_step(training, p.STEP_DRIFT_BASELINE)
+    assert (
+        flag_value(step, "--facet"),
+        flag_value(step, "--facet-value"),
+        flag_value(step, "--favourable-label"),
+    ) == (
         "customer_gender_female",
         "1",
         "0",
@@ -94,7 +86,7 @@ def test_baseline_records_the_bias_facet_of_step_seven(training: dict) -> None:
 
 
 def test_register_attaches_the_baseline_as_drift_check_baseline(training: dict) -> None:
-    register = _step(training, f"{p.STEP_REGISTER}-RegisterModel")["Arguments"]
+    register = find_step(training, f"{p.STEP_REGISTER}-RegisterModel")["Arguments"]
     statistics = register["DriftCheckBaselines"]["ModelDataQuality"]["Statistics"]
     assert statistics["ContentType"] == "application/json"
     assert statistics["S3Uri"]["Std:Join"]["Values"] == [
@@ -106,7 +98,7 @@ def test_register_attaches_the_baseline_as_drift_check_baseline(training: dict) 
 # --- the monitoring pipeline -------------------------------------------------------------------
 
 
-def test_monitoring_pipeline_is_one_monitor_step(monitoring: dict) -> None:
+def test_monitoring_pipeline_is_one_monitorfind_step(monitoring: dict) -> None:
     assert [(s["Name"], s["Type"]) for s in monitoring["Steps"]] == [(p.STEP_MONITOR, "Processing")]
 
 
@@ -125,31 +117,34 @@ def test_monitoring_builds_byte_identical_twice(config, monitoring_template: str
 
 def test_monitor_reads_baseline_capture_and_ground_truth_prefixes(monitoring: dict) -> None:
     # Trailing slashes: the prefix of one endpoint must not match another named like it
-    assert _inputs(_step(monitoring, p.STEP_MONITOR)) == {
+    assert _inputs(find_step(monitoring, p.STEP_MONITOR)) == {
         "baseline": "s3://artifacts/fraud-detection/monitoring/baseline/",
         "capture": "s3://artifacts/fraud-detection/data-capture/fraud-mlops-dev-fraud-detection/",
         "ground-truth": "s3://artifacts/fraud-detection/ground-truth/",
-        "code": _inputs(_step(monitoring, p.STEP_MONITOR))["code"],
+        "code": _inputs(find_step(monitoring, p.STEP_MONITOR))["code"],
     }
 
 
 def test_monitor_passes_every_configured_threshold(config, monitoring: dict) -> None:
-    step = _step(monitoring, p.STEP_MONITOR)
+    step = find_step(monitoring, p.STEP_MONITOR)
     thresholds = config.monitoring.thresholds
-    assert _flag(step, "--psi-threshold") == str(thresholds.psi)
-    assert _flag(step, "--min-auc") == str(config.pipeline.min_auc)
-    assert _flag(step, "--di-min") == str(config.approval.di_min)
-    assert _flag(step, "--min-rows") == str(thresholds.min_rows)
+    assert flag_value(step, "--psi-threshold") == str(thresholds.psi)
+    assert flag_value(step, "--min-auc") == str(config.pipeline.min_auc)
+    assert flag_value(step, "--di-min") == str(config.approval.di_min)
+    assert flag_value(step, "--min-rows") == str(thresholds.min_rows)
 
 
 def test_monitor_publishes_to_the_environments_namespace(monitoring: dict) -> None:
-    step = _step(monitoring, p.STEP_MONITOR)
-    assert "--publish" in _arguments(step)
-    assert (_flag(step, "--metrics-namespace"), _flag(step, "--environment")) == (p.METRICS_NAMESPACE, "dev")
+    step = find_step(monitoring, p.STEP_MONITOR)
+    assert "--publish" in container_arguments(step)
+    assert (flag_value(step, "--metrics-namespace"), flag_value(step, "--environment")) == (
+        p.METRICS_NAMESPACE,
+        "dev",
+    )
 
 
 def test_monitor_writes_its_report_under_the_execution_id(monitoring: dict) -> None:
-    (output,) = _step(monitoring, p.STEP_MONITOR)["Arguments"]["ProcessingOutputConfig"]["Outputs"]
+    (output,) = find_step(monitoring, p.STEP_MONITOR)["Arguments"]["ProcessingOutputConfig"]["Outputs"]
     assert output["S3Output"]["S3Uri"]["Std:Join"]["Values"] == [
         "s3://artifacts/fraud-detection/monitoring/reports",
         {"Get": "Execution.PipelineExecutionId"},
@@ -157,14 +152,14 @@ def test_monitor_writes_its_report_under_the_execution_id(monitoring: dict) -> N
 
 
 def test_monitor_encrypts_volume_and_output_with_the_projects_key(monitoring: dict) -> None:
-    arguments = _step(monitoring, p.STEP_MONITOR)["Arguments"]
+    arguments = find_step(monitoring, p.STEP_MONITOR)["Arguments"]
     key = LOCAL_VALUES["KmsKeyArn"]
     assert arguments["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"] == key
     assert arguments["ProcessingOutputConfig"]["KmsKeyId"] == key
 
 
 def test_monitor_instance_type_is_a_parameter_defaulting_to_the_config(config, monitoring: dict) -> None:
-    cluster = _step(monitoring, p.STEP_MONITOR)["Arguments"]["ProcessingResources"]["ClusterConfig"]
+    cluster = find_step(monitoring, p.STEP_MONITOR)["Arguments"]["ProcessingResources"]["ClusterConfig"]
     assert cluster["InstanceType"] == {"Get": "Parameters.MonitoringInstanceType"}
     (parameter,) = [x for x in monitoring["Parameters"] if x["Name"] == "MonitoringInstanceType"]
     assert parameter["DefaultValue"] == config.monitoring.instance_type

@@ -15,8 +15,8 @@ import pytest
 
 from pipeline_def import names as p
 from pipeline_def.config import PipelineSettings, load_settings
-from pipeline_def.definition.checks import iter_steps
 from pipeline_def.definition.render import SENTINELS, fill, render
+from tests.definition.definition_support import find_step, flag_value
 
 VALUES = {name: f"value-of-{name}" for name in SENTINELS}
 
@@ -25,16 +25,8 @@ def definition(settings: PipelineSettings) -> dict:
     return json.loads(fill(render(settings), VALUES))
 
 
-def step(document: dict, name: str) -> dict:
-    return next(s for s in iter_steps(document) if s["Name"] == name)
-
-
-def argument(arguments: list, flag: str) -> str:
-    return arguments[arguments.index(flag) + 1]
-
-
 def channels(document: dict) -> dict[str, str]:
-    training = step(document, p.STEP_TUNING)["Arguments"]["TrainingJobDefinition"]
+    training = find_step(document, p.STEP_TUNING)["Arguments"]["TrainingJobDefinition"]
     return {
         c["ChannelName"]: c["DataSource"]["S3DataSource"]["S3DataDistributionType"]
         for c in training["InputDataConfig"]
@@ -51,7 +43,7 @@ def test_tuning_jobs_train_on_the_configured_instance_count(
     env_definition: tuple[PipelineSettings, dict],
 ) -> None:
     settings, document = env_definition
-    training = step(document, p.STEP_TUNING)["Arguments"]["TrainingJobDefinition"]
+    training = find_step(document, p.STEP_TUNING)["Arguments"]["TrainingJobDefinition"]
     assert training["HyperParameterTuningResourceConfig"]["InstanceCount"] == settings.training_instance_count
 
 
@@ -59,16 +51,16 @@ def test_data_process_writes_one_train_part_per_training_instance(
     env_definition: tuple[PipelineSettings, dict],
 ) -> None:
     settings, document = env_definition
-    arguments = step(document, p.STEP_PROCESS)["Arguments"]["AppSpecification"]["ContainerArguments"]
-    assert argument(arguments, "--train-parts") == str(settings.training_instance_count)
-    assert argument(arguments, "--test-parts") == str(settings.transform_instance_count)
+    process = find_step(document, p.STEP_PROCESS)
+    assert flag_value(process, "--train-parts") == str(settings.training_instance_count)
+    assert flag_value(process, "--test-parts") == str(settings.transform_instance_count)
 
 
 def test_transform_runs_on_the_configured_instance_count_split_by_line(
     env_definition: tuple[PipelineSettings, dict],
 ) -> None:
     settings, document = env_definition
-    transform = step(document, p.STEP_TRANSFORM)["Arguments"]
+    transform = find_step(document, p.STEP_TRANSFORM)["Arguments"]
     assert transform["TransformResources"]["InstanceCount"] == settings.transform_instance_count
     assert transform["TransformInput"]["SplitType"] == "Line"
 
@@ -91,6 +83,5 @@ def test_prod_trains_distributed_on_two_instances() -> None:
 
 
 def test_the_drift_baseline_reads_every_transform_output() -> None:
-    arguments = step(definition(load_settings("prod")), p.STEP_DRIFT_BASELINE)["Arguments"]
-    container = arguments["AppSpecification"]["ContainerArguments"]
-    assert argument(container, "--scores-file") == "/opt/ml/processing/input/predictions"
+    baseline = find_step(definition(load_settings("prod")), p.STEP_DRIFT_BASELINE)
+    assert flag_value(baseline, "--scores-file") == "/opt/ml/processing/input/predictions"
