@@ -52,6 +52,33 @@ def measure(rows: int, repeats: int) -> tuple[float, dict]:
     return results[len(results) // 2]
 
 
+#: The floor of a local run (issue 15): a fresh process that imports what the run needs and
+#: trains one model with the definition's static hyperparameters on the run's train split size.
+FLOOR_CODE = """
+import sys
+import numpy as np, pandas, duckdb, boto3, moto, sagemaker, xgboost as xgb
+rows = int(sys.argv[1])
+rng = np.random.default_rng(0)
+x = rng.normal(size=(rows, 45)).astype(np.float32)
+y = (x[:, 0] + 0.5 * x[:, 1] + rng.normal(size=rows) > 2.0).astype(np.float32)
+cut = int(rows * 0.7 / 0.85)
+params = {"objective": "binary:logistic", "eval_metric": "auc", "tree_method": "hist", "seed": 0}
+xgb.train(params, xgb.DMatrix(x[:cut], y[:cut]), num_boost_round=300,
+          evals=[(xgb.DMatrix(x[cut:], y[cut:]), "validation")], early_stopping_rounds=20, verbose_eval=False)
+"""
+
+
+def floor(rows: int, repeats: int) -> float:
+    """Median wall time of the floor at ``rows`` policies (train + validation: 85 % of them)."""
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        command = [sys.executable, "-c", FLOOR_CODE, str(int(rows * 0.85))]
+        subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        times.append(time.perf_counter() - started)
+    return sorted(times)[len(times) // 2]
+
+
 def step_shares(summary: dict) -> dict[str, float]:
     total = sum(s["seconds"] for s in summary["steps"]) or 1.0
     return {s["name"]: s["seconds"] / total for s in summary["steps"] if s["status"] != "NotRun"}
@@ -65,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     measured = {rows: measure(rows, args.repeats if i == 0 else 1) for i, rows in enumerate(args.sizes)}
     base_rows = args.sizes[0]
     base_seconds = measured[base_rows][0]
+    floor_seconds = floor(base_rows, args.repeats)
     print("## Local run (the embedded default)\n")
     print(
         f"Command: `python -m bench.bench_local_run --sizes {' '.join(map(str, args.sizes))} "
@@ -81,6 +109,12 @@ def main(argv: list[str] | None = None) -> int:
         decision = (summary.get("approval") or {}).get("status", summary["status"])
         growth = seconds / base_seconds
         print(f"| {rows:,} | {seconds:.1f} s | {growth:.2f}x | {rows / base_rows:.0f}x | {decision} |")
+    print(
+        f"\nFloor at {base_rows:,} policies (median of {args.repeats}, fresh process): import pandas, numpy, "
+        "xgboost, duckdb, boto3, moto and the SageMaker SDK, then train one model with the definition's "
+        f"static hyperparameters on 85 % of the rows: {floor_seconds:.1f} s. The run is "
+        f"**{base_seconds / floor_seconds:.1f}x** the floor (goal: within 2x)."
+    )
     names = list(step_shares(measured[args.sizes[-1]][1]))
     print("\nShare of step time per size (sum of step seconds = 100 %):\n")
     print("| step | " + " | ".join(f"{r:,}" for r in args.sizes) + " |")
