@@ -9,27 +9,30 @@ from __future__ import annotations
 
 import sys
 
-import aws_cdk as cdk
-
-from infra.compliance import enable_checks
-from infra.stage import MlopsStage
 from pipeline_def.config import ConfigError, load_environments, read_context
+from pipeline_def.definition.render_worker import Definitions
 
 
 def main() -> int:
     try:
         context = read_context()
-        # cdk.json's context goes in so `python app.py` and `cdk synth` see the same feature flags;
-        # context given to the CLI (`-c env=prod`) still takes precedence.
-        app = cdk.App(context=dict(context.data))
-        configs = load_environments(context, app.node.try_get_context("env"))
+        every_environment = load_environments(context)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    for config in configs:
-        MlopsStage(app, config.name, config=config)
-    enable_checks(app)
-    app.synth()
+    # Started before CDK is imported, so the worker gains that second too. It renders every
+    # environment of cdk.json (the only source of their settings); `-c env=` picks after.
+    with Definitions.ahead(every_environment) as definitions:
+        from infra.application import add_environments, new_app
+
+        app = new_app(context)
+        try:
+            configs = load_environments(context, app.node.try_get_context("env"))
+        except ConfigError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        add_environments(app, configs, definitions)
+        app.synth()
     return 0
 
 

@@ -21,6 +21,7 @@ from infra.stacks.monitoring_stack import MonitoringStack
 from infra.stacks.operations_stack import OperationsStack
 from infra.stacks.pipeline_stack import PipelineStack
 from pipeline_def.config import EnvironmentConfig
+from pipeline_def.definition.render_worker import Definitions
 
 #: Resource types whose Tags are create-only: a tag edit in cdk.json would make CloudFormation
 #: replace them, which fails for these named resources. They carry fixed tags of their own
@@ -37,12 +38,19 @@ class MlopsStage(cdk.Stage):
     """
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, **kwargs: Any
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        definitions: Definitions | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(
             scope, construct_id, env=cdk.Environment(account=config.account, region=config.region), **kwargs
         )
         self.config = config
+        definitions = definitions or Definitions()
         # Strong (Fn::ImportValue): CloudFormation refuses to delete the data stack, or replace its
         # key, while the stateless stacks still use it. Set explicitly, not left to a default.
         cdk.CrossStackReferences.of(self).consume(cdk.ReferenceStrength.STRONG)
@@ -58,6 +66,7 @@ class MlopsStage(cdk.Stage):
                 config=config,
                 key=self.data.key,
                 alarm_topic=self.operations.topic,
+                definitions=definitions,
                 stack_name=f"{config.prefix}-ingestion",
             )
             self.ingestion.add_stack_dependency(self.operations)
@@ -68,6 +77,7 @@ class MlopsStage(cdk.Stage):
             key=self.data.key,
             artifact_key=self.data.artifact_key,
             alarm_topic=self.operations.topic,
+            definitions=definitions,
             stack_name=f"{config.prefix}-pipeline",
         )
         self.approval = ApprovalStack(
@@ -88,6 +98,7 @@ class MlopsStage(cdk.Stage):
             alarm_topic=self.operations.topic,
             reviewers_topic=self.approval.topic,
             idempotency_table=self.approval.idempotency_table,
+            definitions=definitions,
             stack_name=f"{config.prefix}-monitoring",
         )
         self.operations.add_stack_dependency(self.data)

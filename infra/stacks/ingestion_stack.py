@@ -44,8 +44,8 @@ from pipeline_def.definition.render import (
     ingestion_package,
     package_digest,
     package_key_prefix,
-    render_ingestion,
 )
+from pipeline_def.definition.render_worker import Definitions
 from pipeline_def.names import (
     INCOMING_FOLDER,
     INGESTION_FOLDER,
@@ -73,6 +73,7 @@ class IngestionStack(cdk.Stack):
         config: EnvironmentConfig,
         key: kms.IKey,
         alarm_topic: sns.ITopic,
+        definitions: Definitions,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -81,7 +82,7 @@ class IngestionStack(cdk.Stack):
         settings = config.pipeline
         files = ingestion_package()
         digest = package_digest(files)
-        definition = render_ingestion(settings, config.ingestion, digest=digest)
+        definition = definitions.ingestion(settings, config.ingestion, digest=digest)
         self.package = JobScripts(
             self,
             "Package",

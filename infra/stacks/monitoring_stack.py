@@ -59,7 +59,8 @@ from infra.retention import log_retention
 from infra.stacks.data_stack import removal_policy_of
 from lambdas import constants as c
 from pipeline_def.config import DATA_CAPTURE_PREFIX, EnvironmentConfig, ScheduleConfig
-from pipeline_def.definition.render import render_monitoring, scripts_digest
+from pipeline_def.definition.render import scripts_digest
+from pipeline_def.definition.render_worker import Definitions
 from pipeline_def.names import (
     GROUND_TRUTH_FOLDER,
     MONITORING_BASELINE_FOLDER,
@@ -102,6 +103,7 @@ class MonitoringStack(cdk.Stack):
         alarm_topic: sns.ITopic,
         reviewers_topic: sns.ITopic | None,
         idempotency_table: dynamodb.ITable,
+        definitions: Definitions,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -109,7 +111,7 @@ class MonitoringStack(cdk.Stack):
         self._key = key
         settings, monitoring = config.pipeline, config.monitoring
         bucket = config.artifact_bucket_name
-        definition = render_monitoring(settings, monitoring, digest=scripts_digest())
+        definition = definitions.monitoring(settings, monitoring, digest=scripts_digest())
         namespace = monitoring.metrics_namespace(config.name)
         self.execution_role = ProcessingPipelineRole(
             self,

@@ -26,7 +26,8 @@ from pipeline_def.config import (
     EnvironmentConfig,
     PeerEnvironment,
 )
-from pipeline_def.definition.render import SCRIPTS_DIR, code_key_prefix, render, scripts_digest
+from pipeline_def.definition.render import SCRIPTS_DIR, code_key_prefix, scripts_digest
+from pipeline_def.definition.render_worker import Definitions
 from pipeline_def.names import SCRIPT_NAMES
 
 _REGISTRY_ARTIFACTS_REASON = (
@@ -58,12 +59,13 @@ class PipelineStack(cdk.Stack):
         key: kms.IKey,
         artifact_key: kms.IKey,
         alarm_topic: sns.ITopic,
+        definitions: Definitions,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         settings = config.pipeline
         digest = scripts_digest()
-        definition = render(settings, digest=digest)
+        definition = definitions.training(settings, digest=digest)
         self.execution_role = PipelineExecutionRole(
             self,
             "ExecutionRole",

@@ -14,17 +14,15 @@ import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from pipeline_def.config import IngestionSettings, MonitoringSettings, PipelineSettings
-from pipeline_def.definition.builder import (
-    Deployment,
-    get_ingestion_pipeline,
-    get_monitoring_pipeline,
-    get_pipeline,
-    quiet_sdk,
-)
 from pipeline_def.names import INGESTION_PACKAGE_FOLDER, PREFIX, SCRIPT_NAMES
 from pipeline_def.schema import ENCODING_TWIN_FILE, encoding_twin
+
+if TYPE_CHECKING:
+    from pipeline_def.definition.builder import Deployment
 
 SCRIPTS_DIR = Path(__file__).resolve().parents[1] / "scripts"
 
@@ -103,8 +101,20 @@ def code_key_prefix(digest: str) -> str:
     return f"{PREFIX}/code/{digest}"
 
 
+def _builder() -> ModuleType:
+    """The SDK-backed builder, imported at the first render, not with this module.
+
+    The CDK app imports this module for digests, keys and ``variables_in`` and renders in a
+    worker process (:mod:`pipeline_def.definition.render_worker`); importing the SDK here too
+    would put its two seconds back on the app's critical path.
+    """
+    from pipeline_def.definition import builder
+
+    return builder
+
+
 def _sentinel_deployment(digest: str) -> Deployment:
-    return Deployment(
+    return _builder().Deployment(
         role_arn=SENTINELS["PipelineRoleArn"],
         artifact_bucket=SENTINELS["ArtifactBucket"],
         kms_key_arn=SENTINELS["KmsKeyArn"],
@@ -113,9 +123,9 @@ def _sentinel_deployment(digest: str) -> Deployment:
     )
 
 
-def _template(pipeline) -> str:
+def _template(pipeline: Any) -> str:
     """The SDK's definition as sorted JSON with the sentinels turned into ``${Variable}``."""
-    with quiet_sdk():
+    with _builder().quiet_sdk():
         body = pipeline.definition()
     text = json.dumps(json.loads(body), indent=2, sort_keys=True) + "\n"
     text = text.replace("${", "${!")
@@ -128,7 +138,7 @@ def _template(pipeline) -> str:
 def render(settings: PipelineSettings, *, digest: str | None = None) -> str:
     """The training definition with ``${Variable}`` placeholders: deterministic, ready for ``Fn::Sub``."""
     digest = digest or scripts_digest()
-    return _template(get_pipeline(settings, _sentinel_deployment(digest), code_version=digest))
+    return _template(_builder().get_pipeline(settings, _sentinel_deployment(digest), code_version=digest))
 
 
 def render_monitoring(
@@ -137,7 +147,8 @@ def render_monitoring(
     """The monitoring definition, with the same variables as the training one."""
     digest = digest or scripts_digest()
     deployment = _sentinel_deployment(digest)
-    return _template(get_monitoring_pipeline(settings, monitoring, deployment, code_version=digest))
+    pipeline = _builder().get_monitoring_pipeline(settings, monitoring, deployment, code_version=digest)
+    return _template(pipeline)
 
 
 def render_ingestion(
@@ -147,7 +158,7 @@ def render_ingestion(
     digest = digest or package_digest()
     deployment = _sentinel_deployment(scripts_digest())
     package_uri = f"s3://{SENTINELS['ArtifactBucket']}/{package_key_prefix(digest)}/"
-    pipeline = get_ingestion_pipeline(
+    pipeline = _builder().get_ingestion_pipeline(
         settings, ingestion, deployment, package_uri=package_uri, code_version=digest
     )
     return _template(pipeline)

@@ -20,11 +20,11 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
-import aws_cdk as cdk
 import boto3
 import pytest
 from aws_cdk.assertions import Template
 
+from infra.application import new_app
 from infra.stage import MlopsStage
 from lambdas import constants as c
 from pipeline_def.config import load_environments, read_context
@@ -545,7 +545,7 @@ def disabled() -> MlopsStage:
     context = read_context()
     (config,) = [c for c in load_environments(context) if c.name == "dev"]
     config = dataclasses.replace(config, ingestion=dataclasses.replace(config.ingestion, enabled=False))
-    return MlopsStage(cdk.App(context=dict(context.data)), "dev", config=config)
+    return MlopsStage(new_app(context), "dev", config=config)
 
 
 def test_disabled_ingestion_deploys_no_stack(disabled: MlopsStage) -> None:

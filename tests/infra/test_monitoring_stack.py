@@ -19,12 +19,14 @@ import aws_cdk.aws_sns as sns
 import pytest
 from aws_cdk.assertions import Match, Template
 
+from infra.application import new_app
 from infra.constructs.seed_objects import SEED_OBJECT_NAME, SEED_TEXT
 from infra.stacks.monitoring_stack import MonitoringStack
 from lambdas import constants as c
 from pipeline_def.config import MonitoringSettings, Reader
 from pipeline_def.definition.checks import iter_steps
 from pipeline_def.definition.render import fill, render_monitoring, variables_in
+from pipeline_def.definition.render_worker import Definitions
 from tests.infra.synth_support import (
     Synthesized,
     allows,
@@ -486,7 +488,7 @@ def notify_only(context: Reader, dev: Synthesized) -> Template:
     config = dataclasses.replace(
         dev.config, monitoring=dataclasses.replace(dev.config.monitoring, retrain_on_alarm=False)
     )
-    app = cdk.App(context=dict(context.data))
+    app = new_app(context)
     environment = cdk.Environment(account=config.account, region=config.region)
     deps = cdk.Stack(app, "Deps", env=environment)
     topic = sns.Topic(deps, "Topic")
@@ -501,6 +503,7 @@ def notify_only(context: Reader, dev: Synthesized) -> Template:
         idempotency_table=dynamodb.Table(
             deps, "Table", partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING)
         ),
+        definitions=Definitions(),
     )
     return Template.from_stack(stack)
 

@@ -9,18 +9,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import aws_cdk as cdk
 import pytest
-from cfnlint.api import ManualArgs, lint_file
 
-from infra.compliance import enable_checks
-from infra.stage import MlopsStage
+from infra.application import add_environments, new_app
 from pipeline_def.config import Reader, load_environment
 from tests.config.config_support import changed_context
 from tests.infra.synth_support import (
     Synthesized,
     allows,
     as_list,
+    cfn_lint,
     read_json,
     resources_of,
     role_statements,
@@ -37,9 +35,8 @@ def vpc_dev(context: Reader, tmp_path_factory: pytest.TempPathFactory) -> dict[s
     network = {"subnetIds": list(SUBNETS), "securityGroupIds": list(SECURITY_GROUPS)}
     config = load_environment(changed_context(context, "dev", "network", network), "dev")
     outdir = tmp_path_factory.mktemp("vpc-cdk.out")
-    app = cdk.App(outdir=str(outdir), context=dict(context.data))
-    stage = MlopsStage(app, config.name, config=config)
-    enable_checks(app)
+    app = new_app(context, outdir=str(outdir))
+    stage = add_environments(app, [config])[config.name]
     app.synth()
     assert read_json(outdir / "validation-report.json")["pluginReports"] == []
     assembly = stage.synth()
@@ -128,8 +125,4 @@ def test_the_vpc_definition_puts_jobs_in_the_configured_network(vpc_dev: dict[st
 
 
 def test_vpc_pipeline_template_passes_cfn_lint(vpc_dev: dict[str, Any]) -> None:
-    region = vpc_dev["config"].region
-    matches = lint_file(
-        vpc_dev["template_path"], config=ManualArgs(ignore_checks=["W3005"], regions=[region])
-    )
-    assert [str(m) for m in matches] == []
+    assert cfn_lint(vpc_dev["template_path"], vpc_dev["config"].region) == []

@@ -1,0 +1,107 @@
+"""The definition worker: the CDK app's templates rendered in a second process, never different."""
+
+from __future__ import annotations
+
+import dataclasses
+import signal
+import sys
+import warnings
+
+import pytest
+
+from pipeline_def.config import EnvironmentConfig, load_environments, read_context
+from pipeline_def.definition.render import package_digest, scripts_digest
+from pipeline_def.definition.render_worker import Definitions, Request, render_request, requests_for
+
+
+@pytest.fixture(scope="module")
+def configs() -> list[EnvironmentConfig]:
+    return load_environments(read_context())
+
+
+@pytest.fixture(scope="module")
+def broken(configs: list[EnvironmentConfig]) -> EnvironmentConfig:
+    """An environment whose region has no XGBoost image: its definition cannot be rendered."""
+    pipeline = dataclasses.replace(configs[0].pipeline, region="xx-nowhere-1")
+    return dataclasses.replace(configs[0], pipeline=pipeline)
+
+
+@pytest.fixture(scope="module")
+def ahead(configs: list[EnvironmentConfig], broken: EnvironmentConfig) -> Definitions:
+    """One worker for the module, given the broken environment first and every one but the last.
+
+    Asking only adds to what a ``Definitions`` holds, so the tests may ask in any order.
+    """
+    return Definitions.ahead([broken, *configs[:-1]])
+
+
+def asked_by_a_stage(definitions: Definitions, config: EnvironmentConfig) -> list[str]:
+    """What one ``MlopsStage`` asks for, the way its stacks ask."""
+    scripts = scripts_digest()
+    texts = [definitions.ingestion(config.pipeline, config.ingestion, digest=package_digest())]
+    texts.append(definitions.training(config.pipeline, digest=scripts))
+    texts.append(definitions.monitoring(config.pipeline, config.monitoring, digest=scripts))
+    return texts
+
+
+def test_the_worker_renders_byte_for_byte_what_this_process_renders(
+    ahead: Definitions, configs: list[EnvironmentConfig]
+) -> None:
+    # The last environment was not given to the worker: it is rendered here, the same way
+    for config in configs:
+        from_worker = asked_by_a_stage(ahead, config)
+        here = asked_by_a_stage(Definitions(), config)
+        assert from_worker == here
+        assert all(text.startswith("{") and "${PipelineRoleArn}" in text for text in here)
+
+
+def test_requests_follow_the_order_the_stage_asks_in(configs: list[EnvironmentConfig]) -> None:
+    kinds = [request.kind for request in requests_for(configs[:1])]
+    assert kinds == ["ingestion", "training", "monitoring"]
+
+
+def test_without_ingestion_the_worker_is_not_asked_for_it(configs: list[EnvironmentConfig]) -> None:
+    config = dataclasses.replace(
+        configs[0], ingestion=dataclasses.replace(configs[0].ingestion, enabled=False)
+    )
+    assert [request.kind for request in requests_for([config])] == ["training", "monitoring"]
+
+
+def test_a_worker_that_fails_is_named_and_the_definitions_are_rendered_here(
+    configs: list[EnvironmentConfig], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a worker that cannot even start Python (its interpreter exits 1 at once)
+    monkeypatch.setattr(sys, "executable", "/bin/false")
+    definitions = Definitions.ahead(configs[:1])
+    monkeypatch.undo()
+    # Then asking warns with the exit status and still returns the real template
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RuntimeWarning)
+        text = definitions.training(configs[0].pipeline, digest=scripts_digest())
+    assert [str(w.message) for w in caught if w.category is RuntimeWarning] == [
+        "the definition worker exited 1 (no message); rendering in this process"
+    ]
+    assert text == render_request(Request("training", (configs[0].pipeline,), scripts_digest()))
+
+
+def test_a_render_error_is_raised_in_the_asking_process_and_the_rest_still_arrive(
+    ahead: Definitions, broken: EnvironmentConfig, configs: list[EnvironmentConfig]
+) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # the worker itself did not fail
+        # The broken environment fails here, with the SDK's own message
+        with pytest.raises(ValueError, match="Unsupported region: xx-nowhere-1"):
+            ahead.training(broken.pipeline, digest=scripts_digest())
+        # And the environment after it still arrives from the worker
+        expected = render_request(Request("training", (configs[0].pipeline,), scripts_digest()))
+        assert ahead.training(configs[0].pipeline, digest=scripts_digest()) == expected
+
+
+def test_closing_stops_a_worker_nobody_asks(configs: list[EnvironmentConfig]) -> None:
+    with Definitions.ahead(configs) as definitions:
+        worker = definitions._worker
+        assert worker is not None
+        assert worker.poll() is None  # still rendering
+    assert worker.poll() == -signal.SIGKILL
+    # And asking afterwards still answers, rendered here
+    assert definitions.training(configs[0].pipeline, digest=scripts_digest()).startswith("{")
