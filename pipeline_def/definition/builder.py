@@ -28,6 +28,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import re
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -71,11 +72,11 @@ from sagemaker.workflow.retry import (  # noqa: E402
 from sagemaker.workflow.steps import CacheConfig, ProcessingStep, TransformStep, TuningStep  # noqa: E402
 
 from pipeline_def.config import (  # noqa: E402
-    REGISTRATION_STATUSES,
     IngestionSettings,
     MonitoringSettings,
     PipelineSettings,
 )
+from pipeline_def.definition.parameters import training_parameters  # noqa: E402
 from pipeline_def.names import (  # noqa: E402
     AUC_PATH,
     CUTOFF_PATH,
@@ -137,6 +138,10 @@ class Deployment:
     code_uri: str
 
 
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
 @dataclass(frozen=True)
 class Parameters:
     """Pipeline parameters: what a scheduled or manual execution may override."""
@@ -159,37 +164,13 @@ class Parameters:
 
     @classmethod
     def defaults_from(cls, settings: PipelineSettings, code_version: str) -> Parameters:
-        return cls(
-            processing_instance_type=ParameterString(
-                "ProcessingInstanceType", settings.processing_instance_type
-            ),
-            processing_instance_count=ParameterInteger("ProcessingInstanceCount", 1),
-            training_instance_type=ParameterString("TrainingInstanceType", settings.training_instance_type),
-            transform_instance_type=ParameterString(
-                "TransformInstanceType", settings.transform_instance_type
-            ),
-            explainability_instance_type=ParameterString(
-                "ExplainabilityInstanceType", settings.explainability_instance_type
-            ),
-            explainability_max_rows=ParameterInteger(
-                "ExplainabilityMaxRows", settings.explainability_max_rows
-            ),
-            max_tuning_jobs=ParameterInteger("MaxTuningJobs", settings.max_tuning_jobs),
-            max_parallel_tuning_jobs=ParameterInteger(
-                "MaxParallelTuningJobs", settings.max_parallel_tuning_jobs
-            ),
-            min_auc=ParameterFloat("MinAuc", settings.min_auc),
-            min_recall=ParameterFloat("MinRecall", settings.min_recall),
-            data_cutoff_time=ParameterString("DataCutoffTime", "latest"),
-            validation_fraction=ParameterFloat("ValidationFraction", 0.15),
-            test_fraction=ParameterFloat("TestFraction", 0.15),
-            model_approval_status=ParameterString(
-                "ModelApprovalStatus",
-                settings.model_approval_status,
-                enum_values=list(REGISTRATION_STATUSES),
-            ),
-            code_version=ParameterString("CodeVersion", code_version),
-        )
+        """The SDK's objects for :func:`training_parameters`, one field per parameter."""
+        kinds = {"String": ParameterString, "Integer": ParameterInteger, "Float": ParameterFloat}
+        fields = {}
+        for p in training_parameters(settings, code_version):
+            extra = {"enum_values": list(p.enum_values)} if p.enum_values else {}
+            fields[_snake(p.name)] = kinds[p.type](p.name, p.default, **extra)
+        return cls(**fields)
 
     def as_list(self) -> list:
         return list(vars(self).values())

@@ -19,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Literal
@@ -28,6 +28,7 @@ from pipeline_def.config import EnvironmentConfig, IngestionSettings, Monitoring
 from pipeline_def.definition import render
 
 Kind = Literal["training", "monitoring", "ingestion"]
+KINDS: tuple[Kind, ...] = ("training", "monitoring", "ingestion")
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -40,7 +41,7 @@ class Request:
     digest: str
 
 
-def requests_for(configs: Iterable[EnvironmentConfig]) -> list[Request]:
+def requests_for(configs: Iterable[EnvironmentConfig], kinds: Collection[Kind] = KINDS) -> list[Request]:
     """What the stages of these environments ask for, in the order they ask (see ``MlopsStage``)."""
     scripts, package = render.scripts_digest(), render.package_digest()
     requests: list[Request] = []
@@ -49,7 +50,7 @@ def requests_for(configs: Iterable[EnvironmentConfig]) -> list[Request]:
             requests.append(Request("ingestion", (config.pipeline, config.ingestion), package))
         requests.append(Request("training", (config.pipeline,), scripts))
         requests.append(Request("monitoring", (config.pipeline, config.monitoring), scripts))
-    return requests
+    return [request for request in requests if request.kind in kinds]
 
 
 def render_request(request: Request) -> str:
@@ -72,12 +73,12 @@ class Definitions:
         self._rendered: dict[Request, str] = {}
 
     @classmethod
-    def ahead(cls, configs: Iterable[EnvironmentConfig]) -> Definitions:
-        """Start rendering every definition of ``configs`` in a worker process, now."""
+    def ahead(cls, configs: Iterable[EnvironmentConfig], kinds: Collection[Kind] = KINDS) -> Definitions:
+        """Start rendering the ``kinds`` of definition of ``configs`` in a worker process, now."""
         # Files, not pipes, where nothing streams: writing the requests cannot fail on a worker
         # that died at start, and a chatty worker cannot block on its stderr.
         requests, errors = tempfile.TemporaryFile(), tempfile.TemporaryFile()  # noqa: SIM115
-        pickle.dump(requests_for(configs), requests)
+        pickle.dump(requests_for(configs, kinds), requests)
         requests.seek(0)
         worker = subprocess.Popen(
             [sys.executable, "-m", __name__],

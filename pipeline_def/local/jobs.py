@@ -4,7 +4,8 @@ Each runner receives the step's resolved ``Arguments`` (a CreateProcessingJob,
 CreateHyperParameterTuningJob, CreateModel or CreateTransformJob request) and returns the
 properties SageMaker's Describe* call would show afterwards, which later steps ``Get``.
 Only the container layer is replaced: every processing step runs its job script (the file the
-request's entrypoint names) in a subprocess with container paths mapped to folders; training
+request's entrypoint names) in its own process, a fork of the job host
+(:mod:`pipeline_def.local.job_host`), with container paths mapped to folders; training
 and batch transform are xgboost-cpu (the image's 3.0 release) with the container's conventions.
 """
 
@@ -15,8 +16,6 @@ import json
 import math
 import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,12 +27,11 @@ import xgboost as xgb
 
 from pipeline_def.local.distributed import Cluster, read_csv_files
 from pipeline_def.local.expressions import ExecutionError
+from pipeline_def.local.job_host import PROJECT_ROOT, JobHost
 from pipeline_def.local.model_artifact import load_booster, predict, write_model_tar
 from pipeline_def.local.storage import LocalS3
 
 CONTAINER_ROOT = "/opt/ml/"
-#: Where ``python -m pipeline_def.local.launch`` resolves: the job subprocess starts here.
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -114,23 +112,20 @@ def _run_script(sm: LocalSageMaker, step: str, request: dict, container: _Contai
         raise ExecutionError(
             f"step {step}: the local run runs 'python3 <script>' entrypoints, got {entrypoint}"
         )
-    command = [sys.executable, "-m", "pipeline_def.local.launch", "--s3-root", str(sm.s3.root.resolve())]
+    arguments = ["--s3-root", str(sm.s3.root.resolve())]
     if sm.glue_catalog is not None:
-        command += ["--glue-catalog", str(Path(sm.glue_catalog).resolve())]
+        arguments += ["--glue-catalog", str(Path(sm.glue_catalog).resolve())]
     if sm.records_dir is not None:
-        command += ["--records-dir", str(sm.records_dir.resolve())]
-    command.append(container.map_argument(entrypoint[1]))
-    command += [container.map_argument(str(a)) for a in app.get("ContainerArguments", [])]
+        arguments += ["--records-dir", str(sm.records_dir.resolve())]
+    arguments.append(container.map_argument(entrypoint[1]))
+    arguments += [container.map_argument(str(a)) for a in app.get("ContainerArguments", [])]
     variables = request.get("Environment", {})
     env = {**os.environ, **{name: container.map_argument(value) for name, value in variables.items()}}
     log = container.root / "job.log"
-    with log.open("w", encoding="utf-8") as handle:
-        result = subprocess.run(
-            command, stdout=handle, stderr=subprocess.STDOUT, env=env, cwd=PROJECT_ROOT, check=False
-        )
-    if result.returncode != 0:
+    returncode = JobHost.shared().run(arguments, env, PROJECT_ROOT, log)
+    if returncode != 0:
         tail = "".join(log.read_text(encoding="utf-8").splitlines(keepends=True)[-15:])
-        raise ExecutionError(f"step {step}: job script exited with {result.returncode}; last lines:\n{tail}")
+        raise ExecutionError(f"step {step}: job script exited with {returncode}; last lines:\n{tail}")
 
 
 def _model_artifact(sm: LocalSageMaker, step: str, model_name: str) -> Path:

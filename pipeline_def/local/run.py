@@ -35,8 +35,11 @@ from pipeline_def.data.synthetic import MAX_ROWS
 from pipeline_def.data.synthetic import write as write_synthetic
 from pipeline_def.data.validation import ValidationReport, parse_event_time_option, validate
 from pipeline_def.definition.checks import iter_steps
-from pipeline_def.definition.render import SCRIPTS_DIR, code_key_prefix, fill, render, scripts_digest
+from pipeline_def.definition.parameters import declarations, training_parameters
+from pipeline_def.definition.render import SCRIPTS_DIR, code_key_prefix, fill, scripts_digest
+from pipeline_def.definition.render_worker import Definitions
 from pipeline_def.local.executor import ExecutionResult, Executor, resolve_parameters
+from pipeline_def.local.job_host import JobHost
 from pipeline_def.local.jobs import (
     LocalSageMaker,
     run_create_model,
@@ -102,6 +105,7 @@ class LocalRun:
     rows: RowCounts | None = field(init=False, default=None)
     digest: str = field(init=False, default="")
     definition_text: str = field(init=False, default="")
+    definitions: Definitions = field(init=False, default_factory=Definitions)
     started_steps: dict[str, dict[str, Any]] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -149,23 +153,21 @@ class LocalRun:
         for script in names.SCRIPT_NAMES:
             shutil.copy2(SCRIPTS_DIR / script, target / script)
 
-    def render_definition(self) -> dict:
-        """The definition this run executes; its parameters typed against ``--param`` (writes nothing)."""
+    def check_parameters(self) -> None:
+        """``--param`` against the declared parameters: a ParameterError before anything is written."""
         self.digest = scripts_digest()
+        declared = declarations(training_parameters(self.settings, self.digest))
+        resolve_parameters(declared, self.options.overrides)
+
+    def definition(self, digest: str) -> dict:
+        """The definition this run executes (rendered in the worker started with the run), filled in."""
         values = {
             "PipelineRoleArn": ROLE_ARN,
             "ArtifactBucket": ARTIFACT_BUCKET,
             "KmsKeyArn": KMS_KEY_ARN,
             "ArtifactKmsKeyArn": ARTIFACT_KMS_KEY_ARN,
         }
-        self.definition_text = fill(render(self.settings, digest=self.digest), values)
-        definition = json.loads(self.definition_text)
-        resolve_parameters(definition, self.options.overrides)  # ParameterError before any write
-        return definition
-
-    def definition(self, digest: str) -> dict:
-        if not self.definition_text or digest != self.digest:
-            self.render_definition()
+        self.definition_text = fill(self.definitions.training(self.settings, digest=digest), values)
         (self.options.workdir / "definition.json").write_text(self.definition_text, encoding="utf-8")
         return json.loads(self.definition_text)
 
@@ -230,8 +232,13 @@ class LocalRun:
         """Check every option, lock the work directory, then run; stopped runs leave run.json too."""
         started = time.perf_counter()
         check_options(self.options)
-        self.render_definition()
-        with workdir_lock(self.options.workdir), _stop_on_signals():
+        self.check_parameters()
+        # Both start now and work on the other core while the run prepares its data: the
+        # definition renders (the SDK's import is most of it) and the job host imports the jobs'
+        # libraries.
+        self.definitions = Definitions.ahead([self.config], kinds=("training",))
+        JobHost.shared()
+        with self.definitions, workdir_lock(self.options.workdir), _stop_on_signals():
             try:
                 return self._run(started)
             except RunStopped as stop:

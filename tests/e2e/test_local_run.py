@@ -180,12 +180,12 @@ def test_without_signal_the_failure_message_names_auc_and_recall(no_signal_run):
 
 
 def test_a_definition_with_a_broken_reference_fails_naming_step_and_reference(tmp_path, monkeypatch):
-    original = local_run.render
+    original = local_run.Definitions.training
 
-    def broken_render(settings, *, digest=None):
-        return original(settings, digest=digest).replace("Outputs['validation']", "Outputs['valid']")
+    def broken_training(self, settings, *, digest):
+        return original(self, settings, digest=digest).replace("Outputs['validation']", "Outputs['valid']")
 
-    monkeypatch.setattr(local_run, "render", broken_render)
+    monkeypatch.setattr(local_run.Definitions, "training", broken_training)
     with pytest.raises(DefinitionError, match=r"FraudHyperParameterTuning: .*'valid'"):
         run(RunOptions(workdir=tmp_path, rows=300, seed=1))
 
