@@ -1,9 +1,12 @@
-"""Synth wall time of the full CDK app next to an empty one, both through the pinned CLI.
+"""Synth and ``make run`` wall times beside an empty CDK app's synth, all through the pinned CLI.
 
-Each run is a fresh ``cdk synth`` subprocess (new node, new Python, new jsii kernel) into a new
-output directory, so nothing is cached between runs. The empty app (one empty stack, same
-CLI, same Python) is measured in the same invocation, which makes the ratio comparable across
-machines even when absolute times are not. Prints a Markdown section; writes no file.
+Each synth is a fresh ``cdk synth`` subprocess (new node, new Python, new jsii kernel) into a new
+output directory, so nothing is cached between runs. Two empty apps (one empty stack, same CLI,
+same Python) are measured in the same invocation: CDK's default app, the goal's baseline, and
+one with the full app's own setting (built-in CloudFormation validation off, see
+``infra/application.py``), which shows how much of the ratio that setting buys. ``make run`` is
+timed warm (its set-up stamps already in place, one untimed run first). Runs alternate, so
+drifting machine load hits every kind alike. Prints a Markdown section; writes no file.
 
 Usage::
 
@@ -27,10 +30,13 @@ CDK = REPO_ROOT / "node_modules" / ".bin" / "cdk"
 EMPTY_APP = """\
 import aws_cdk as cdk
 
-app = cdk.App()
+app = cdk.App({settings})
 cdk.Stack(app, "Empty", env=cdk.Environment(account="111111111111", region="us-east-1"))
 app.synth()
 """
+EMPTY_APPS = {"default": "", "same settings": "builtin_cloud_formation_validation=False"}
+MAKE_RUN_GOAL = 4.0
+SYNTH_GOAL = 2.0
 ENVIRONMENT = {
     **os.environ,
     "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
@@ -58,18 +64,31 @@ def timed(command: list[str], cwd: Path) -> float:
     return elapsed
 
 
-def measure(runs: int) -> tuple[list[float], list[float]]:
-    """Alternate full and empty runs so drifting machine load hits both alike."""
-    full: list[float] = []
-    empty: list[float] = []
+def timed_make_run() -> float:
+    start = time.perf_counter()
+    result = subprocess.run(["make", "run"], cwd=REPO_ROOT, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - start
+    if result.returncode != 0:
+        raise SystemExit(f"make run failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
+    return elapsed
+
+
+def measure(runs: int) -> dict[str, list[float]]:
+    """Wall seconds per kind: the full synth, each empty app, and ``make run`` (warm)."""
+    times: dict[str, list[float]] = {"full": [], "make run": [], **{name: [] for name in EMPTY_APPS}}
+    timed_make_run()  # warm: set-up stamps in place, .run/ and cdk.out/ written once
     with tempfile.TemporaryDirectory(prefix="bench-synth-") as tmp:
         root = Path(tmp)
-        app_file = root / "empty_app.py"
-        app_file.write_text(EMPTY_APP, encoding="utf-8")
+        apps = {}
+        for index, (name, settings) in enumerate(EMPTY_APPS.items()):
+            apps[name] = root / f"empty_app_{index}.py"
+            apps[name].write_text(EMPTY_APP.format(settings=settings), encoding="utf-8")
         for run in range(runs):
-            full.append(timed(full_app_command(root / f"full-{run}"), cwd=REPO_ROOT))
-            empty.append(timed(empty_app_command(root / f"empty-{run}", app_file), cwd=root))
-    return full, empty
+            times["full"].append(timed(full_app_command(root / f"full-{run}"), cwd=REPO_ROOT))
+            for name, app_file in apps.items():
+                times[name].append(timed(empty_app_command(root / f"{name}-{run}", app_file), cwd=root))
+            times["make run"].append(timed_make_run())
+    return times
 
 
 def app_shape() -> str:
@@ -87,29 +106,38 @@ def cli_version() -> str:
     return result.stdout.strip().splitlines()[-1] if result.stdout.strip() else "unknown"
 
 
-def report(full: list[float], empty: list[float]) -> str:
-    full_median, empty_median = statistics.median(full), statistics.median(empty)
+def report(times: dict[str, list[float]]) -> str:
+    median = {kind: statistics.median(values) for kind, values in times.items()}
+    empty = median["default"]
 
-    def row(name: str, times: list[float], median: float) -> str:
-        return f"| {name} | {', '.join(f'{t:.1f}' for t in times)} | {median:.1f} |"
+    def row(name: str, kind: str) -> str:
+        values = ", ".join(f"{t:.1f}" for t in times[kind])
+        return f"| {name} | {values} | {median[kind]:.1f} | {median[kind] / empty:.1f}x |"
 
     return "\n".join(
         [
-            "## CDK synth",
+            "## CDK synth and `make run`",
             "",
             f"- Command: `{CDK.relative_to(REPO_ROOT)} {' '.join(SYNTH)} -o <tmp>` "
-            "(all environments: dev, staging, prod)",
-            "- Baseline: the same CLI on an empty app (one empty stack, same Python)",
+            "(all environments: dev, staging, prod); `make run` (warm: local run, synth, definitions)",
+            "- Baseline: the same CLI on CDK's default empty app (one empty stack, same Python)",
             f"- Machine: `os.cpu_count()` = {os.cpu_count()}, Python {platform.python_version()}, "
             f"CDK CLI {cli_version()}",
-            f"- Runs: {len(full)} each, alternating; every run is a fresh subprocess into a new directory",
+            f"- Runs: {len(times['full'])} each, alternating; every synth is a fresh subprocess into a new "
+            "directory",
             "",
-            "| App | Runs (s) | Median (s) |",
-            "| --- | --- | --- |",
-            row(f"Full app ({app_shape()})", full, full_median),
-            row("Empty app (1 stack)", empty, empty_median),
+            "| What | Runs (s) | Median (s) | vs empty app |",
+            "| --- | --- | --- | --- |",
+            row(f"Full app ({app_shape()})", "full"),
+            row("`make run` (warm)", "make run"),
+            row("Empty app, CDK's defaults (baseline)", "default"),
+            row("Empty app, the full app's setting (no built-in validation)", "same settings"),
             "",
-            f"Ratio full / empty: **{full_median / empty_median:.1f}x**",
+            f"Full synth / empty app: **{median['full'] / empty:.1f}x** (goal: within {SYNTH_GOAL:.0f}x). "
+            f"`make run` / empty app: **{median['make run'] / empty:.1f}x** "
+            f"(goal: within {MAKE_RUN_GOAL:.0f}x). "
+            f"Against the empty app with the full app's setting, the full synth is "
+            f"{median['full'] / median['same settings']:.1f}x.",
         ]
     )
 
@@ -120,8 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not CDK.exists():
         raise SystemExit(f"{CDK} not found: run `npm ci` to install the pinned CDK CLI")
-    full, empty = measure(args.repeats)
-    print(report(full, empty))
+    print(report(measure(args.repeats)))
     return 0
 
 
