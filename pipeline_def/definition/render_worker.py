@@ -30,6 +30,7 @@ from pipeline_def.definition import render
 Kind = Literal["training", "monitoring", "ingestion"]
 KINDS: tuple[Kind, ...] = ("training", "monitoring", "ingestion")
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+BUILDER = "pipeline_def.definition.builder"
 
 
 @dataclass(frozen=True)
@@ -73,8 +74,21 @@ class Definitions:
         self._rendered: dict[Request, str] = {}
 
     @classmethod
-    def ahead(cls, configs: Iterable[EnvironmentConfig], kinds: Collection[Kind] = KINDS) -> Definitions:
-        """Start rendering the ``kinds`` of definition of ``configs`` in a worker process, now."""
+    def ahead(
+        cls,
+        configs: Iterable[EnvironmentConfig],
+        kinds: Collection[Kind] = KINDS,
+        *,
+        worker: bool | None = None,
+    ) -> Definitions:
+        """Start rendering the ``kinds`` of definition of ``configs`` in a worker process, now.
+
+        ``worker=None`` starts one only where it pays: once this process has imported the builder
+        (and with it the SDK), rendering here takes a fraction of a second, less than a new
+        process's imports.
+        """
+        if worker is False or (worker is None and BUILDER in sys.modules):
+            return cls()
         # Files, not pipes, where nothing streams: writing the requests cannot fail on a worker
         # that died at start, and a chatty worker cannot block on its stderr.
         requests, errors = tempfile.TemporaryFile(), tempfile.TemporaryFile()  # noqa: SIM115

@@ -32,7 +32,7 @@ def ahead(configs: list[EnvironmentConfig], broken: EnvironmentConfig) -> Defini
 
     Asking only adds to what a ``Definitions`` holds, so the tests may ask in any order.
     """
-    return Definitions.ahead([broken, *configs[:-1]])
+    return Definitions.ahead([broken, *configs[:-1]], worker=True)
 
 
 def asked_by_a_stage(definitions: Definitions, config: EnvironmentConfig) -> list[str]:
@@ -72,7 +72,7 @@ def test_a_worker_that_fails_is_named_and_the_definitions_are_rendered_here(
 ) -> None:
     # Given a worker that cannot even start Python (its interpreter exits 1 at once)
     monkeypatch.setattr(sys, "executable", "/bin/false")
-    definitions = Definitions.ahead(configs[:1])
+    definitions = Definitions.ahead(configs[:1], worker=True)
     monkeypatch.undo()
     # Then asking warns with the exit status and still returns the real template
     with warnings.catch_warnings(record=True) as caught:
@@ -98,10 +98,18 @@ def test_a_render_error_is_raised_in_the_asking_process_and_the_rest_still_arriv
 
 
 def test_closing_stops_a_worker_nobody_asks(configs: list[EnvironmentConfig]) -> None:
-    with Definitions.ahead(configs) as definitions:
+    with Definitions.ahead(configs, worker=True) as definitions:
         worker = definitions._worker
         assert worker is not None
         assert worker.poll() is None  # still rendering
     assert worker.poll() == -signal.SIGKILL
     # And asking afterwards still answers, rendered here
     assert definitions.training(configs[0].pipeline, digest=scripts_digest()).startswith("{")
+
+
+def test_a_process_that_imported_the_builder_renders_itself(configs: list[EnvironmentConfig]) -> None:
+    import pipeline_def.definition.builder  # noqa: F401 - the condition under test
+
+    definitions = Definitions.ahead(configs)
+    assert definitions._worker is None
+    assert asked_by_a_stage(definitions, configs[0]) == asked_by_a_stage(Definitions(), configs[0])
