@@ -34,9 +34,13 @@ def add_environments(
 ) -> dict[str, MlopsStage]:
     """One stage per environment; a worker process renders every definition while they are built.
 
-    ``app.py`` passes a worker it started before importing CDK; otherwise one starts here.
+    Every foundation comes first (it needs no definition), so the first wait for the worker
+    comes as late as it can. ``app.py`` passes a worker it started before importing CDK;
+    otherwise one starts here.
     """
     definitions = definitions or Definitions.ahead(configs)
-    stages = {c.name: MlopsStage(app, c.name, config=c, definitions=definitions) for c in configs}
+    stages = {c.name: MlopsStage(app, c.name, config=c) for c in configs}
+    for stage in stages.values():
+        stage.add_workloads(definitions)
     enable_checks(app)
     return stages

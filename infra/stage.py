@@ -35,6 +35,11 @@ class MlopsStage(cdk.Stage):
     Stack names start with the environment prefix (``fraud-mlops-dev-data``...): resource names
     CloudFormation generates start with them too, which the key policy relies on (EventBridge
     rules, and the log groups CloudWatch Logs encrypts with the key).
+
+    Built in two parts: the constructor adds the foundation (data, operations), which needs no
+    pipeline definition; :meth:`add_workloads` adds the stacks that embed definitions and those
+    that depend on them. An app of several environments builds every foundation first, while
+    the definitions are still rendering (``infra.application.add_environments``).
     """
 
     def __init__(
@@ -43,14 +48,12 @@ class MlopsStage(cdk.Stage):
         construct_id: str,
         *,
         config: EnvironmentConfig,
-        definitions: Definitions | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(
             scope, construct_id, env=cdk.Environment(account=config.account, region=config.region), **kwargs
         )
         self.config = config
-        definitions = definitions or Definitions()
         # Strong (Fn::ImportValue): CloudFormation refuses to delete the data stack, or replace its
         # key, while the stateless stacks still use it. Set explicitly, not left to a default.
         cdk.CrossStackReferences.of(self).consume(cdk.ReferenceStrength.STRONG)
@@ -58,7 +61,14 @@ class MlopsStage(cdk.Stage):
         self.operations = OperationsStack(
             self, "Operations", config=config, key=self.data.key, stack_name=f"{config.prefix}-operations"
         )
+        self.operations.add_stack_dependency(self.data)
+        for key, value in config.all_tags.items():
+            cdk.Tags.of(self).add(key, value, exclude_resource_types=list(CREATE_ONLY_TAG_TYPES))
         self.ingestion: IngestionStack | None = None
+
+    def add_workloads(self, definitions: Definitions) -> None:
+        """The pipelines' stacks (ingestion, pipeline, monitoring) and approval, in dependency order."""
+        config = self.config
         if config.ingestion.enabled:
             self.ingestion = IngestionStack(
                 self,
@@ -101,12 +111,9 @@ class MlopsStage(cdk.Stage):
             definitions=definitions,
             stack_name=f"{config.prefix}-monitoring",
         )
-        self.operations.add_stack_dependency(self.data)
         self.pipeline.add_stack_dependency(self.operations)
         self.approval.add_stack_dependency(self.pipeline)
         self.monitoring.add_stack_dependency(self.approval)
-        for key, value in config.all_tags.items():
-            cdk.Tags.of(self).add(key, value, exclude_resource_types=list(CREATE_ONLY_TAG_TYPES))
 
     @property
     def stacks(self) -> tuple[cdk.Stack, ...]:

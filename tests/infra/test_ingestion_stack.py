@@ -38,6 +38,7 @@ from pipeline_def.definition.render import (
     render_ingestion,
     variables_in,
 )
+from pipeline_def.definition.render_worker import Definitions
 from pipeline_def.local.executor import resolve_parameters
 from pipeline_def.local.expressions import Context, resolve
 from pipeline_def.local.landing import object_created_event, resolve_path
@@ -545,7 +546,9 @@ def disabled() -> MlopsStage:
     context = read_context()
     (config,) = [c for c in load_environments(context) if c.name == "dev"]
     config = dataclasses.replace(config, ingestion=dataclasses.replace(config.ingestion, enabled=False))
-    return MlopsStage(new_app(context), "dev", config=config)
+    stage = MlopsStage(new_app(context), "dev", config=config)
+    stage.add_workloads(Definitions())
+    return stage
 
 
 def test_disabled_ingestion_deploys_no_stack(disabled: MlopsStage) -> None:
