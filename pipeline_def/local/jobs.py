@@ -224,12 +224,11 @@ def train_one(
     sm: LocalSageMaker,
     name: str,
     hyperparameters: dict[str, str],
-    channels: dict[str, tuple],
+    channels: dict[str, xgb.DMatrix],
     output_path: str,
 ) -> TrainingResult:
     """One training job on one instance, as the container runs it: validation:auc, early stopping."""
-    train = xgb.DMatrix(*channels["train"])
-    validation = xgb.DMatrix(*channels["validation"])
+    train, validation = channels["train"], channels["validation"]
     booster = xgb.train(
         _train_params(hyperparameters, sm.threads),
         train,
@@ -333,8 +332,10 @@ def run_tuning(sm: LocalSageMaker, step: str, request: dict, execution_id: str, 
     ]
     results = []
     if hosts == 1:
+        # Built once for every trial: each container builds its own, but the local run's trials
+        # see the same files, and a DMatrix keeps the histogram cuts its first training made.
         channels = {
-            c["ChannelName"]: _read_channel(sm, c["DataSource"]["S3DataSource"]["S3Uri"])
+            c["ChannelName"]: xgb.DMatrix(*_read_channel(sm, c["DataSource"]["S3DataSource"]["S3Uri"]))
             for c in definition["InputDataConfig"]
         }
         for name, hyperparameters in jobs:
