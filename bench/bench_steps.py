@@ -1,0 +1,136 @@
+"""The local run's two heaviest steps against the bare library calls they cannot avoid.
+
+One local run (``python -m pipeline_def.local run --quiet``, fresh process) gives each step's
+seconds in run.json. Then, in this process, on the very files that run read and wrote:
+
+- FraudHyperParameterTuning against bare ``xgb.train``: the same trials (the definition's ranges,
+  budget and seed, sampled by the emulator's own function), the same static hyperparameters and
+  threads, one DMatrix per channel, nothing else: no CSV reading, no model artifacts.
+- FraudDataProcess against reading its two offline-store tables with DuckDB into pandas and
+  writing its three split CSVs with ``DataFrame.to_csv``: the query, de-duplication, join, split
+  and checks are what the step adds.
+
+Prints a Markdown section; writes no file. Issue 15's goal: each step within 1.2x.
+
+Usage::
+
+    .venv/bin/python -m bench.bench_steps [--rows 500000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import xgboost as xgb
+
+from pipeline_def.config import load_environment, read_context
+from pipeline_def.local.distributed import read_csv_files
+from pipeline_def.local.jobs import _early_stopping, _sample_ranges, _train_params, index_seed
+
+ROOT = Path(__file__).resolve().parent.parent
+GOAL = 1.2
+TUNING, DATA = "FraudHyperParameterTuning", "FraudDataProcess"
+
+
+def local_run(rows: int, workdir: Path) -> dict:
+    command = [sys.executable, "-m", "pipeline_def.local", "run", "--rows", str(rows)]
+    command += ["--workdir", str(workdir), "--quiet"]
+    subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    return json.loads((workdir / "run.json").read_text(encoding="utf-8"))
+
+
+def tuning_step(workdir: Path) -> dict:
+    definition = json.loads((workdir / "definition.json").read_text(encoding="utf-8"))
+    (step,) = [s for s in definition["Steps"] if s["Name"] == TUNING]
+    return step["Arguments"]
+
+
+def bare_tuning(workdir: Path, budget: int) -> float:
+    """xgb.train for every trial the step ran, on DMatrices built once (CSV reading untimed)."""
+    arguments = tuning_step(workdir)
+    static = arguments["TrainingJobDefinition"].get("StaticHyperParameters", {})
+    ranges = arguments["HyperParameterTuningJobConfig"]["ParameterRanges"]
+    outputs = workdir / "jobs" / DATA / "processing" / "output"
+    channels = {
+        name: read_csv_files(sorted((outputs / name).glob("*.csv"))) for name in ("train", "validation")
+    }
+    threads = os.cpu_count() or 1
+    started = time.perf_counter()
+    train, validation = xgb.DMatrix(*channels["train"]), xgb.DMatrix(*channels["validation"])
+    for candidate in _sample_ranges(ranges, budget, seed=index_seed(TUNING)):
+        hyperparameters = {**static, **candidate}
+        xgb.train(
+            _train_params(hyperparameters, threads),
+            train,
+            num_boost_round=int(hyperparameters.get("num_round", 100)),
+            evals=[(validation, "validation")],
+            early_stopping_rounds=_early_stopping(hyperparameters),
+            verbose_eval=False,
+        )
+    return time.perf_counter() - started
+
+
+def bare_data(workdir: Path) -> float:
+    """DuckDB reads both offline-store tables into pandas; to_csv writes the step's three splits."""
+    tables = sorted((workdir / "s3" / "local-offline-store").glob("*/sagemaker/*/offline-store/*"))
+    outputs = workdir / "jobs" / DATA / "processing" / "output"
+    splits = {
+        name: pd.read_csv(_split_file(outputs, name), header=None) for name in ("train", "validation", "test")
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        started = time.perf_counter()
+        for table in tables:
+            duckdb.read_parquet(f"{table}/**/*.parquet").df()
+        for name, frame in splits.items():
+            frame.to_csv(Path(tmp) / f"{name}.csv", header=False, index=False)
+        return time.perf_counter() - started
+
+
+def _split_file(outputs: Path, name: str) -> Path:
+    return next((outputs / name).glob("*.csv"))
+
+
+def report(rows: int, run: dict, tuning: float, data: float) -> str:
+    seconds = {s["name"]: s["seconds"] for s in run["steps"]}
+    lines = [
+        "## The heaviest steps vs their bare library calls",
+        "",
+        f"Command: `python -m bench.bench_steps --rows {rows}`  ",
+        f"Machine: `os.cpu_count()` = {os.cpu_count()}; xgboost {xgb.__version__}, pandas {pd.__version__}, "
+        f"duckdb {duckdb.__version__}  ",
+        "One local run (fresh process) for the step times; the bare calls run afterwards on the same "
+        f"files, once. Goal (issue 15): each step within {GOAL}x.",
+        "",
+        "| step | step (s) | bare library calls | bare (s) | step / bare |",
+        "| --- | ---: | --- | ---: | ---: |",
+        f"| {TUNING} | {seconds[TUNING]:.1f} | xgb.train per trial, one DMatrix per channel | {tuning:.1f} | "
+        f"{seconds[TUNING] / tuning:.2f}x |",
+        f"| {DATA} | {seconds[DATA]:.1f} | DuckDB reads both tables, to_csv writes the splits | {data:.1f} | "
+        f"{seconds[DATA] / data:.2f}x |",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=500_000)
+    args = parser.parse_args(argv)
+    budget = load_environment(read_context(), "dev").pipeline.max_tuning_jobs
+    with tempfile.TemporaryDirectory(prefix="bench-steps-") as tmp:
+        workdir = Path(tmp) / "run"
+        run = local_run(args.rows, workdir)
+        print(report(args.rows, run, bare_tuning(workdir, budget), bare_data(workdir)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
