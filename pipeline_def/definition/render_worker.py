@@ -143,7 +143,7 @@ class Definitions:
         assert worker.stdout is not None
         try:
             received, text = pickle.load(worker.stdout)  # noqa: S301 - our own child, over its own pipe
-        except EOFError:
+        except (EOFError, pickle.UnpicklingError):  # its end, or a reply cut short by its death
             self._worker = None
             worker.stdout.close()
             if worker.wait() != 0:
