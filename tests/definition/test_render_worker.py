@@ -6,6 +6,7 @@ import dataclasses
 import signal
 import sys
 import warnings
+from pathlib import Path
 
 import pytest
 
@@ -67,19 +68,34 @@ def test_without_ingestion_the_worker_is_not_asked_for_it(configs: list[Environm
     assert [request.kind for request in requests_for([config])] == ["training", "monitoring"]
 
 
+#: Stand-ins for the worker's interpreter: one that exits at once, one that dies mid-reply.
+FAILING_WORKERS = {
+    "exits at once": ("#!/bin/sh\nexit 1\n", "the definition worker exited 1 (no message)"),
+    "dies mid-reply": (
+        "#!/bin/sh\nprintf '\\200\\004\\225'\necho 'killed while writing' >&2\nexit 3\n",
+        "the definition worker exited 3 (killed while writing)",
+    ),
+}
+
+
+@pytest.mark.parametrize("failure", sorted(FAILING_WORKERS))
 def test_a_worker_that_fails_is_named_and_the_definitions_are_rendered_here(
-    configs: list[EnvironmentConfig], monkeypatch: pytest.MonkeyPatch
+    configs: list[EnvironmentConfig], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, failure: str
 ) -> None:
-    # Given a worker that cannot even start Python (its interpreter exits 1 at once)
-    monkeypatch.setattr(sys, "executable", "/bin/false")
+    # Given a worker whose interpreter fails instead of rendering
+    script, expected = FAILING_WORKERS[failure]
+    interpreter = tmp_path / "python"
+    interpreter.write_text(script, encoding="utf-8")
+    interpreter.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(interpreter))
     definitions = Definitions.ahead(configs[:1], worker=True)
     monkeypatch.undo()
-    # Then asking warns with the exit status and still returns the real template
+    # Then asking warns with the exit status and its last words, and still returns the real template
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", RuntimeWarning)
         text = definitions.training(configs[0].pipeline, digest=scripts_digest())
     assert [str(w.message) for w in caught if w.category is RuntimeWarning] == [
-        "the definition worker exited 1 (no message); rendering in this process"
+        f"{expected}; rendering in this process"
     ]
     assert text == render_request(Request("training", (configs[0].pipeline,), scripts_digest()))
 
