@@ -16,23 +16,17 @@ from pipeline_def.definition.render_worker import Definitions
 def main() -> int:
     try:
         context = read_context()
-        every_environment = load_environments(context)
+        # Started before CDK is imported, so the worker gains that second too. It renders every
+        # environment of cdk.json (the only source of their settings); `-c env=` picks after.
+        with Definitions.ahead(load_environments(context)) as definitions:
+            from infra.application import add_environments, new_app
+
+            app = new_app(context)
+            add_environments(app, load_environments(context, app.node.try_get_context("env")), definitions)
+            app.synth()
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    # Started before CDK is imported, so the worker gains that second too. It renders every
-    # environment of cdk.json (the only source of their settings); `-c env=` picks after.
-    with Definitions.ahead(every_environment) as definitions:
-        from infra.application import add_environments, new_app
-
-        app = new_app(context)
-        try:
-            configs = load_environments(context, app.node.try_get_context("env"))
-        except ConfigError as err:
-            print(f"error: {err}", file=sys.stderr)
-            return 2
-        add_environments(app, configs, definitions)
-        app.synth()
     return 0
 
 

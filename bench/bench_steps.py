@@ -34,7 +34,7 @@ import xgboost as xgb
 
 from pipeline_def.config import load_environment, read_context
 from pipeline_def.local.distributed import read_csv_files
-from pipeline_def.local.jobs import _early_stopping, _sample_ranges, _train_params, index_seed
+from pipeline_def.local.jobs import early_stopping, index_seed, sample_ranges, train_params
 
 ROOT = Path(__file__).resolve().parent.parent
 GOAL = 1.2
@@ -66,14 +66,14 @@ def bare_tuning(workdir: Path, budget: int) -> float:
     threads = os.cpu_count() or 1
     started = time.perf_counter()
     train, validation = xgb.DMatrix(*channels["train"]), xgb.DMatrix(*channels["validation"])
-    for candidate in _sample_ranges(ranges, budget, seed=index_seed(TUNING)):
+    for candidate in sample_ranges(ranges, budget, seed=index_seed(TUNING)):
         hyperparameters = {**static, **candidate}
         xgb.train(
-            _train_params(hyperparameters, threads),
+            train_params(hyperparameters, threads),
             train,
             num_boost_round=int(hyperparameters.get("num_round", 100)),
             evals=[(validation, "validation")],
-            early_stopping_rounds=_early_stopping(hyperparameters),
+            early_stopping_rounds=early_stopping(hyperparameters),
             verbose_eval=False,
         )
     return time.perf_counter() - started

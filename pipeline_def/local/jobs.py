@@ -189,7 +189,7 @@ class TrainingResult:
     model_uri: str
 
 
-def _train_params(hyperparameters: dict[str, str], threads: int) -> dict[str, Any]:
+def train_params(hyperparameters: dict[str, str], threads: int) -> dict[str, Any]:
     """xgboost.train's parameters from the job's hyperparameters, as the container passes them."""
     params: dict[str, Any] = {
         k: _number(v) if k not in ("objective", "eval_metric", "tree_method") else v
@@ -199,7 +199,7 @@ def _train_params(hyperparameters: dict[str, str], threads: int) -> dict[str, An
     return params | {"nthread": threads, "seed": 0}
 
 
-def _early_stopping(hyperparameters: dict[str, str]) -> int | None:
+def early_stopping(hyperparameters: dict[str, str]) -> int | None:
     value = hyperparameters.get("early_stopping_rounds")
     return None if value is None else int(value)
 
@@ -230,11 +230,11 @@ def train_one(
     """One training job on one instance, as the container runs it: validation:auc, early stopping."""
     train, validation = channels["train"], channels["validation"]
     booster = xgb.train(
-        _train_params(hyperparameters, sm.threads),
+        train_params(hyperparameters, sm.threads),
         train,
         num_boost_round=int(hyperparameters.get("num_round", 100)),
         evals=[(validation, "validation")],
-        early_stopping_rounds=_early_stopping(hyperparameters),
+        early_stopping_rounds=early_stopping(hyperparameters),
         verbose_eval=False,
     )
     evaluation = booster.eval(validation, "validation")
@@ -280,16 +280,16 @@ def train_distributed(
     text = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
     (job_dir / "hosts.json").write_text(text, encoding="utf-8")
     booster, evaluation = cluster.train(
-        _train_params(hyperparameters, max(1, sm.threads // cluster.hosts)),
+        train_params(hyperparameters, max(1, sm.threads // cluster.hosts)),
         num_round=int(hyperparameters.get("num_round", 100)),
-        early_stopping_rounds=_early_stopping(hyperparameters),
+        early_stopping_rounds=early_stopping(hyperparameters),
         host_channels=channels,
         job_dir=job_dir,
     )
     return _result(sm, name, hyperparameters, booster, evaluation, output_path)
 
 
-def _sample_ranges(ranges: dict, count: int, seed: int) -> list[dict[str, str]]:
+def sample_ranges(ranges: dict, count: int, seed: int) -> list[dict[str, str]]:
     """Candidates over the definition's ranges and scaling (SageMaker's Bayesian search, emulated
     by seeded random search: same space, same budget, reproducible)."""
     rng = np.random.default_rng(seed)
@@ -325,7 +325,7 @@ def run_tuning(sm: LocalSageMaker, step: str, request: dict, execution_id: str, 
     resources = definition.get("HyperParameterTuningResourceConfig") or definition.get("ResourceConfig", {})
     hosts = int(resources.get("InstanceCount", 1))
     output_path = definition["OutputDataConfig"]["S3OutputPath"]
-    candidates = _sample_ranges(config["ParameterRanges"], budget, seed=index_seed(step))
+    candidates = sample_ranges(config["ParameterRanges"], budget, seed=index_seed(step))
     jobs = [
         (f"{tuning_name}-{index + 1:03d}", {**definition.get("StaticHyperParameters", {}), **candidate})
         for index, candidate in enumerate(candidates)
