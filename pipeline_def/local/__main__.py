@@ -14,7 +14,8 @@ when it failed, 2 for bad arguments or a work directory without a deployed model
 
 Exit codes of ``run``: 0 the run succeeded; 1 it ran and failed (run.json says where); 2 bad arguments or
 input (errors as file:line:column), nothing ran; 130 (Ctrl-C) or 143 (SIGTERM): stopped, every
-job subprocess ended and run.json says "Stopped".
+job subprocess ended and run.json says "Stopped" (a stop before the run replaced its folder writes
+nothing and leaves the previous run as it was).
 """
 
 from __future__ import annotations

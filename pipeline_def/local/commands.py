@@ -90,10 +90,12 @@ def run_command(args: argparse.Namespace, progress: Callable[[str], None]) -> in
     try:
         summary = run(options, progress=None if args.quiet else progress)
     except RunStopped as stop:
-        print(
-            f"\nstopped by {stop.signal_name}; every job subprocess ended; run.json says Stopped",
-            file=sys.stderr,
+        written = (
+            f"{stop.run_json} says Stopped"
+            if stop.run_json
+            else "it stopped before replacing the work directory; nothing was written"
         )
+        print(f"\nstopped by {stop.signal_name}; every job subprocess ended; {written}", file=sys.stderr)
         return 128 + stop.signum
     except KeyboardInterrupt:  # before the run took over the signals: nothing was written
         print("\nstopped by SIGINT before the run started; nothing was written", file=sys.stderr)

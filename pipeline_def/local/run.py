@@ -107,6 +107,7 @@ class LocalRun:
     definition_text: str = field(init=False, default="")
     definitions: Definitions = field(init=False, default_factory=Definitions)
     started_steps: dict[str, dict[str, Any]] = field(init=False, default_factory=dict)
+    replaced_workdir: bool = field(init=False, default=False)
 
     def __post_init__(self) -> None:
         self.config = load_environment(read_context(), self.options.env)
@@ -236,18 +237,21 @@ class LocalRun:
         # Both start now and work on the other core while the run prepares its data: the
         # definition renders (the SDK's import is most of it) and the job host imports the jobs'
         # libraries.
-        self.definitions = Definitions.ahead([self.config], kinds=("training",))
-        JobHost.shared()
-        with self.definitions, workdir_lock(self.options.workdir), _stop_on_signals():
+        # The signals are taken first, so a stop while they start still ends them.
+        with _stop_on_signals():
             try:
-                return self._run(started)
+                self.definitions = Definitions.ahead([self.config], kinds=("training",))
+                JobHost.shared()
+                with self.definitions, workdir_lock(self.options.workdir):
+                    return self._run(started)
             except RunStopped as stop:
-                self.write_stopped(stop, time.perf_counter() - started)
+                stop.run_json = self.write_stopped(stop, time.perf_counter() - started)
                 raise
 
     def _run(self, started: float) -> dict:
         workdir = self.options.workdir
         _reset_workdir(workdir)
+        self.replaced_workdir = True
         catalog = self.ingest(*self.input_files())
         digest = self.digest
         self.deploy_scripts(digest)
@@ -403,11 +407,15 @@ class LocalRun:
 
     # --- stopping ----------------------------------------------------------------------------------
 
-    def write_stopped(self, stop: RunStopped, seconds: float) -> None:
-        """run.json (and the report) for a run stopped by a signal; only in a folder the run owns."""
+    def write_stopped(self, stop: RunStopped, seconds: float) -> Path | None:
+        """run.json (and the report) for a run stopped by a signal, where it was written.
+
+        Only once this run has replaced the folder: before that, the folder still holds the
+        previous run, whose run.json is left as it was.
+        """
         workdir = self.options.workdir
-        if not (workdir / MARKER).is_file():
-            return
+        if not self.replaced_workdir or not (workdir / MARKER).is_file():
+            return None
         running = [s["name"] for s in self.started_steps.values() if s["status"] == "Executing"]
         where = f" during step {running[-1]}" if running else ""
         steps = []
@@ -448,7 +456,9 @@ class LocalRun:
             summary["artifacts"]["report"] = str(render_run_report(summary, workdir / "report.html"))
         except Exception:  # noqa: BLE001 - a stopped run's report is a courtesy; run.json must be written
             summary["artifacts"]["report"] = None
-        (workdir / "run.json").write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
+        path = workdir / "run.json"
+        path.write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
+        return path
 
 
 MARKER = ".fraud-local-run"
@@ -463,11 +473,16 @@ class ArgumentError(ValueError):
 
 
 class RunStopped(BaseException):
-    """SIGINT or SIGTERM arrived; the children are stopped and run.json says "Stopped"."""
+    """SIGINT or SIGTERM arrived; the children are stopped.
+
+    ``run_json`` is the run.json that says "Stopped", or None when the stop came before the run
+    replaced its folder (nothing was written then).
+    """
 
     def __init__(self, signum: int) -> None:
         self.signum = signum
         self.signal_name = signal.Signals(signum).name
+        self.run_json: Path | None = None
         super().__init__(f"stopped by {self.signal_name}")
 
 

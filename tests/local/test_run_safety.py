@@ -4,6 +4,7 @@ workdir, SIGTERM, failure-first summaries and a malformed run.json (issue 15, lo
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -14,7 +15,7 @@ import pytest
 
 from pipeline_def.local import __main__ as cli
 from pipeline_def.local.jobs import PROJECT_ROOT
-from pipeline_def.local.run import _lock_path
+from pipeline_def.local.run import _descendants, _lock_path
 
 
 def _run(workdir: Path, *extra: str) -> int:
@@ -122,18 +123,6 @@ def test_a_stale_lock_is_taken_over_with_a_notice(tmp_path, capsys):
     assert not _lock_path(workdir).exists()
 
 
-def _children_of(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                    found.append(int(entry.name))
-            except (OSError, ValueError):
-                continue
-    return found
-
-
 def _processes_mentioning(text: str) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
@@ -146,9 +135,28 @@ def _processes_mentioning(text: str) -> list[int]:
     return found
 
 
+def _job_running_in(workdir: Path, pid: int) -> bool:
+    """A process below ``pid`` writes its output into ``workdir``: a job, logging to its job.log."""
+    for child in _descendants(pid):
+        try:
+            if str(workdir) in os.readlink(f"/proc/{child}/fd/1"):
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc")
-def test_sigterm_stops_every_child_and_leaves_a_stopped_run_json(tmp_path):
-    # Given a run whose job subprocess is running
+def test_sigterm_during_a_job_stops_every_child_and_leaves_a_stopped_run_json(tmp_path):
+    # Given a run with a job at work in its folder
     workdir = tmp_path / "run"
     proc = subprocess.Popen(
         [
@@ -168,9 +176,10 @@ def test_sigterm_stops_every_child_and_leaves_a_stopped_run_json(tmp_path):
     )
     try:
         deadline = time.monotonic() + 90
-        while not _children_of(proc.pid) and time.monotonic() < deadline and proc.poll() is None:
+        while not _job_running_in(workdir, proc.pid) and time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.05)
-        assert _children_of(proc.pid), "no job subprocess started"
+        helpers = _descendants(proc.pid)
+        assert _job_running_in(workdir, proc.pid), "no job started"
         # When it is sent SIGTERM
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=60)
@@ -178,14 +187,56 @@ def test_sigterm_stops_every_child_and_leaves_a_stopped_run_json(tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    # Then it exits 143 without a traceback, run.json says Stopped, and no child is left
+    # Then it exits 143 without a traceback, run.json names the step, and no child is left
     assert proc.returncode == 128 + signal.SIGTERM
     assert b"Traceback" not in err
+    assert f"{workdir / 'run.json'} says Stopped".encode() in err
     summary = json.loads((workdir / "run.json").read_text())
     assert summary["status"] == "Stopped"
-    assert "SIGTERM" in summary["failure_reason"]
+    assert summary["failure_reason"].startswith("stopped by SIGTERM during step ")
     time.sleep(0.5)
+    assert [pid for pid in helpers if _alive(pid)] == []
     assert _processes_mentioning(str(workdir)) == []
+
+
+_STOPPED_WHILE_STARTING = """
+import os, signal, sys
+from pipeline_def.local import __main__ as cli, run
+
+def stop_while_starting():
+    print(" ".join(str(pid) for pid in run._descendants(os.getpid())), flush=True)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+run.JobHost.shared = stop_while_starting
+sys.exit(cli.main(["run", "--workdir", sys.argv[1], "--quiet"]))
+"""
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc")
+def test_sigterm_while_the_run_starts_ends_its_helpers_and_keeps_the_previous_run(tmp_path):
+    # Given an earlier run's folder, and a SIGTERM that arrives as the run starts its helpers
+    workdir = tmp_path / "run"
+    workdir.mkdir()
+    (workdir / ".fraud-local-run").write_text("x")
+    (workdir / "run.json").write_text('{"status": "Succeeded"}')
+    # When the run is started
+    done = subprocess.run(
+        [sys.executable, "-c", _STOPPED_WHILE_STARTING, str(workdir)],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    # Then it exits 143, says nothing was written, keeps the earlier run and ends the helpers
+    helpers = [int(pid) for pid in done.stdout.split()]
+    assert done.returncode == 128 + signal.SIGTERM, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "stopped before replacing the work directory; nothing was written" in done.stderr
+    assert (workdir / "run.json").read_text() == '{"status": "Succeeded"}'
+    assert not _lock_path(workdir).exists()
+    assert helpers, "the definition worker had not started"
+    time.sleep(0.5)
+    assert [pid for pid in helpers if _alive(pid)] == []
 
 
 def test_a_passing_pipeline_gate_and_a_rejecting_approval_show_each_threshold_source(tmp_path, capsys):
