@@ -6,7 +6,8 @@ with ``--pipeline monitoring|ingestion`` the monitoring or ingestion one. Offlin
 ``python -m pipeline_def definitions --out-dir DIR [--prefix P]`` writes the three definitions of
 every environment as ``DIR/<P><env>.json``, ``DIR/<P><env>-monitoring.json`` and
 ``DIR/<P><env>-ingestion.json`` in one process,
-so the SageMaker SDK is imported once.
+so the SageMaker SDK is imported once, or not at all when every definition is in the definition
+cache (``pipeline_def/definition/cache.py``: same settings, same code, same SDK).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import sys
 from pathlib import Path
 
 from pipeline_def.config import ConfigError, environment_names, load_environment, read_context
-from pipeline_def.definition.render import render, render_ingestion, render_monitoring
+from pipeline_def.definition.render import package_digest, scripts_digest
+from pipeline_def.definition.render_worker import Definitions
 
 PIPELINES = ("training", "monitoring", "ingestion")
 
@@ -46,21 +48,22 @@ def _write(path: Path, text: str) -> None:
     print(f"wrote {path} ({len(text):,} characters)", file=sys.stderr)
 
 
-def _definition(context, env: str, pipeline: str) -> str:
+def _definition(context, env: str, pipeline: str, definitions: Definitions) -> str:
+    """Rendered, or read back from the definition cache (PIPELINE_DEF_CACHE)."""
     config = load_environment(context, env)
     if pipeline == "monitoring":
-        return render_monitoring(config.pipeline, config.monitoring)
+        return definitions.monitoring(config.pipeline, config.monitoring, digest=scripts_digest())
     if pipeline == "ingestion":
-        return render_ingestion(config.pipeline, config.ingestion)
-    return render(config.pipeline)
+        return definitions.ingestion(config.pipeline, config.ingestion, digest=package_digest())
+    return definitions.training(config.pipeline, digest=scripts_digest())
 
 
 def _render_all(out_dir: Path, prefix: str) -> None:
     """Validate every environment first, so a bad one writes nothing rather than half the files."""
-    context = read_context()
+    context, definitions = read_context(), Definitions()
     texts = {
         f"{prefix}{env}{'' if pipeline == 'training' else '-' + pipeline}.json": _definition(
-            context, env, pipeline
+            context, env, pipeline, definitions
         )
         for env in environment_names(context)
         for pipeline in PIPELINES
@@ -78,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "definitions":
             _render_all(args.out_dir, args.prefix)
             return 0
-        text = _definition(read_context(), args.env, args.pipeline)
+        text = _definition(read_context(), args.env, args.pipeline, Definitions())
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

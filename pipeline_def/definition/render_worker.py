@@ -6,7 +6,9 @@ before the app imports CDK, the worker does that work on the other core and hand
 definition over as soon as it is rendered, in the order the stacks ask for them. A definition
 the worker did not render (not asked for, failed to render, or the worker died) is rendered in
 the asking process by the same function, so the text never depends on which process made it,
-and a render error is raised there with its own traceback.
+and a render error is raised there with its own traceback. A definition already in the
+:class:`~pipeline_def.definition.cache.DefinitionCache` is read from it; no worker starts when
+every one asked for is there.
 
 Run as ``python -m pipeline_def.definition.render_worker``: one pickled list of requests on
 stdin (a file); one pickled ``(request, text)`` on stdout per request, as each is rendered.
@@ -26,6 +28,7 @@ from typing import IO, Any, Literal
 
 from pipeline_def.config import EnvironmentConfig, IngestionSettings, MonitoringSettings, PipelineSettings
 from pipeline_def.definition import render
+from pipeline_def.definition.cache import DefinitionCache
 
 Kind = Literal["training", "monitoring", "ingestion"]
 KINDS: tuple[Kind, ...] = ("training", "monitoring", "ingestion")
@@ -67,10 +70,16 @@ class Definitions:
     """The rendered templates the stacks embed, by request; ``ahead`` starts the worker."""
 
     def __init__(
-        self, worker: subprocess.Popen[bytes] | None = None, errors: IO[bytes] | None = None
+        self,
+        worker: subprocess.Popen[bytes] | None = None,
+        errors: IO[bytes] | None = None,
+        *,
+        cache: DefinitionCache | None = None,
     ) -> None:
+        """``cache=None``: the cache ``PIPELINE_DEF_CACHE`` names (the project's by default)."""
         self._worker = worker
         self._errors = errors
+        self._cache = DefinitionCache.from_environment() if cache is None else cache
         self._rendered: dict[Request, str] = {}
 
     @classmethod
@@ -80,19 +89,22 @@ class Definitions:
         kinds: Collection[Kind] = KINDS,
         *,
         worker: bool | None = None,
+        cache: DefinitionCache | None = None,
     ) -> Definitions:
         """Start rendering the ``kinds`` of definition of ``configs`` in a worker process, now.
 
-        ``worker=None`` starts one only where it pays: once this process has imported the builder
-        (and with it the SDK), rendering here takes a fraction of a second, less than a new
-        process's imports.
+        Only those not in the cache; ``worker=None`` starts one only where it pays: once this
+        process has imported the builder (and with it the SDK), rendering here takes a fraction
+        of a second, less than a new process's imports.
         """
-        if worker is False or (worker is None and BUILDER in sys.modules):
-            return cls()
+        found = cls(cache=cache)
+        missing = [request for request in requests_for(configs, kinds) if not found._from_cache(request)]
+        if not missing or worker is False or (worker is None and BUILDER in sys.modules):
+            return found
         # Files, not pipes, where nothing streams: writing the requests cannot fail on a worker
         # that died at start, and a chatty worker cannot block on its stderr.
         requests, errors = tempfile.TemporaryFile(), tempfile.TemporaryFile()  # noqa: SIM115
-        pickle.dump(requests_for(configs, kinds), requests)
+        pickle.dump(missing, requests)
         requests.seek(0)
         worker = subprocess.Popen(
             [sys.executable, "-m", __name__],
@@ -102,7 +114,8 @@ class Definitions:
             cwd=PROJECT_ROOT,
         )
         requests.close()
-        return cls(worker, errors)
+        found._worker, found._errors = worker, errors
+        return found
 
     def __enter__(self) -> Definitions:
         return self
@@ -132,11 +145,27 @@ class Definitions:
         return self._get(Request("ingestion", (settings, ingestion), digest))
 
     def _get(self, request: Request) -> str:
+        if self._from_cache(request):
+            return self._rendered[request]
         while request not in self._rendered and self._worker is not None:
             self._receive(self._worker)
         if request not in self._rendered:
-            self._rendered[request] = render_request(request)
+            self._keep(request, render_request(request))
         return self._rendered[request]
+
+    def _from_cache(self, request: Request) -> bool:
+        if request not in self._rendered:
+            text = self._cache.get(self._key(request))
+            if text is not None:
+                self._rendered[request] = text
+        return request in self._rendered
+
+    def _keep(self, request: Request, text: str) -> None:
+        self._rendered[request] = text
+        self._cache.put(self._key(request), text)
+
+    def _key(self, request: Request) -> str:
+        return self._cache.key(request.kind, request.args, request.digest)
 
     def _receive(self, worker: subprocess.Popen[bytes]) -> None:
         """Take the worker's next definition; at its end, warn if it failed before finishing."""
@@ -150,7 +179,7 @@ class Definitions:
                 self._warn(worker.returncode)
             return
         if text is not None:
-            self._rendered[received] = text
+            self._keep(received, text)
 
     def _warn(self, returncode: int) -> None:
         assert self._errors is not None

@@ -11,8 +11,12 @@ from pathlib import Path
 import pytest
 
 from pipeline_def.config import EnvironmentConfig, load_environments, read_context
+from pipeline_def.definition.cache import DefinitionCache
 from pipeline_def.definition.render import package_digest, scripts_digest
 from pipeline_def.definition.render_worker import Definitions, Request, render_request, requests_for
+
+#: These tests are about the worker: nothing may come from the definition cache.
+NO_CACHE = DefinitionCache.off()
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +37,7 @@ def ahead(configs: list[EnvironmentConfig], broken: EnvironmentConfig) -> Defini
 
     Asking only adds to what a ``Definitions`` holds, so the tests may ask in any order.
     """
-    return Definitions.ahead([broken, configs[0]], worker=True)
+    return Definitions.ahead([broken, configs[0]], worker=True, cache=NO_CACHE)
 
 
 def asked_by_a_stage(definitions: Definitions, config: EnvironmentConfig) -> list[str]:
@@ -51,7 +55,7 @@ def test_the_worker_renders_byte_for_byte_what_this_process_renders(
     # Only the first environment was given to the worker: the others are rendered here, the same way
     for config in configs:
         from_worker = asked_by_a_stage(ahead, config)
-        here = asked_by_a_stage(Definitions(), config)
+        here = asked_by_a_stage(Definitions(cache=NO_CACHE), config)
         assert from_worker == here
         assert all(text.startswith("{") and "${PipelineRoleArn}" in text for text in here)
 
@@ -88,7 +92,7 @@ def test_a_worker_that_fails_is_named_and_the_definitions_are_rendered_here(
     interpreter.write_text(script, encoding="utf-8")
     interpreter.chmod(0o755)
     monkeypatch.setattr(sys, "executable", str(interpreter))
-    definitions = Definitions.ahead(configs[:1], worker=True)
+    definitions = Definitions.ahead(configs[:1], worker=True, cache=NO_CACHE)
     monkeypatch.undo()
     # Then asking warns with the exit status and its last words, and still returns the real template
     with warnings.catch_warnings(record=True) as caught:
@@ -114,7 +118,7 @@ def test_a_render_error_is_raised_in_the_asking_process_and_the_rest_still_arriv
 
 
 def test_closing_stops_a_worker_nobody_asks(configs: list[EnvironmentConfig]) -> None:
-    with Definitions.ahead(configs, worker=True) as definitions:
+    with Definitions.ahead(configs, worker=True, cache=NO_CACHE) as definitions:
         worker = definitions._worker
         assert worker is not None
         assert worker.poll() is None  # still rendering
@@ -126,6 +130,8 @@ def test_closing_stops_a_worker_nobody_asks(configs: list[EnvironmentConfig]) ->
 def test_a_process_that_imported_the_builder_renders_itself(configs: list[EnvironmentConfig]) -> None:
     import pipeline_def.definition.builder  # noqa: F401 - the condition under test
 
-    definitions = Definitions.ahead(configs)
+    definitions = Definitions.ahead(configs, cache=NO_CACHE)
     assert definitions._worker is None
-    assert asked_by_a_stage(definitions, configs[0]) == asked_by_a_stage(Definitions(), configs[0])
+    assert asked_by_a_stage(definitions, configs[0]) == asked_by_a_stage(
+        Definitions(cache=NO_CACHE), configs[0]
+    )

@@ -223,6 +223,7 @@ def test_sigterm_while_the_run_starts_ends_its_helpers_and_keeps_the_previous_ru
     done = subprocess.run(
         [sys.executable, "-c", _STOPPED_WHILE_STARTING, str(workdir)],
         cwd=PROJECT_ROOT,
+        env={**os.environ, "PIPELINE_DEF_CACHE": "off"},  # so the definition worker starts
         capture_output=True,
         text=True,
         timeout=120,

@@ -1,0 +1,142 @@
+"""Rendered definitions kept on disk, keyed by everything their text depends on.
+
+Why: a render needs the SageMaker SDK, and importing it is about 2 s of CPU in every synth,
+every local run and ``make definitions``; ``make run`` starts all three at once. A definition
+is a pure function of its request (settings and the scripts' digest), this package's source and
+the installed SDK and botocore (the builder's session is offline and ignores the user's SDK
+config), so a render whose key was seen before is read back instead of rendered again.
+
+An entry records its key and the SHA-256 of its text; one that does not match is never used
+(it is rendered again and replaced). Entries are written atomically, so processes rendering the
+same definition at once cannot leave half a file. The folder keeps the newest
+:data:`MAX_ENTRIES`; pruning deletes only files named like an entry.
+
+``PIPELINE_DEF_CACHE`` names another folder, or ``off`` to render every time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import functools
+import hashlib
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Mapping
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+PACKAGE_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_FOLDER = PACKAGE_ROOT.parent / ".cache" / "definitions"
+ENVIRONMENT_VARIABLE = "PIPELINE_DEF_CACHE"
+#: The distributions whose code shapes a definition's text.
+KEY_DISTRIBUTIONS = ("sagemaker", "sagemaker-core", "boto3", "botocore")
+SUFFIX = ".definition.json"
+MAX_ENTRIES = 256
+
+
+def canonical(value: Any) -> Any:
+    """JSON-ready and independent of hash order; an unknown type is an error, never a guess."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = {f.name: canonical(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {"__type__": f"{type(value).__module__}.{type(value).__qualname__}", **fields}
+    if isinstance(value, enum.Enum):
+        return canonical(value.value)
+    if isinstance(value, Mapping):
+        return {"__mapping__": sorted([str(k), canonical(v)] for k, v in value.items())}
+    if isinstance(value, (frozenset, set)):
+        return {"__set__": sorted(json.dumps(canonical(v), sort_keys=True) for v in value)}
+    if isinstance(value, (list, tuple)):
+        return [canonical(v) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    raise TypeError(f"cannot key a definition on a {type(value).__name__}: {value!r}")
+
+
+@functools.lru_cache(maxsize=4)
+def code_fingerprint(root: Path = PACKAGE_ROOT) -> str:
+    """The files of the package at ``root`` and the versions of what renders with it (once per process)."""
+    digest = hashlib.sha256(f"python {sys.version_info[:2]}\0".encode())
+    for name in KEY_DISTRIBUTIONS:
+        digest.update(f"{name} {metadata.version(name)}\0".encode())
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+@dataclasses.dataclass(frozen=True)
+class DefinitionCache:
+    """A folder of rendered definitions; ``folder=None`` keeps nothing."""
+
+    folder: Path | None
+
+    @classmethod
+    def from_environment(cls) -> DefinitionCache:
+        setting = os.environ.get(ENVIRONMENT_VARIABLE, "")
+        if setting.lower() == "off":
+            return cls(None)
+        return cls(Path(setting) if setting else DEFAULT_FOLDER)
+
+    @classmethod
+    def off(cls) -> DefinitionCache:
+        return cls(None)
+
+    def key(self, kind: str, args: tuple[Any, ...], digest: str) -> str:
+        request = json.dumps([kind, canonical(args), digest], sort_keys=True)
+        return hashlib.sha256(f"{code_fingerprint()}\0{request}".encode()).hexdigest()
+
+    def get(self, key: str) -> str | None:
+        """The text stored under ``key``; None when absent, unreadable or not what was stored."""
+        if self.folder is None:
+            return None
+        try:
+            entry = json.loads((self.folder / f"{key}{SUFFIX}").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        text = entry.get("text") if isinstance(entry, dict) else None
+        if not isinstance(text, str) or entry.get("key") != key or entry.get("sha256") != _sha256(text):
+            return None
+        return text
+
+    def put(self, key: str, text: str) -> None:
+        """Store atomically; a folder that cannot be written only costs the next render."""
+        if self.folder is None:
+            return
+        entry = json.dumps({"key": key, "sha256": _sha256(text), "text": text})
+        temporary: Path | None = None
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            descriptor, name = tempfile.mkstemp(dir=self.folder, prefix=".", suffix=".tmp")
+            temporary = Path(name)
+            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+                handle.write(entry)
+            os.replace(temporary, self.folder / f"{key}{SUFFIX}")
+            temporary = None
+            self._prune()
+        except OSError as err:
+            print(f"warning: definition cache {self.folder}: {err}", file=sys.stderr)
+        finally:
+            if temporary is not None:
+                temporary.unlink(missing_ok=True)
+
+    def _prune(self) -> None:
+        assert self.folder is not None
+        entries = sorted(self.folder.glob(f"*{SUFFIX}"), key=_modified, reverse=True)
+        for stale in entries[MAX_ENTRIES:]:
+            stale.unlink(missing_ok=True)
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _modified(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:  # pruned by another process meanwhile
+        return 0.0
