@@ -11,6 +11,7 @@ import sys
 
 from pipeline_def.config import ConfigError, load_environments, read_context
 from pipeline_def.definition.render_worker import Definitions
+from pipeline_def.exit import exit_promptly
 
 
 def main() -> int:
@@ -31,4 +32,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_promptly(main())

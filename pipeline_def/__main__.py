@@ -19,6 +19,7 @@ from pathlib import Path
 from pipeline_def.config import ConfigError, environment_names, load_environment, read_context
 from pipeline_def.definition.render import package_digest, scripts_digest
 from pipeline_def.definition.render_worker import Definitions
+from pipeline_def.exit import exit_promptly
 
 PIPELINES = ("training", "monitoring", "ingestion")
 
@@ -93,4 +94,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_promptly(main())

@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 import time
 from pathlib import Path
 
 from pipeline_def.data.encoding import InputFormat
+from pipeline_def.exit import exit_promptly
 from pipeline_def.local.summary import summary_command
 
 
@@ -118,4 +118,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_promptly(main())

