@@ -6,16 +6,21 @@ so the code under test talks to it through botocore exactly as it would talk to 
 The definition cache (``PIPELINE_DEF_CACHE``) is a folder of this run's, made before the xdist
 workers start so they inherit it: a definition one worker rendered for a synth is read back by
 the other, and no test reads or fills the project's own cache.
+
+Under xdist, the tests of ``tests/infra/`` go to one worker as one unit (see
+:class:`CdkOnOneWorker`); every other test is spread as ``--dist load`` spreads it.
 """
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 
 import pytest
+from xdist.scheduler import LoadScopeScheduling
 
 from pipeline_def.definition.cache import ENVIRONMENT_VARIABLE
 from pipeline_def.local.registry import LocalCloud
@@ -47,3 +52,37 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def moto_url() -> Iterator[str]:
     with LocalCloud("us-east-1") as cloud:
         yield cloud.endpoint
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Leave what collection imported out of every later garbage collection.
+
+    The test processes hold the SDK, CDK, pandas and moto: each full collection walked all of
+    it, over and over during the run (about 13 % of the collection time measured in
+    tests/lambdas and tests/local). Objects made by the tests themselves are still collected.
+    """
+    gc.freeze()
+
+
+def pytest_sessionfinish() -> None:
+    """Hand them back before exit: objects still frozen then are reported as leaks by DuckDB's bindings."""
+    gc.unfreeze()
+
+
+class CdkOnOneWorker(LoadScopeScheduling):
+    """Every test of ``tests/infra/`` in one unit of work; any other test a unit of its own.
+
+    Why: the first CDK test in a process starts jsii's Node.js runtime, loads cfn-lint's rules
+    and synthesizes the whole app for the session, several seconds of CPU that one worker then
+    pays instead of both. What ``--dist loadgroup`` would do, which pytest-xdist 3.8 cannot do
+    under pytest 9 (it renames the tests through an attribute pytest 9 no longer reads).
+    """
+
+    INFRA = "tests/infra/"
+
+    def _split_scope(self, nodeid: str) -> str:
+        return self.INFRA if nodeid.startswith(self.INFRA) else nodeid
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> LoadScopeScheduling:
+    return CdkOnOneWorker(config, log)

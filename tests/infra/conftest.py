@@ -1,8 +1,12 @@
 """Synthesize every environment once per session, exactly as ``app.py`` does, and share the result.
 
-One synth of the three stages takes ~15 s on two cores (most of it jsii start-up and rendering
-the pipeline definitions); every test reads the same cloud assembly. cdk-nag runs inside that
-synth, so the session fixture itself fails if any finding is left unacknowledged.
+One synth of the three stages takes a few seconds on two cores (jsii start-up, CDK's
+construction and cdk-nag; the definitions come from the run's definition cache); every test
+reads the same cloud assembly. cdk-nag runs inside that synth, so the session fixture itself
+fails if any finding is left unacknowledged.
+
+Every test here runs on one xdist worker (``tests/conftest.py``'s scheduler): one worker
+starts jsii, loads cfn-lint's rules and synthesizes, instead of both.
 """
 
 from __future__ import annotations
