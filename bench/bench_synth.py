@@ -1,9 +1,13 @@
 """Synth and ``make run`` wall times beside an empty CDK app's synth, all through the pinned CLI.
 
 Each synth is a fresh ``cdk synth`` subprocess (new node, new Python, new jsii kernel) into a new
-output directory, so nothing is cached between runs. Two empty apps (one empty stack, same CLI,
-same Python) are measured in the same invocation: CDK's default app, the goal's baseline, and
-one with the full app's own setting (built-in CloudFormation validation off, see
+output directory. The one thing kept between runs is the definition cache
+(``pipeline_def/definition/cache.py``), so the full app and ``make run`` are each measured twice:
+warm (the project's cache, filled by an untimed run first: what a user sees while
+``pipeline_def/`` and ``cdk.json`` are unchanged) and cold (``PIPELINE_DEF_CACHE=off`` for the
+synth, an empty cache folder per ``make run``: the first run after an edit). Two empty apps
+(one empty stack, same CLI, same Python) are measured in the same invocation: CDK's default
+app, the goal's baseline, and one with the full app's own setting (built-in CloudFormation validation off, see
 ``infra/application.py``), which shows how much of the ratio that setting buys. ``make run`` is
 timed warm (its set-up stamps already in place, one untimed run first). Runs alternate, so
 drifting machine load hits every kind alike. Prints a Markdown section; writes no file.
@@ -54,19 +58,23 @@ def empty_app_command(outdir: Path, app_file: Path) -> list[str]:
     return [str(CDK), *SYNTH, "--no-version-reporting", "--app", app, "-o", str(outdir)]
 
 
-def timed(command: list[str], cwd: Path) -> float:
+def timed(command: list[str], cwd: Path, cache: str | None = None) -> float:
     """Wall seconds of one synth; fails loudly, since a failed synth is not a measurement."""
+    env = ENVIRONMENT if cache is None else {**ENVIRONMENT, "PIPELINE_DEF_CACHE": cache}
     start = time.perf_counter()
-    result = subprocess.run(command, cwd=cwd, env=ENVIRONMENT, capture_output=True, text=True, check=False)
+    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - start
     if result.returncode != 0:
         raise SystemExit(f"synth failed ({' '.join(command)}):\n{result.stderr[-3000:]}")
     return elapsed
 
 
-def timed_make_run() -> float:
+def timed_make_run(cache: str | None = None) -> float:
+    env = ENVIRONMENT if cache is None else {**ENVIRONMENT, "PIPELINE_DEF_CACHE": cache}
     start = time.perf_counter()
-    result = subprocess.run(["make", "run"], cwd=REPO_ROOT, capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        ["make", "run"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=False
+    )
     elapsed = time.perf_counter() - start
     if result.returncode != 0:
         raise SystemExit(f"make run failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
@@ -74,8 +82,9 @@ def timed_make_run() -> float:
 
 
 def measure(runs: int) -> dict[str, list[float]]:
-    """Wall seconds per kind: the full synth, each empty app, and ``make run`` (warm)."""
-    times: dict[str, list[float]] = {"full": [], "make run": [], **{name: [] for name in EMPTY_APPS}}
+    """Wall seconds per kind: the full synth and ``make run``, cache warm and cold, and each empty app."""
+    kinds = ("full", "full cold", "make run", "make run cold", *EMPTY_APPS)
+    times: dict[str, list[float]] = {kind: [] for kind in kinds}
     timed_make_run()  # warm: set-up stamps in place, .run/ and cdk.out/ written once
     with tempfile.TemporaryDirectory(prefix="bench-synth-") as tmp:
         root = Path(tmp)
@@ -85,9 +94,12 @@ def measure(runs: int) -> dict[str, list[float]]:
             apps[name].write_text(EMPTY_APP.format(settings=settings), encoding="utf-8")
         for run in range(runs):
             times["full"].append(timed(full_app_command(root / f"full-{run}"), cwd=REPO_ROOT))
+            cold = full_app_command(root / f"full-cold-{run}")
+            times["full cold"].append(timed(cold, cwd=REPO_ROOT, cache="off"))
             for name, app_file in apps.items():
                 times[name].append(timed(empty_app_command(root / f"{name}-{run}", app_file), cwd=root))
             times["make run"].append(timed_make_run())
+            times["make run cold"].append(timed_make_run(cache=str(root / f"cache-{run}")))
     return times
 
 
@@ -128,13 +140,18 @@ def report(times: dict[str, list[float]]) -> str:
             "",
             "| What | Runs (s) | Median (s) | vs empty app |",
             "| --- | --- | --- | --- |",
-            row(f"Full app ({app_shape()})", "full"),
-            row("`make run` (warm)", "make run"),
+            row(f"Full app ({app_shape()}), definition cache warm", "full"),
+            row("Full app, definitions rendered (cache off)", "full cold"),
+            row("`make run` (set up, definition cache warm)", "make run"),
+            row("`make run` (set up, definition cache empty)", "make run cold"),
             row("Empty app, CDK's defaults (baseline)", "default"),
             row("Empty app, the full app's setting (no built-in validation)", "same settings"),
             "",
-            f"Full synth / empty app: **{median['full'] / empty:.1f}x** (goal: within {SYNTH_GOAL:.0f}x). "
-            f"`make run` / empty app: **{median['make run'] / empty:.1f}x** "
+            f"Full synth / empty app: **{median['full'] / empty:.1f}x** with the definition cache warm, "
+            f"{median['full cold'] / empty:.1f}x rendering every definition "
+            f"(goal: within {SYNTH_GOAL:.0f}x). "
+            f"`make run` / empty app: **{median['make run'] / empty:.1f}x** warm, "
+            f"{median['make run cold'] / empty:.1f}x with an empty cache "
             f"(goal: within {MAKE_RUN_GOAL:.0f}x). "
             f"Against the empty app with the full app's setting, the full synth is "
             f"{median['full'] / median['same settings']:.1f}x.",
