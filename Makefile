@@ -97,4 +97,4 @@ bench: setup  ## Benchmarks -> bench/RESULTS.md (about 15 minutes; BENCH_ARGS=--
 	$(BIN)/python -m bench.run_all $(BENCH_ARGS)
 
 clean:  ## Remove generated output (keeps .venv and node_modules)
-	rm -rf cdk.out .run .pytest_cache .ruff_cache
+	rm -rf cdk.out .run .cache .pytest_cache .ruff_cache
