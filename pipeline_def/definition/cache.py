@@ -34,6 +34,8 @@ DEFAULT_FOLDER = PACKAGE_ROOT.parent / ".cache" / "definitions"
 ENVIRONMENT_VARIABLE = "PIPELINE_DEF_CACHE"
 #: The distributions whose code shapes a definition's text.
 KEY_DISTRIBUTIONS = ("sagemaker", "sagemaker-core", "boto3", "botocore")
+#: The package's files that can shape it (tool caches and editor files beside them cannot).
+SOURCE_SUFFIXES = (".py", ".toml", ".json")
 SUFFIX = ".definition.json"
 MAX_ENTRIES = 256
 
@@ -63,7 +65,12 @@ def code_fingerprint(root: Path = PACKAGE_ROOT) -> str:
     for name in KEY_DISTRIBUTIONS:
         digest.update(f"{name} {metadata.version(name)}\0".encode())
     for path in sorted(root.rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts:
+        inside = path.relative_to(root).parts
+        if (
+            path.suffix in SOURCE_SUFFIXES
+            and path.is_file()
+            and not any(part == "__pycache__" or part.startswith(".") for part in inside)
+        ):
             digest.update(path.relative_to(root).as_posix().encode() + b"\0")
             digest.update(path.read_bytes() + b"\0")
     return digest.hexdigest()
@@ -86,13 +93,21 @@ class DefinitionCache:
     def off(cls) -> DefinitionCache:
         return cls(None)
 
-    def key(self, kind: str, args: tuple[Any, ...], digest: str) -> str:
-        request = json.dumps([kind, canonical(args), digest], sort_keys=True)
-        return hashlib.sha256(f"{code_fingerprint()}\0{request}".encode()).hexdigest()
-
-    def get(self, key: str) -> str | None:
-        """The text stored under ``key``; None when absent, unreadable or not what was stored."""
+    def key(self, kind: str, args: tuple[Any, ...], digest: str) -> str | None:
+        """None when the key cannot be made (an unreadable file, a missing distribution): a miss."""
         if self.folder is None:
+            return None
+        try:
+            request = json.dumps([kind, canonical(args), digest], sort_keys=True)
+            fingerprint = code_fingerprint()
+        except (OSError, TypeError, metadata.PackageNotFoundError) as err:
+            print(f"warning: definition cache: no key, rendering ({err})", file=sys.stderr)
+            return None
+        return hashlib.sha256(f"{fingerprint}\0{request}".encode()).hexdigest()
+
+    def get(self, key: str | None) -> str | None:
+        """The text stored under ``key``; None when absent, unreadable or not what was stored."""
+        if self.folder is None or key is None:
             return None
         try:
             entry = json.loads((self.folder / f"{key}{SUFFIX}").read_text(encoding="utf-8"))
@@ -103,9 +118,9 @@ class DefinitionCache:
             return None
         return text
 
-    def put(self, key: str, text: str) -> None:
+    def put(self, key: str | None, text: str) -> None:
         """Store atomically; a folder that cannot be written only costs the next render."""
-        if self.folder is None:
+        if self.folder is None or key is None:
             return
         entry = json.dumps({"key": key, "sha256": _sha256(text), "text": text})
         temporary: Path | None = None

@@ -164,7 +164,7 @@ class Definitions:
         self._rendered[request] = text
         self._cache.put(self._key(request), text)
 
-    def _key(self, request: Request) -> str:
+    def _key(self, request: Request) -> str | None:
         return self._cache.key(request.kind, request.args, request.digest)
 
     def _receive(self, worker: subprocess.Popen[bytes]) -> None:

@@ -90,11 +90,12 @@ def run_command(args: argparse.Namespace, progress: Callable[[str], None]) -> in
     try:
         summary = run(options, progress=None if args.quiet else progress)
     except RunStopped as stop:
-        written = (
-            f"{stop.run_json} says Stopped"
-            if stop.run_json
-            else "it stopped before replacing the work directory; nothing was written"
-        )
+        if stop.run_json:
+            written = f"{stop.run_json} says Stopped"
+        elif stop.interrupted_reset:
+            written = f"it stopped while deleting the previous run in {args.workdir}; part of it may be gone"
+        else:
+            written = "it stopped before replacing the work directory; nothing was written"
         print(f"\nstopped by {stop.signal_name}; every job subprocess ended; {written}", file=sys.stderr)
         return 128 + stop.signum
     except KeyboardInterrupt:  # before the run took over the signals: nothing was written

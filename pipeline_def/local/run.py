@@ -108,6 +108,7 @@ class LocalRun:
     definition_text: str = field(init=False, default="")
     definitions: Definitions = field(init=False, default_factory=Definitions)
     started_steps: dict[str, dict[str, Any]] = field(init=False, default_factory=dict)
+    replacing_workdir: bool = field(init=False, default=False)
     replaced_workdir: bool = field(init=False, default=False)
 
     def __post_init__(self) -> None:
@@ -251,18 +252,25 @@ class LocalRun:
         # definition renders (the SDK's import is most of it) and the job host imports the jobs'
         # libraries.
         # The signals are taken first, so a stop while they start still ends them.
+        # run.json of a stopped run is written while the lock is still held.
         with _stop_on_signals():
             try:
                 self.definitions = Definitions.ahead([self.config], kinds=("training",))
-                JobHost.shared()
-                with self.definitions, workdir_lock(self.options.workdir):
-                    return self._run(started)
+                with self.definitions:
+                    JobHost.shared()
+                    with workdir_lock(self.options.workdir):
+                        try:
+                            return self._run(started)
+                        except RunStopped as stop:
+                            stop.run_json = self.write_stopped(stop, time.perf_counter() - started)
+                            raise
             except RunStopped as stop:
-                stop.run_json = self.write_stopped(stop, time.perf_counter() - started)
+                stop.interrupted_reset = self.replacing_workdir and not self.replaced_workdir
                 raise
 
     def _run(self, started: float) -> dict:
         workdir = self.options.workdir
+        self.replacing_workdir = True
         _reset_workdir(workdir)
         self.replaced_workdir = True
         catalog = self.ingest(*self.input_files())
@@ -493,6 +501,8 @@ class RunStopped(BaseException):
         self.signum = signum
         self.signal_name = signal.Signals(signum).name
         self.run_json: Path | None = None
+        #: Stopped while the previous run's folder was being deleted: part of it may be gone.
+        self.interrupted_reset = False
         super().__init__(f"stopped by {self.signal_name}")
 
 

@@ -194,3 +194,30 @@ def test_keys_do_not_depend_on_hash_order_and_refuse_unknown_types() -> None:
     assert canonical({"y": 1, "x": (2, 3)}) == canonical({"x": [2, 3], "y": 1})
     with pytest.raises(TypeError, match="cannot key a definition on a object"):
         canonical(object())
+
+
+def test_tool_caches_and_other_files_beside_the_sources_do_not_change_the_key(tmp_path: Path) -> None:
+    copy = tmp_path / "pipeline_def"
+    shutil.copytree(cache_module.PACKAGE_ROOT, copy, ignore=shutil.ignore_patterns("__pycache__", ".*"))
+    code_fingerprint.cache_clear()
+    before = code_fingerprint(copy)
+    (copy / "data" / ".ruff_cache").mkdir()
+    (copy / "data" / ".ruff_cache" / "state.json").write_text("{}")
+    (copy / "definition" / "builder.py.swp").write_bytes(b"editor")
+    code_fingerprint.cache_clear()
+    assert code_fingerprint(copy) == before
+
+
+def test_a_key_that_cannot_be_made_is_a_miss_and_the_definition_is_rendered(
+    cache, configs, monkeypatch, capsys
+) -> None:
+    def unreadable() -> str:
+        raise PermissionError("pipeline_def/definition/builder.py: permission denied")
+
+    monkeypatch.setattr(cache_module, "code_fingerprint", unreadable)
+    text = Definitions(cache=cache).training(configs[0].pipeline, digest=scripts_digest())
+    assert text == render(configs[0].pipeline)
+    assert "warning: definition cache: no key, rendering (pipeline_def/definition/builder.py" in (
+        capsys.readouterr().err
+    )
+    assert _entries(cache) == []  # nothing stored under a key that could not be made

@@ -199,6 +199,25 @@ def test_sigterm_during_a_job_stops_every_child_and_leaves_a_stopped_run_json(tm
     assert _processes_mentioning(str(workdir)) == []
 
 
+def _earlier_run_then_stopped(
+    tmp_path: Path, script: str, **env: str
+) -> tuple[Path, subprocess.CompletedProcess]:
+    """An earlier run's folder, then a run on it that ``script`` stops with SIGTERM at some point."""
+    workdir = tmp_path / "run"
+    workdir.mkdir()
+    (workdir / ".fraud-local-run").write_text("x")
+    (workdir / "run.json").write_text('{"status": "Succeeded"}')
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(workdir)],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return workdir, done
+
+
 _STOPPED_WHILE_STARTING = """
 import os, signal, sys
 from pipeline_def.local import __main__ as cli, run
@@ -215,26 +234,14 @@ sys.exit(cli.main(["run", "--workdir", sys.argv[1], "--quiet"]))
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc")
 def test_sigterm_while_the_run_starts_ends_its_helpers_and_keeps_the_previous_run(tmp_path):
     # Given an earlier run's folder, and a SIGTERM that arrives as the run starts its helpers
-    workdir = tmp_path / "run"
-    workdir.mkdir()
-    (workdir / ".fraud-local-run").write_text("x")
-    (workdir / "run.json").write_text('{"status": "Succeeded"}')
-    # When the run is started
-    done = subprocess.run(
-        [sys.executable, "-c", _STOPPED_WHILE_STARTING, str(workdir)],
-        cwd=PROJECT_ROOT,
-        env={**os.environ, "PIPELINE_DEF_CACHE": "off"},  # so the definition worker starts
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    # When the run is started (the definition cache off, so the definition worker starts)
+    workdir, done = _earlier_run_then_stopped(tmp_path, _STOPPED_WHILE_STARTING, PIPELINE_DEF_CACHE="off")
     # Then it exits 143, says nothing was written, keeps the earlier run and ends the helpers
     helpers = [int(pid) for pid in done.stdout.split()]
     assert done.returncode == 128 + signal.SIGTERM, done.stderr
     assert "Traceback" not in done.stderr
     assert "stopped before replacing the work directory; nothing was written" in done.stderr
     assert (workdir / "run.json").read_text() == '{"status": "Succeeded"}'
-    assert not _lock_path(workdir).exists()
     assert helpers, "the definition worker had not started"
     time.sleep(0.5)
     assert [pid for pid in helpers if _alive(pid)] == []
@@ -309,3 +316,29 @@ def test_synthetic_refuses_to_overwrite_without_force(tmp_path, capsys):
     assert "--force" in capsys.readouterr().err
     assert forced == 0
     assert (tmp_path / "claims.csv").read_text() != "mine"
+
+
+_STOPPED_WHILE_DELETING = """
+import os, signal, sys
+from pipeline_def.local import __main__ as cli, run
+
+real_rmtree = run.shutil.rmtree
+
+def stop_while_deleting(path):
+    os.kill(os.getpid(), signal.SIGTERM)
+    real_rmtree(path)
+
+run.shutil.rmtree = stop_while_deleting
+sys.exit(cli.main(["run", "--workdir", sys.argv[1], "--quiet"]))
+"""
+
+
+def test_sigterm_while_the_previous_run_is_deleted_says_so_and_releases_the_lock(tmp_path):
+    # Given an earlier run's folder, and a SIGTERM that arrives as the run starts deleting it
+    # When the run is started
+    workdir, done = _earlier_run_then_stopped(tmp_path, _STOPPED_WHILE_DELETING)
+    # Then it exits 143, says the previous run may be partly gone, and the lock is released
+    assert done.returncode == 128 + signal.SIGTERM, done.stderr
+    assert "Traceback" not in done.stderr
+    assert f"it stopped while deleting the previous run in {workdir}; part of it may be gone" in done.stderr
+    assert not _lock_path(workdir).exists()
