@@ -84,5 +84,6 @@ class CdkOnOneWorker(LoadScopeScheduling):
         return self.INFRA if nodeid.startswith(self.INFRA) else nodeid
 
 
-def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> LoadScopeScheduling:
-    return CdkOnOneWorker(config, log)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> LoadScopeScheduling | None:
+    """Only in place of ``--dist load`` (what ``-n`` gives); any other mode asked for is xdist's."""
+    return CdkOnOneWorker(config, log) if config.getvalue("dist") == "load" else None
