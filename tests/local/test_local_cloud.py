@@ -1,0 +1,52 @@
+"""The local run's moto server: each service routed as moto routes it, each host looked up once."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import pytest
+from moto.server import DomainDispatcherApplication
+
+from pipeline_def.local.registry import LocalCloud
+
+
+@pytest.fixture
+def lookups(monkeypatch: pytest.MonkeyPatch) -> Counter[str | None]:
+    """How often moto's own host-to-backend search runs, by host."""
+    counted: Counter[str | None] = Counter()
+    search = DomainDispatcherApplication.get_backend_for_host
+
+    def counting(self: DomainDispatcherApplication, host: str | None) -> Any:
+        counted[host] += 1
+        return search(self, host)
+
+    monkeypatch.setattr(DomainDispatcherApplication, "get_backend_for_host", counting)
+    return counted
+
+
+def test_each_service_answers_as_moto_routes_it() -> None:
+    with LocalCloud("us-east-1") as cloud:
+        s3, sagemaker, sns = (cloud.client(name) for name in ("s3", "sagemaker", "sns"))
+        s3.create_bucket(Bucket="routed-bucket")
+        sagemaker.create_model_package_group(ModelPackageGroupName="routed-group")
+        topic = sns.create_topic(Name="routed-topic")["TopicArn"]
+        assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == ["routed-bucket"]
+        groups = sagemaker.list_model_package_groups()["ModelPackageGroupSummaryList"]
+        assert [g["ModelPackageGroupName"] for g in groups] == ["routed-group"]
+        assert [t["TopicArn"] for t in sns.list_topics()["Topics"]] == [topic]
+
+
+def test_moto_searches_for_a_hosts_backend_once_however_many_calls_it_serves(
+    lookups: Counter[str | None],
+) -> None:
+    with LocalCloud("us-east-1") as cloud:
+        s3 = cloud.client("s3")
+        for _ in range(5):
+            s3.list_buckets()
+        sagemaker = cloud.client("sagemaker")
+        for _ in range(5):
+            sagemaker.list_model_package_groups()
+    assert lookups, "moto's search was never reached: the routing under test is not moto's"
+    assert max(lookups.values()) == 1, lookups
+    assert {"s3.us-east-1.amazonaws.com", "api.sagemaker.us-east-1.amazonaws.com"} <= set(lookups)
