@@ -7,7 +7,7 @@ one finding (rule id plus, for IAM wildcards, the exact action or resource) and 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import aws_cdk as cdk
 import aws_cdk.aws_iam as iam
@@ -22,7 +22,18 @@ def enable_checks(app: cdk.App) -> None:
 
 def acknowledge(scope: IConstruct, finding: str, reason: str) -> None:
     """Accept one finding on ``scope`` and everything below it, with the reason on record."""
-    cdk.Validations.of(scope).acknowledge(cdk.Acknowledgment(id=finding, reason=reason))
+    acknowledge_all(scope, {finding: reason})
+
+
+def acknowledge_all(scope: IConstruct, reasons: Mapping[str, str]) -> None:
+    """Accept each finding of ``reasons`` on ``scope`` with its reason, in one call to CDK.
+
+    Why one call: each call into CDK is a round trip to jsii's Node.js process, and a synth of
+    the app acknowledges about 300 findings.
+    """
+    acknowledgments = [cdk.Acknowledgment(id=finding, reason=reason) for finding, reason in reasons.items()]
+    if acknowledgments:
+        cdk.Validations.of(scope).acknowledge(*acknowledgments)
 
 
 def acknowledge_wildcard_resources(
@@ -34,10 +45,13 @@ def acknowledge_wildcard_resources(
     wildcard needs a new, explicit reason. ``Resource: "*"`` is acknowledged on its own with
     :func:`acknowledge_unscoped_actions`.
     """
-    for statement in statements:
-        for resource in statement.resources:
-            if "*" in resource and resource != "*":
-                acknowledge(scope, f"AwsSolutions-IAM5[Resource::{resource}]", reason)
+    wildcards = (
+        resource
+        for statement in statements
+        for resource in statement.resources
+        if "*" in resource and resource != "*"
+    )
+    acknowledge_all(scope, {f"AwsSolutions-IAM5[Resource::{resource}]": reason for resource in wildcards})
 
 
 def acknowledge_unscoped_actions(scope: IConstruct, actions: str) -> None:

@@ -11,7 +11,7 @@ import aws_cdk.aws_s3 as s3
 import aws_cdk.aws_s3_deployment as s3_deployment
 from constructs import Construct
 
-from infra.compliance import acknowledge
+from infra.compliance import acknowledge_all
 
 #: Every deployment of a stack uses the same memory size, so they share one provider Lambda.
 MEMORY_LIMIT_MB = 256
@@ -94,5 +94,4 @@ def _acknowledge_provider(stack: cdk.Stack, bucket: s3.IBucket, purpose: str) ->
     for action in library_actions:
         findings[f"AwsSolutions-IAM5[Action::{action}]"] = f"holds {action} from the library's S3/KMS grants"
     why = f"CDK BucketDeployment provider Lambda, which copies {purpose} at deploy time"
-    for finding, detail in findings.items():
-        acknowledge(provider, finding, f"{why}: {detail}.")
+    acknowledge_all(provider, {finding: f"{why}: {detail}." for finding, detail in findings.items()})

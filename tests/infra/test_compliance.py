@@ -12,7 +12,7 @@ import aws_cdk.aws_iam as iam
 import aws_cdk.aws_s3 as s3
 import pytest
 
-from infra.compliance import acknowledge, enable_checks
+from infra.compliance import acknowledge, acknowledge_all, enable_checks
 from tests.infra.synth_support import Synthesized, read_json
 
 FINDING_ID = re.compile(r"^AwsSolutions-[A-Z]+\d+(\[(Resource|Action|Policy)::.+\])?$")
@@ -81,6 +81,31 @@ def test_acknowledging_another_resource_leaves_the_finding_open(tmp_path: Path) 
 
     report = synth_tiny_app(tmp_path, build)
     assert violations(report) == {"AwsSolutions-IAM5[Resource::arn:aws:s3:::b/x/*]"}
+
+
+def test_findings_acknowledged_together_each_close_with_their_own_reason(tmp_path: Path) -> None:
+    reasons = {
+        "AwsSolutions-IAM5[Resource::arn:aws:s3:::b/x/*]": "Keys under x/ are generated per run.",
+        "AwsSolutions-IAM5[Resource::arn:aws:s3:::b/z/*]": "Keys under z/ are content hashes.",
+    }
+
+    def build(stack: cdk.Stack) -> None:
+        role = iam.Role(stack, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+        objects = ["arn:aws:s3:::b/x/*", "arn:aws:s3:::b/y/*", "arn:aws:s3:::b/z/*"]
+        role.add_to_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=objects))
+        acknowledge_all(role, reasons)
+
+    report = synth_tiny_app(tmp_path, build)
+    assert violations(report) == {"AwsSolutions-IAM5[Resource::arn:aws:s3:::b/y/*]"}
+    (metadata,) = tmp_path.glob("*.metadata.json")
+    recorded = {
+        finding.removeprefix("Annotation::"): reason
+        for entries in read_json(metadata).values()
+        for entry in entries
+        if entry["type"] == "aws:cdk:acknowledged-rules"
+        for finding, reason in entry["data"].items()
+    }
+    assert recorded == reasons
 
 
 def test_report_names_the_violating_construct(tmp_path: Path) -> None:
