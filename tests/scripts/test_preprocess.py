@@ -15,6 +15,8 @@ import pandas as pd
 import pytest
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline_def.local.athena import DuckDBEngine
 from pipeline_def.schema import LABEL, dataset_columns
@@ -525,3 +527,54 @@ def test_part_counts_below_one_are_refused_before_the_query(flag: str, value: st
     with pytest.raises(SystemExit) as raised:
         preprocess.parse_args([*_argv(Path("unused")), flag, value])
     assert raised.value.code == 2
+
+
+# --------------------------------------------------------------------------- CSV text
+
+_NUMBERS = st.one_of(
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from([0.0, -0.0, 1.0, 1e-05, 1e-4, 0.1, 1e15, 1e16, 123456789.0, 2.0**53, 5e-324]),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    floats=st.lists(_NUMBERS, min_size=1, max_size=40),
+    integers=st.lists(st.integers(min_value=-(2**63), max_value=2**63 - 1), min_size=1, max_size=40),
+    header=st.booleans(),
+)
+def test_csv_text_is_pandas_to_csv_byte_for_byte(
+    tmp_path_factory: pytest.TempPathFactory, floats: list[float], integers: list[int], header: bool
+) -> None:
+    rows = min(len(floats), len(integers))
+    frame = pd.DataFrame(
+        {LABEL: np.array(integers[:rows], dtype="int64"), "x": np.array(floats[:rows], dtype="float64")}
+    )
+    folder = tmp_path_factory.mktemp("csv")
+    frame.to_csv(folder / "pandas.csv", header=header, index=False)
+    preprocess.write_csv(frame, folder / "script.csv", header=header)
+    assert (folder / "script.csv").read_bytes() == (folder / "pandas.csv").read_bytes()
+
+
+def test_csv_text_spans_batches_in_row_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(preprocess, "CSV_BATCH_ROWS", 7)
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({LABEL: rng.integers(0, 2, 50), "a": rng.normal(size=50), "b": rng.random(50)})
+    frame.iloc[10:20].to_csv(tmp_path / "pandas.csv", header=True, index=False)
+    preprocess.write_csv(frame.iloc[10:20], tmp_path / "script.csv", header=True)
+    assert (tmp_path / "script.csv").read_bytes() == (tmp_path / "pandas.csv").read_bytes()
+
+
+def test_a_header_needing_quotes_is_quoted_as_pandas_quotes_it(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"plain": [1.5], "with,comma": [2.0], 'with"quote': [3]})
+    frame.to_csv(tmp_path / "pandas.csv", header=True, index=False)
+    preprocess.write_csv(frame, tmp_path / "script.csv", header=True)
+    assert (tmp_path / "script.csv").read_bytes() == (tmp_path / "pandas.csv").read_bytes()
+
+
+def test_an_empty_split_writes_what_pandas_writes(tmp_path: Path) -> None:
+    frame = pd.DataFrame({LABEL: np.array([], dtype="int64"), "x": np.array([], dtype="float64")})
+    for header in (False, True):
+        frame.to_csv(tmp_path / "pandas.csv", header=header, index=False)
+        preprocess.write_csv(frame, tmp_path / "script.csv", header=header)
+        assert (tmp_path / "script.csv").read_bytes() == (tmp_path / "pandas.csv").read_bytes()
