@@ -8,8 +8,10 @@ config), so a render whose key was seen before is read back instead of rendered 
 
 An entry records its key and the SHA-256 of its text; one that does not match is never used
 (it is rendered again and replaced). Entries are written atomically, so processes rendering the
-same definition at once cannot leave half a file. The folder keeps the newest
-:data:`MAX_ENTRIES`; pruning deletes only files named like an entry.
+same definition at once cannot leave half a file. The folder keeps the :data:`MAX_ENTRIES`
+most recently used (a hit renews an entry's time); pruning deletes only files named like an
+entry (64 hex digits), and the temporary files of writers killed mid-write once they are
+:data:`STALE_TEMPORARY_SECONDS` old.
 
 ``PIPELINE_DEF_CACHE`` names another folder, or ``off`` to render every time.
 """
@@ -22,8 +24,10 @@ import functools
 import hashlib
 import json
 import os
+import re
 import sys
 import tempfile
+import time
 from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
@@ -38,6 +42,10 @@ KEY_DISTRIBUTIONS = ("sagemaker", "sagemaker-core", "boto3", "botocore")
 SOURCE_SUFFIXES = (".py", ".toml", ".json")
 SUFFIX = ".definition.json"
 MAX_ENTRIES = 256
+#: A temporary file this old belongs to no writer still running (a write takes milliseconds).
+STALE_TEMPORARY_SECONDS = 3600.0
+_ENTRY_NAME = re.compile(rf"^[0-9a-f]{{64}}{re.escape(SUFFIX)}$")
+_TEMPORARY_GLOB = ".*.tmp"
 
 
 def canonical(value: Any) -> Any:
@@ -116,7 +124,16 @@ class DefinitionCache:
         text = entry.get("text") if isinstance(entry, dict) else None
         if not isinstance(text, str) or entry.get("key") != key or entry.get("sha256") != _sha256(text):
             return None
+        self._renew(key)
         return text
+
+    def _renew(self, key: str) -> None:
+        """Mark the entry used now, so pruning goes by last use; a read-only folder keeps its times."""
+        assert self.folder is not None
+        try:
+            os.utime(self.folder / f"{key}{SUFFIX}")
+        except OSError as err:
+            print(f"warning: definition cache {self.folder}: {err}", file=sys.stderr)
 
     def put(self, key: str | None, text: str) -> None:
         """Store atomically; a folder that cannot be written only costs the next render."""
@@ -141,9 +158,14 @@ class DefinitionCache:
 
     def _prune(self) -> None:
         assert self.folder is not None
-        entries = sorted(self.folder.glob(f"*{SUFFIX}"), key=_modified, reverse=True)
+        entries = [path for path in self.folder.glob(f"*{SUFFIX}") if _ENTRY_NAME.match(path.name)]
+        entries.sort(key=_modified, reverse=True)
         for stale in entries[MAX_ENTRIES:]:
             stale.unlink(missing_ok=True)
+        abandoned_before = time.time() - STALE_TEMPORARY_SECONDS
+        for temporary in self.folder.glob(_TEMPORARY_GLOB):
+            if _modified(temporary) < abandoned_before:
+                temporary.unlink(missing_ok=True)
 
 
 def _sha256(text: str) -> str:

@@ -6,6 +6,9 @@ import dataclasses
 import json
 import os
 import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +18,7 @@ from pipeline_def.definition import cache as cache_module
 from pipeline_def.definition import render_worker
 from pipeline_def.definition.cache import (
     MAX_ENTRIES,
+    STALE_TEMPORARY_SECONDS,
     SUFFIX,
     DefinitionCache,
     canonical,
@@ -171,22 +175,83 @@ def test_the_environment_variable_names_the_folder_or_turns_it_off(tmp_path, mon
 
 
 def test_pruning_keeps_the_newest_and_deletes_only_entries(cache) -> None:
-    # Given more entries than the cache keeps, oldest first, and a file of someone else's
+    # Given more entries than the cache keeps, oldest first, and files of someone else's
     assert cache.folder is not None
     cache.folder.mkdir(parents=True)
-    keep = cache.folder / "notes.txt"
-    keep.write_text("mine")
+    others = [
+        cache.folder / "notes.txt",
+        cache.folder / f"mine{SUFFIX}",
+        cache.folder / f"{'0' * 63}{SUFFIX}",
+    ]
+    for other in others:
+        other.write_text("mine")
+        os.utime(other, (1_000, 1_000))
     for number in range(MAX_ENTRIES + 3):
         cache.put(f"{number:064x}", f"text {number}")
         os.utime(cache.folder / f"{number:064x}{SUFFIX}", (1_000_000 + number, 1_000_000 + number))
     cache.put("f" * 64, "newest")
-    # Then the oldest four are gone, the newest kept, and the other file untouched
+    # Then the oldest four entries are gone, the newest kept, and the other files untouched
     entries = _entries(cache)
-    assert len(entries) == MAX_ENTRIES
+    assert len(entries) == MAX_ENTRIES + 2  # and the two files only named like entries
     assert all(cache.get(f"{number:064x}") is None for number in range(4))
     assert cache.get("f" * 64) == "newest"
-    assert keep.read_text() == "mine"
+    assert all(other.read_text() == "mine" for other in others)
     assert not list(cache.folder.glob("*.tmp"))
+
+
+def test_an_entry_read_recently_outlives_newer_entries_never_read(cache) -> None:
+    # Given a full cache whose oldest entry was just read
+    assert cache.folder is not None
+    for number in range(MAX_ENTRIES):
+        cache.put(f"{number:064x}", f"text {number}")
+        os.utime(cache.folder / f"{number:064x}{SUFFIX}", (1_000_000 + number, 1_000_000 + number))
+    assert cache.get(f"{0:064x}") == "text 0"
+    # When one more entry is written
+    cache.put("f" * 64, "newest")
+    # Then the least recently used goes, not the one just read
+    assert cache.get(f"{0:064x}") == "text 0"
+    assert cache.get(f"{1:064x}") is None
+
+
+def test_a_killed_writers_temporary_file_is_removed_once_stale(cache) -> None:
+    # Given a temporary file from a writer killed an hour ago, and one being written now
+    assert cache.folder is not None
+    cache.folder.mkdir(parents=True)
+    abandoned, in_progress = cache.folder / ".abandoned.tmp", cache.folder / ".in-progress.tmp"
+    for temporary in (abandoned, in_progress):
+        temporary.write_text('{"key": ')
+    old = time.time() - STALE_TEMPORARY_SECONDS - 60
+    os.utime(abandoned, (old, old))
+    # When an entry is written
+    cache.put("a" * 64, "text")
+    # Then the abandoned file is gone and the other writer's file is left to it
+    assert not abandoned.exists()
+    assert in_progress.exists()
+
+
+def test_keys_are_the_same_in_processes_with_different_hash_seeds(tmp_path: Path) -> None:
+    script = (
+        "from pipeline_def.config import load_environments, read_context\n"
+        "from pipeline_def.definition.cache import DefinitionCache\n"
+        "import sys\n"
+        "cache = DefinitionCache(__import__('pathlib').Path(sys.argv[1]))\n"
+        "for config in load_environments(read_context()):\n"
+        "    print(cache.key('training', (config.pipeline, frozenset({'b', 'a', 'c'})), 'digest'))\n"
+    )
+    keys = []
+    for seed in ("1", "2"):
+        environment = {**os.environ, "PYTHONHASHSEED": seed}
+        result = subprocess.run(
+            [sys.executable, "-c", script, str(tmp_path / seed)],
+            env=environment,
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        keys.append(result.stdout.split())
+    assert len(keys[0]) == 3
+    assert keys[0] == keys[1]
 
 
 def test_keys_do_not_depend_on_hash_order_and_refuse_unknown_types() -> None:
