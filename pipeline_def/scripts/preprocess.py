@@ -37,6 +37,7 @@ import json
 import logging
 import math
 import re
+import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -444,13 +445,28 @@ def write_csv(frame: pd.DataFrame, path: Path, *, header: bool) -> None:
     columns = [frame.iloc[:, index].to_numpy() for index in range(frame.shape[1])]
     with path.open("wb") as sink:
         if header:
-            line = io.StringIO()
-            csv.writer(line, lineterminator="\n").writerow([str(name) for name in frame.columns])
-            sink.write(line.getvalue().encode("utf-8"))
+            sink.write(header_line(frame))
         with pa_csv.CSVWriter(sink, schema, write_options=options) as writer:
             for start in range(0, len(frame), CSV_BATCH_ROWS):
                 texts = [pa.array(column[start : start + CSV_BATCH_ROWS].astype(str)) for column in columns]
                 writer.write_table(pa.Table.from_arrays(texts, schema=schema))
+
+
+def header_line(frame: pd.DataFrame) -> bytes:
+    """The header row as pandas writes it: the ``csv`` module's minimal quoting, ``\\n`` ended."""
+    line = io.StringIO()
+    csv.writer(line, lineterminator="\n").writerow([str(name) for name in frame.columns])
+    return line.getvalue().encode("utf-8")
+
+
+def write_with_header(frame: pd.DataFrame, sources: list[Path], target: Path) -> None:
+    """``frame``'s header row, then the bytes of ``sources`` in order: their rows, not formatted twice."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with target.open("wb") as sink:
+        sink.write(header_line(frame))
+        for source in sources:
+            with source.open("rb") as rows:
+                shutil.copyfileobj(rows, sink)
 
 
 def check_parts(splits: dict[str, np.ndarray], parts: dict[str, int]) -> None:
@@ -493,7 +509,8 @@ def write_outputs(
             "positives": int(part[LABEL].sum()),
             "files": files,
         }
-    write_csv(frame.iloc[splits["test"]], output_dir / "clarify" / "test_with_header.csv", header=True)
+    test_files = [output_dir / "test" / file for file in summary["test"]["files"]]
+    write_with_header(frame, test_files, output_dir / "clarify" / "test_with_header.csv")
     document = dict(metadata, splits=summary, columns=[str(c) for c in frame.columns], label=LABEL)
     path = output_dir / "metadata" / "dataset.json"
     path.parent.mkdir(parents=True, exist_ok=True)
