@@ -19,6 +19,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -180,13 +181,20 @@ class LambdaSetup:
 
 
 class LocalRegistry:
-    """Registers packages in moto and plays EventBridge for the two Lambda functions."""
+    """Registers packages in moto and plays EventBridge for the two Lambda functions.
 
-    def __init__(self, cloud: LocalCloud, s3: LocalS3, group_name: str, lambdas: LambdaSetup) -> None:
+    With ``logs``, each function's log lines go to ``<logs>/<function>.log``, kept apart from the
+    run's own output as CloudWatch Logs keeps them in the cloud; without, to standard output.
+    """
+
+    def __init__(
+        self, cloud: LocalCloud, s3: LocalS3, group_name: str, lambdas: LambdaSetup, logs: Path | None = None
+    ) -> None:
         self.cloud = cloud
         self.s3 = s3
         self.group_name = group_name
         self.lambdas = lambdas
+        self.logs = logs
         self.sagemaker = cloud.client("sagemaker")
 
     def provision(self, *, buckets: list[str], table: str, topic: str) -> dict[str, str]:
@@ -262,17 +270,26 @@ class LocalRegistry:
     def _invoke(self, function: str, handler_path: str, env: dict[str, str], event: dict) -> Invocation:
         invocation = Invocation(function, event)
         module_name, _, attribute = handler_path.rpartition(".")
-        with environment(
-            {
-                **self.cloud.environment,
-                **env,
-                "POWERTOOLS_LOG_LEVEL": "WARNING",
-            }
-        ):
+        with environment({**self.cloud.environment, **env}), self._function_log(function):
             handler = getattr(importlib.import_module(module_name), attribute)
             context = LambdaContext(function_name=function, aws_request_id=str(uuid.uuid4()))
             invocation.result = handler(event, context)
         return invocation
+
+    @contextmanager
+    def _function_log(self, function: str) -> Iterator[None]:
+        if self.logs is None:
+            yield
+            return
+        from lambdas.shared.observability import logger  # the functions' one Logger
+
+        self.logs.mkdir(parents=True, exist_ok=True)
+        with (self.logs / f"{function}.log").open("a", encoding="utf-8") as sink:
+            previous = logger.registered_handler.setStream(sink)
+            try:
+                yield
+            finally:
+                logger.registered_handler.setStream(previous)
 
     def review(self, arn: str) -> RegistryOutcome:
         """Deliver the pending event to the approval function, and an approval to the deploy one.

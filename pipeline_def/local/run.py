@@ -59,6 +59,8 @@ KMS_KEY_ARN = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/local"
 ARTIFACT_KMS_KEY_ARN = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/local-artifacts"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/local-pipeline"
 IDEMPOTENCY_TABLE = "local-idempotency"
+#: Where the approval and deploy functions' log lines go, one file per function.
+FUNCTION_LOGS = "functions"
 
 
 class InputDataError(ValueError):
@@ -192,7 +194,9 @@ class LocalRun:
 
     def make_registry(self, cloud: LocalCloud) -> LocalRegistry:
         """The model package group, buckets, table and topic the stacks would create, in moto."""
-        registry = LocalRegistry(cloud, self.s3, self.settings.model_package_group_name, LambdaSetup({}, {}))
+        group = self.settings.model_package_group_name
+        logs = self.options.workdir / FUNCTION_LOGS
+        registry = LocalRegistry(cloud, self.s3, group, LambdaSetup({}, {}), logs=logs)
         created = registry.provision(
             buckets=[ARTIFACT_BUCKET], table=IDEMPOTENCY_TABLE, topic="local-approvals"
         )
@@ -364,6 +368,8 @@ class LocalRun:
         summary["gates"] = self.gates(result, summary)
         summary["failed_step"] = next((s["name"] for s in summary["steps"] if s["status"] == "Failed"), None)
         summary["outcome"] = outcome_line(summary)
+        # A folder, not an artifact: one file per function that ran (none if the run stopped before)
+        summary["function_logs"] = str(self.options.workdir / FUNCTION_LOGS) if outcome else None
         report = render_run_report(summary, self.options.workdir / "report.html")
         summary["artifacts"]["report"] = str(report)
         return summary

@@ -48,6 +48,8 @@ def print_summary(summary: dict) -> None:
             f"  rows: {claims['read']:,} claims and {customers['read']:,} customers read, "
             f"{rows['joined']:,} joined, {claims['dropped']:,} and {customers['dropped']:,} dropped"
         )
+    if summary.get("function_logs"):
+        print(f"  function logs: {summary['function_logs']}")
     print(f"  report: {(summary.get('artifacts') or {}).get('report')}")
 
 

@@ -39,6 +39,20 @@ def _facet_metric(analysis: dict, name: str) -> float:
     return next(m["value"] for m in facet["metrics"] if m["name"] == name)
 
 
+def test_each_function_logs_to_its_own_file_as_to_cloudwatch(good_run):
+    # Given a run whose approval function approved and whose deploy function deployed
+    logs = Path(good_run["function_logs"])
+    records = {
+        function: [json.loads(line) for line in (logs / f"{function}.log").read_text().splitlines()]
+        for function in ("approval", "deploy")
+    }
+    # Then each file holds its function's structured records about this run's package
+    (decision,) = [r for r in records["approval"] if r["message"] == "approval decision"]
+    assert (decision["model_package_arn"], decision["outcome"]) == (good_run["model_package_arn"], "approved")
+    (deployment,) = [r for r in records["deploy"] if r["message"] == "deployment"]
+    assert deployment["model_package_arn"] == good_run["model_package_arn"]
+
+
 def test_every_step_of_the_true_branch_succeeds(good_run):
     statuses = {s["name"]: s["status"] for s in good_run["steps"]}
     assert good_run["status"] == "Succeeded"

@@ -1,14 +1,19 @@
-"""The local run's moto server: each service routed as moto routes it, each host looked up once."""
+"""The local run's moto server (each service routed as moto routes it, each host looked up once) and
+the functions' log files."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
 from moto.server import DomainDispatcherApplication
 
-from pipeline_def.local.registry import LocalCloud
+from lambdas.shared.observability import logger
+from pipeline_def.local.registry import LambdaSetup, LocalCloud, LocalRegistry
+from pipeline_def.local.storage import LocalS3
 
 
 @pytest.fixture
@@ -50,3 +55,21 @@ def test_moto_searches_for_a_hosts_backend_once_however_many_calls_it_serves(
     assert lookups, "moto's search was never reached: the routing under test is not moto's"
     assert max(lookups.values()) == 1, lookups
     assert {"s3.us-east-1.amazonaws.com", "api.sagemaker.us-east-1.amazonaws.com"} <= set(lookups)
+
+
+def test_a_functions_log_lines_go_to_its_file_and_the_stream_comes_back(tmp_path: Path) -> None:
+    handler = logger.registered_handler
+    before = handler.stream
+    with LocalCloud("us-east-1") as cloud:
+        registry = LocalRegistry(cloud, LocalS3(tmp_path / "s3"), "group", LambdaSetup({}, {}), logs=tmp_path)
+
+        def failing_function() -> None:
+            with registry._function_log("approval"):
+                logger.warning("from inside the function")
+                raise RuntimeError("the function failed")
+
+        with pytest.raises(RuntimeError, match="the function failed"):
+            failing_function()
+    assert handler.stream is before
+    (line,) = (tmp_path / "approval.log").read_text(encoding="utf-8").splitlines()
+    assert json.loads(line)["message"] == "from inside the function"
