@@ -139,6 +139,10 @@ class DefinitionCache:
         """Store atomically; a folder that cannot be written only costs the next render."""
         if self.folder is None or key is None:
             return
+        if _sources_changed():
+            message = f"{PACKAGE_ROOT} changed during the render; not kept"
+            print(f"warning: definition cache: {message}", file=sys.stderr)
+            return
         entry = json.dumps({"key": key, "sha256": _sha256(text), "text": text})
         temporary: Path | None = None
         try:
@@ -166,6 +170,18 @@ class DefinitionCache:
         for temporary in self.folder.glob(_TEMPORARY_GLOB):
             if _modified(temporary) < abandoned_before:
                 temporary.unlink(missing_ok=True)
+
+
+def _sources_changed() -> bool:
+    """Whether the package differs from what the keys were made of (read again now).
+
+    Why: the key is made before the render, so a file saved during it could pair the old key
+    with text rendered from the new file, served again once the file is reverted.
+    """
+    try:
+        return code_fingerprint.__wrapped__() != code_fingerprint()
+    except (OSError, metadata.PackageNotFoundError):
+        return True
 
 
 def _sha256(text: str) -> str:

@@ -286,3 +286,20 @@ def test_a_key_that_cannot_be_made_is_a_miss_and_the_definition_is_rendered(
         capsys.readouterr().err
     )
     assert _entries(cache) == []  # nothing stored under a key that could not be made
+
+
+def test_a_render_during_which_the_package_changed_is_not_kept(cache, monkeypatch, capsys) -> None:
+    # Given keys made from the package as it was, and the package read again now differing
+    class Moved:
+        def __call__(self) -> str:
+            return "as the keys saw it"
+
+        def __wrapped__(self) -> str:
+            return "as it is now"
+
+    monkeypatch.setattr(cache_module, "code_fingerprint", Moved())
+    # When a definition rendered meanwhile is put
+    cache.put("b" * 64, "text of either version")
+    # Then it is not kept, and the warning says why
+    assert cache.get("b" * 64) is None
+    assert "changed during the render; not kept" in capsys.readouterr().err
