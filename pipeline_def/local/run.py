@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from botocore.exceptions import BotoCoreError, ClientError
 
 from pipeline_def import names
 from pipeline_def.config import EnvironmentConfig, PipelineSettings, load_environment, read_context
@@ -40,6 +41,7 @@ from pipeline_def.definition.parameters import declarations, training_parameters
 from pipeline_def.definition.render import SCRIPTS_DIR, code_key_prefix, fill, scripts_digest
 from pipeline_def.definition.render_worker import Definitions
 from pipeline_def.local.executor import ExecutionResult, Executor, resolve_parameters
+from pipeline_def.local.expressions import ExecutionError
 from pipeline_def.local.job_host import JobHost
 from pipeline_def.local.jobs import (
     LocalSageMaker,
@@ -285,19 +287,22 @@ class LocalRun:
             # The registry is first needed at RegisterModel: it is made while the first jobs run
             # in the job host, when this process only waits for them.
             made = background.submit(self.make_registry, cloud)
-            result = self.execute(definition, catalog, made.result)
-            registry = made.result()
-            outcome = None
+            result = self.execute(definition, catalog, lambda: registry_of(made))
+            outcome, packages, setup_error = None, None, None
             package = result.properties.get(f"{names.STEP_REGISTER}-RegisterModel", {}).get("ModelPackageArn")
             if result.status == "Succeeded" and package:
                 self.progress("▶ registry event → approval function")
-                outcome = registry.review(package)
+                outcome = registry_of(made).review(package)
                 self.progress(f"✔ model package {outcome.approval_status}")
-            packages = registry.package_count()
+            try:
+                packages = registry_of(made).package_count()
+            except ExecutionError as err:  # also RegisterModel's reason, if the run got that far
+                setup_error = str(err)
         summary = self.summarise(result, outcome, time.perf_counter() - started)
         summary["registry"] = {
             "model_package_group": self.settings.model_package_group_name,
             "packages_in_group": packages,
+            "setup_error": setup_error,
         }
         (workdir / "run.json").write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
         return summary
@@ -510,6 +515,14 @@ class RunStopped(BaseException):
         #: Stopped while the previous run's folder was being deleted: part of it may be gone.
         self.interrupted_reset = False
         super().__init__(f"stopped by {self.signal_name}")
+
+
+def registry_of(made: Future[LocalRegistry]) -> LocalRegistry:
+    """The registry set up in the background; its failure fails the step that needs it, with why."""
+    try:
+        return made.result()
+    except (BotoCoreError, ClientError) as err:
+        raise ExecutionError(f"the local registry (moto) could not be set up: {err}") from err
 
 
 def check_workdir(workdir: Path) -> None:

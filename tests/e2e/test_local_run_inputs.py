@@ -1,4 +1,5 @@
-"""The local run on data as an insurer has it: raw files, stamped times, unmatched policies, few frauds."""
+"""The local run on data as an insurer has it (raw files, stamped times, unmatched policies, few
+frauds), and on a registry that cannot be set up."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from botocore.exceptions import ClientError
 
 from pipeline_def import names
 from pipeline_def.data.synthetic import write
 from pipeline_def.local import __main__ as cli
-from pipeline_def.local.run import RunOptions, run
+from pipeline_def.local.registry import LocalCloud, LocalRegistry
+from pipeline_def.local.run import LocalRun, RunOptions, run
 
 
 def raw_files_without_two_customers(folder: Path, rows: int) -> tuple[Path, Path]:
@@ -83,3 +86,26 @@ def test_too_few_test_frauds_fail_the_run_at_the_data_step_with_the_reason(tmp_p
     assert statuses[names.STEP_PROCESS] == "Failed"
     assert statuses[names.STEP_TUNING] == "NotStarted"
     assert "fewer than pipeline.minTestPositives (100)" in summary["failure_reason"]
+
+
+def test_a_registry_that_could_not_be_set_up_fails_register_model_with_the_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given moto refusing to create the model package group while the first jobs run
+    def refused(self: LocalRun, cloud: LocalCloud) -> LocalRegistry:
+        error = {"Error": {"Code": "ResourceLimitExceeded", "Message": "no more groups"}}
+        raise ClientError(error, "CreateModelPackageGroup")
+
+    monkeypatch.setattr(LocalRun, "make_registry", refused)
+    # When the run reaches RegisterModel
+    summary = run(RunOptions(workdir=tmp_path, rows=2000, seed=7))
+    # Then that step fails with why, the run says so, and nothing claims a package was made
+    statuses = {step["name"]: step["status"] for step in summary["steps"]}
+    assert summary["status"] == "Failed"
+    assert statuses[f"{names.STEP_REGISTER}-RegisterModel"] == "Failed"
+    assert "the local registry (moto) could not be set up" in summary["failure_reason"]
+    assert "ResourceLimitExceeded" in summary["failure_reason"]
+    assert summary["model_package_arn"] is None
+    assert summary["registry"]["packages_in_group"] is None
+    assert "no more groups" in summary["registry"]["setup_error"]
+    assert json.loads((tmp_path / "run.json").read_text())["status"] == "Failed"
