@@ -118,6 +118,10 @@ def _parquet_bytes(table: pa.Table) -> bytes:
     return sink.getvalue().to_pybytes()
 
 
+#: Threads writing one group's hourly files.
+WRITERS = min(4, os.cpu_count() or 1)
+
+
 def write_group(data_dir: Path, schema: FeatureGroupSchema, frame: pd.DataFrame, *, now: float) -> list[Path]:
     """Write one validated frame as hourly event-time partitions under ``data_dir``; returns the files."""
     _check_frame(schema, frame)
@@ -140,7 +144,9 @@ def write_group(data_dir: Path, schema: FeatureGroupSchema, frame: pd.DataFrame,
 
     # A month of data is about 744 small files; Parquet encoding and the writes release the
     # GIL, so threads write them about 1.5x faster on two cores. Each file depends only on its rows.
-    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+    # A failed write, or a stop raised here while waiting (Ctrl-C, SIGTERM), leaves map's
+    # iterator, which cancels the hours not yet started: only the files being written are waited for.
+    with ThreadPoolExecutor(max_workers=WRITERS) as pool:
         return list(pool.map(write_hour, starts.tolist(), ends.tolist()))
 
 

@@ -258,3 +258,29 @@ def test_partitioning_splits_rows_by_hour(tmp_path: Path) -> None:
     assert sorted(hours) == ["hour=00", "hour=01", "hour=02", "hour=03", "hour=22", "hour=23"]
     days = sorted({p.parent.parent.name for p in parquet_files(tmp_path)})
     assert days == ["day=14", "day=15"]
+
+
+class _Stop(BaseException):
+    """What the run's signal handler raises (RunStopped is a BaseException too)."""
+
+
+def test_a_stop_while_writing_drops_the_hours_not_yet_started(tmp_path: Path, monkeypatch) -> None:
+    # Given a month of claims (hundreds of hourly files) and a stop raised by the second file
+    claims, _ = frames(400)
+    written: list[int] = []
+    serialise = offline_store._parquet_bytes
+
+    def stopping(table: pa.Table) -> bytes:
+        written.append(len(written))
+        if len(written) == 2:
+            raise _Stop
+        return serialise(table)
+
+    monkeypatch.setattr(offline_store, "_parquet_bytes", stopping)
+    # When the group is written
+    with pytest.raises(_Stop):
+        offline_store.write_group(tmp_path, CLAIMS, claims, now=WRITE_TIME.timestamp())
+    # Then only the files already being written were finished, not the rest of the month
+    hours = pd.Series(np.floor(claims[CLAIMS.event_time] / 3600)).nunique()
+    assert hours > 100
+    assert len(written) <= 2 + offline_store.WRITERS
