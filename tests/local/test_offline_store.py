@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -265,22 +266,31 @@ class _Stop(BaseException):
 
 
 def test_a_stop_while_writing_drops_the_hours_not_yet_started(tmp_path: Path, monkeypatch) -> None:
-    # Given a month of claims (hundreds of hourly files) and a stop raised by the second file
+    # Given a month of claims (hundreds of hourly files), a stop raised by the second file, and
+    # the files after it held until the stop has reached the caller (released by a timer)
     claims, _ = frames(400)
-    written: list[int] = []
+    started: list[int] = []
+    counting, release = threading.Lock(), threading.Event()
     serialise = offline_store._parquet_bytes
 
     def stopping(table: pa.Table) -> bytes:
-        written.append(len(written))
-        if len(written) == 2:
+        with counting:
+            started.append(len(started) + 1)
+            number = started[-1]
+        if number == 2:
             raise _Stop
+        if number > 2:
+            release.wait(timeout=30)
         return serialise(table)
 
     monkeypatch.setattr(offline_store, "_parquet_bytes", stopping)
+    timer = threading.Timer(0.3, release.set)
+    timer.start()
     # When the group is written
     with pytest.raises(_Stop):
         offline_store.write_group(tmp_path, CLAIMS, claims, now=WRITE_TIME.timestamp())
+    timer.join()
     # Then only the files already being written were finished, not the rest of the month
     hours = pd.Series(np.floor(claims[CLAIMS.event_time] / 3600)).nunique()
     assert hours > 100
-    assert len(written) <= 2 + offline_store.WRITERS
+    assert len(started) <= 2 + offline_store.WRITERS
