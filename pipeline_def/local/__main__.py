@@ -22,11 +22,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 import time
 from pathlib import Path
 
 from pipeline_def.data.encoding import InputFormat
 from pipeline_def.exit import exit_promptly
+from pipeline_def.local.job_host import JobHost
+from pipeline_def.local.stopping import RunStopped, stop_on_signals
 from pipeline_def.local.summary import summary_command
 
 
@@ -111,10 +114,23 @@ def main(argv: list[str] | None = None) -> int:
     def progress(line: str) -> None:
         print(f"[{time.perf_counter() - started:6.1f}s] {line}", flush=True)
 
-    # Here rather than at the top: these commands load the SageMaker SDK, pandas and moto.
-    from pipeline_def.local.commands import COMMANDS
+    # The signals are taken over first, then the job host starts: it imports the jobs' libraries
+    # on the other core while this process imports its own (about 0.7 s), so the first job does
+    # not wait for it. A stop from here on ends the host and every job. The host writes nothing;
+    # a command that refuses its arguments stops it on exit.
+    command = None
+    with stop_on_signals():
+        try:
+            JobHost.shared()
+            # Here rather than at the top: these commands load the SageMaker SDK, pandas and moto.
+            from pipeline_def.local.commands import COMMANDS
 
-    return COMMANDS[args.command](args, progress)
+            command = COMMANDS[args.command]
+            return command(args, progress)
+        except RunStopped as stop:  # outside the run's own handling (which says what it wrote)
+            written = "nothing was written" if command is None else f"the {args.command} did not finish"
+            print(f"\nstopped by {stop.signal_name}; every job subprocess ended; {written}", file=sys.stderr)
+            return 128 + stop.signum
 
 
 if __name__ == "__main__":

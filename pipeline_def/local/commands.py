@@ -24,10 +24,10 @@ from pipeline_def.local.run import (
     ArgumentError,
     InputDataError,
     RunOptions,
-    RunStopped,
     WorkdirError,
     run,
 )
+from pipeline_def.local.stopping import RunStopped
 from pipeline_def.local.summary import print_summary
 
 

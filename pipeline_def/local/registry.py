@@ -284,12 +284,17 @@ class LocalRegistry:
         from lambdas.shared.observability import logger  # the functions' one Logger
 
         self.logs.mkdir(parents=True, exist_ok=True)
+        handler = logger.registered_handler
         with (self.logs / f"{function}.log").open("a", encoding="utf-8") as sink:
-            previous = logger.registered_handler.setStream(sink)
+            # Swapped, not setStream: that flushes the stream being replaced, which is whatever
+            # sys.stdout was when the Logger was made, possibly closed by now (a test's capture).
+            with handler.lock:
+                previous, handler.stream = handler.stream, sink
             try:
                 yield
             finally:
-                logger.registered_handler.setStream(previous)
+                with handler.lock:
+                    handler.stream = previous
 
     def review(self, arn: str) -> RegistryOutcome:
         """Deliver the pending event to the approval function, and an approval to the deploy one.

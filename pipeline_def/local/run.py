@@ -13,13 +13,11 @@ import hashlib
 import json
 import os
 import shutil
-import signal
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,6 +50,7 @@ from pipeline_def.local.jobs import (
 )
 from pipeline_def.local.offline_store import write_offline_store
 from pipeline_def.local.registry import ACCOUNT, LambdaSetup, LocalCloud, LocalRegistry, RegistryOutcome
+from pipeline_def.local.stopping import RunStopped, stop_on_signals
 from pipeline_def.local.storage import LocalS3
 from pipeline_def.schema import CLAIMS, CUSTOMERS, LABEL, SENSITIVE_FACET
 
@@ -259,7 +258,7 @@ class LocalRun:
         # libraries.
         # The signals are taken first, so a stop while they start still ends them.
         # run.json of a stopped run is written while the lock is still held.
-        with _stop_on_signals():
+        with stop_on_signals():
             try:
                 self.definitions = Definitions.ahead([self.config], kinds=("training",))
                 with self.definitions:
@@ -501,22 +500,6 @@ class ArgumentError(ValueError):
     """An option is out of range or unsafe; nothing was written."""
 
 
-class RunStopped(BaseException):
-    """SIGINT or SIGTERM arrived; the children are stopped.
-
-    ``run_json`` is the run.json that says "Stopped", or None when the stop came before the run
-    replaced its folder (nothing was written then).
-    """
-
-    def __init__(self, signum: int) -> None:
-        self.signum = signum
-        self.signal_name = signal.Signals(signum).name
-        self.run_json: Path | None = None
-        #: Stopped while the previous run's folder was being deleted: part of it may be gone.
-        self.interrupted_reset = False
-        super().__init__(f"stopped by {self.signal_name}")
-
-
 def registry_of(made: Future[LocalRegistry]) -> LocalRegistry:
     """The registry set up in the background; its failure fails the step that needs it, with why."""
     try:
@@ -620,59 +603,6 @@ def workdir_lock(workdir: Path) -> Iterator[Path]:
     finally:
         if _lock_owner(path) == os.getpid():
             path.unlink(missing_ok=True)
-
-
-def _descendants(pid: int) -> list[int]:
-    """Every process below ``pid`` (from /proc; none where /proc is missing)."""
-    children: dict[int, list[int]] = {}
-    try:
-        entries = list(Path("/proc").iterdir())
-    except OSError:
-        return []
-    for entry in entries:
-        if not entry.name.isdigit():
-            continue
-        try:
-            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-        children.setdefault(parent, []).append(int(entry.name))
-    found: list[int] = []
-    pending = [pid]
-    while pending:
-        for child in children.get(pending.pop(), []):
-            found.append(child)
-            pending.append(child)
-    return found
-
-
-def terminate_children() -> None:
-    """SIGTERM to every process this one started (job subprocesses and anything they started)."""
-    for child in reversed(_descendants(os.getpid())):
-        with suppress(ProcessLookupError, PermissionError):
-            os.kill(child, signal.SIGTERM)
-
-
-@contextmanager
-def _stop_on_signals() -> Iterator[None]:
-    """SIGINT/SIGTERM stop the children and raise RunStopped in the run (main thread only)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    watched = (signal.SIGINT, signal.SIGTERM)
-
-    def stop(signum: int, _frame: object) -> None:
-        for watched_signal in watched:  # a second Ctrl-C must not interrupt the clean-up
-            signal.signal(watched_signal, signal.SIG_IGN)
-        terminate_children()
-        raise RunStopped(signum)
-
-    previous = {s: signal.signal(s, stop) for s in watched}
-    try:
-        yield
-    finally:
-        for watched_signal, handler in previous.items():
-            signal.signal(watched_signal, handler)
 
 
 def _reset_workdir(workdir: Path) -> None:

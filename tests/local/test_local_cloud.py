@@ -73,3 +73,23 @@ def test_a_functions_log_lines_go_to_its_file_and_the_stream_comes_back(tmp_path
     assert handler.stream is before
     (line,) = (tmp_path / "approval.log").read_text(encoding="utf-8").splitlines()
     assert json.loads(line)["message"] == "from inside the function"
+
+
+def test_a_logger_made_with_a_stream_closed_since_still_logs_to_the_functions_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the functions' Logger holding a stream closed since (a test's captured stdout, say)
+    closed = (tmp_path / "closed.txt").open("w", encoding="utf-8")
+    closed.write("unflushed")
+    closed.close()
+    monkeypatch.setattr(logger.registered_handler, "stream", closed)
+    with LocalCloud("us-east-1") as cloud:
+        logs = tmp_path / "functions"
+        registry = LocalRegistry(cloud, LocalS3(tmp_path / "s3"), "group", LambdaSetup({}, {}), logs=logs)
+        # When a function logs
+        with registry._function_log("deploy"):
+            logger.warning("deployed")
+    # Then its line is in its file, and the closed stream is handed back untouched
+    (line,) = (tmp_path / "functions" / "deploy.log").read_text(encoding="utf-8").splitlines()
+    assert json.loads(line)["message"] == "deployed"
+    assert logger.registered_handler.stream is closed

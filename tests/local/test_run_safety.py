@@ -15,7 +15,8 @@ import pytest
 
 from pipeline_def.local import __main__ as cli
 from pipeline_def.local.jobs import PROJECT_ROOT
-from pipeline_def.local.run import _descendants, _lock_path
+from pipeline_def.local.run import _lock_path
+from pipeline_def.local.stopping import descendants
 
 
 def _run(workdir: Path, *extra: str) -> int:
@@ -137,7 +138,7 @@ def _processes_mentioning(text: str) -> list[int]:
 
 def _job_running_in(workdir: Path, pid: int) -> bool:
     """A process below ``pid`` writes its output into ``workdir``: a job, logging to its job.log."""
-    for child in _descendants(pid):
+    for child in descendants(pid):
         try:
             if str(workdir) in os.readlink(f"/proc/{child}/fd/1"):
                 return True
@@ -178,7 +179,7 @@ def test_sigterm_during_a_job_stops_every_child_and_leaves_a_stopped_run_json(tm
         deadline = time.monotonic() + 90
         while not _job_running_in(workdir, proc.pid) and time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.05)
-        helpers = _descendants(proc.pid)
+        helpers = descendants(proc.pid)
         assert _job_running_in(workdir, proc.pid), "no job started"
         # When it is sent SIGTERM
         proc.send_signal(signal.SIGTERM)
@@ -200,7 +201,7 @@ def test_sigterm_during_a_job_stops_every_child_and_leaves_a_stopped_run_json(tm
 
 
 def _earlier_run_then_stopped(
-    tmp_path: Path, script: str, **env: str
+    tmp_path: Path, script: str, *arguments: str, **env: str
 ) -> tuple[Path, subprocess.CompletedProcess]:
     """An earlier run's folder, then a run on it that ``script`` stops with SIGTERM at some point."""
     workdir = tmp_path / "run"
@@ -208,7 +209,7 @@ def _earlier_run_then_stopped(
     (workdir / ".fraud-local-run").write_text("x")
     (workdir / "run.json").write_text('{"status": "Succeeded"}')
     done = subprocess.run(
-        [sys.executable, "-c", script, str(workdir)],
+        [sys.executable, "-c", script, str(workdir), *arguments],
         cwd=PROJECT_ROOT,
         env={**os.environ, **env},
         capture_output=True,
@@ -218,31 +219,52 @@ def _earlier_run_then_stopped(
     return workdir, done
 
 
+#: A SIGTERM sent to itself at the Nth request for the job host: the command line asks first,
+#: as it starts (argv[2] = 1), the run asks again once it has started the definition worker (2).
 _STOPPED_WHILE_STARTING = """
 import os, signal, sys
-from pipeline_def.local import __main__ as cli, run
+from pipeline_def.local import __main__ as cli, job_host, stopping
 
-def stop_while_starting():
-    print(" ".join(str(pid) for pid in run._descendants(os.getpid())), flush=True)
-    os.kill(os.getpid(), signal.SIGTERM)
+started = job_host.JobHost.shared
+requests = []
 
-run.JobHost.shared = stop_while_starting
+def stop_at_the_nth_request():
+    host = started()
+    requests.append(host)
+    if len(requests) == int(sys.argv[2]):
+        print(" ".join(str(pid) for pid in stopping.descendants(os.getpid())), flush=True)
+        os.kill(os.getpid(), signal.SIGTERM)
+    return host
+
+job_host.JobHost.shared = stop_at_the_nth_request
 sys.exit(cli.main(["run", "--workdir", sys.argv[1], "--quiet"]))
 """
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc")
-def test_sigterm_while_the_run_starts_ends_its_helpers_and_keeps_the_previous_run(tmp_path):
-    # Given an earlier run's folder, and a SIGTERM that arrives as the run starts its helpers
+@pytest.mark.parametrize(
+    ("request_number", "said"),
+    [
+        (1, "every job subprocess ended; nothing was written"),
+        (2, "stopped before replacing the work directory; nothing was written"),
+    ],
+    ids=["as-the-command-line-starts-the-job-host", "as-the-run-starts-the-definition-worker"],
+)
+def test_sigterm_while_the_run_starts_ends_its_helpers_and_keeps_the_previous_run(
+    tmp_path, request_number, said
+):
+    # Given an earlier run's folder, and a SIGTERM that arrives as helpers start
     # When the run is started (the definition cache off, so the definition worker starts)
-    workdir, done = _earlier_run_then_stopped(tmp_path, _STOPPED_WHILE_STARTING, PIPELINE_DEF_CACHE="off")
+    workdir, done = _earlier_run_then_stopped(
+        tmp_path, _STOPPED_WHILE_STARTING, str(request_number), PIPELINE_DEF_CACHE="off"
+    )
     # Then it exits 143, says nothing was written, keeps the earlier run and ends the helpers
     helpers = [int(pid) for pid in done.stdout.split()]
     assert done.returncode == 128 + signal.SIGTERM, done.stderr
     assert "Traceback" not in done.stderr
-    assert "stopped before replacing the work directory; nothing was written" in done.stderr
+    assert said in done.stderr
     assert (workdir / "run.json").read_text() == '{"status": "Succeeded"}'
-    assert helpers, "the definition worker had not started"
+    assert len(helpers) >= request_number, "the job host (and then the definition worker) had not started"
     time.sleep(0.5)
     assert [pid for pid in helpers if _alive(pid)] == []
 
@@ -342,3 +364,31 @@ def test_sigterm_while_the_previous_run_is_deleted_says_so_and_releases_the_lock
     assert "Traceback" not in done.stderr
     assert f"it stopped while deleting the previous run in {workdir}; part of it may be gone" in done.stderr
     assert not _lock_path(workdir).exists()
+
+
+_STOPPED_IN_A_COMMAND = """
+import os, signal, sys
+from pipeline_def.local import __main__ as cli, commands, stopping
+
+def stopped_landing(args, progress):
+    print(" ".join(str(pid) for pid in stopping.descendants(os.getpid())), flush=True)
+    os.kill(os.getpid(), signal.SIGINT)
+    raise AssertionError("the stop did not interrupt the command")
+
+commands.COMMANDS["land"] = stopped_landing
+sys.exit(cli.main(["land", "--file", "x.csv", "--group", "claims", "--workdir", sys.argv[1]]))
+"""
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc")
+def test_ctrl_c_in_a_command_outside_the_runs_own_handling_ends_the_job_host_without_a_traceback(tmp_path):
+    # Given a command (land) stopped by Ctrl-C after the command line started the job host
+    workdir, done = _earlier_run_then_stopped(tmp_path, _STOPPED_IN_A_COMMAND)
+    # Then it exits 130 without a traceback, says the command did not finish, and the host is gone
+    helpers = [int(pid) for pid in done.stdout.split()]
+    assert done.returncode == 128 + signal.SIGINT, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "stopped by SIGINT; every job subprocess ended; the land did not finish" in done.stderr
+    assert helpers, "the job host had not started"
+    time.sleep(0.5)
+    assert [pid for pid in helpers if _alive(pid)] == []
