@@ -92,8 +92,14 @@ format: $(STAMP)  ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: setup  ## Benchmarks -> bench/RESULTS.md (about 15 minutes; BENCH_ARGS=--quick for a smoke run)
-	$(BIN)/python -m pip install -q -r bench/requirements.txt -c constraints.txt
+BENCH_DEPS := .bench-deps
+
+$(BENCH_DEPS)/.installed-stamp: bench/requirements.txt $(STAMP)
+	rm -rf $(BENCH_DEPS)
+	$(BIN)/python -m pip install -q --no-deps --target $(BENCH_DEPS) -r bench/requirements.txt
+	@touch $@
+
+bench: setup $(BENCH_DEPS)/.installed-stamp  ## Benchmarks -> bench/RESULTS.md (about 15 minutes; BENCH_ARGS=--quick for a smoke run)
 	$(BIN)/python -m bench.run_all $(BENCH_ARGS)
 
 clean:  ## Remove generated output (keeps .venv and node_modules)

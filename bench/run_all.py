@@ -19,6 +19,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
+#: The packages only the SHAP benchmarks import (bench/requirements.txt), kept out of .venv.
+BENCH_DEPS = BENCH.parent / ".bench-deps"
+NEEDS_BENCH_DEPS = frozenset({"bench.bench_shap", "bench.bench_bias_job"})
 #: Each benchmark runs as a module of this package (``python -m bench.<name>``) from the
 #: repository root, so it imports the project by its full names.
 FULL = {
@@ -41,6 +44,14 @@ QUICK = {
 }
 
 
+def environment(module: str) -> dict[str, str]:
+    """The benchmark's environment: .bench-deps on the path only for those that need it."""
+    if module not in NEEDS_BENCH_DEPS:
+        return dict(os.environ)
+    path = os.pathsep.join(p for p in (str(BENCH_DEPS), os.environ.get("PYTHONPATH")) if p)
+    return {**os.environ, "PYTHONPATH": path}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
@@ -56,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
             text=True,
             check=False,
             cwd=BENCH.parent,
+            env=environment(module),
         )
         sys.stderr.write(result.stderr)
         if result.returncode != 0:

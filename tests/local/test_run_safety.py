@@ -389,6 +389,7 @@ def test_ctrl_c_in_a_command_outside_the_runs_own_handling_ends_the_job_host_wit
     assert done.returncode == 128 + signal.SIGINT, done.stderr
     assert "Traceback" not in done.stderr
     assert "stopped by SIGINT; every job subprocess ended; the land did not finish" in done.stderr
+    assert (workdir / "run.json").read_text() == '{"status": "Succeeded"}'
     assert helpers, "the job host had not started"
     time.sleep(0.5)
     assert [pid for pid in helpers if _alive(pid)] == []
