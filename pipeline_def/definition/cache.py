@@ -72,16 +72,30 @@ def code_fingerprint(root: Path = PACKAGE_ROOT) -> str:
     digest = hashlib.sha256(f"python {sys.version_info[:2]}\0".encode())
     for name in KEY_DISTRIBUTIONS:
         digest.update(f"{name} {metadata.version(name)}\0".encode())
-    for path in sorted(root.rglob("*")):
-        inside = path.relative_to(root).parts
-        if (
-            path.suffix in SOURCE_SUFFIXES
-            and path.is_file()
-            and not any(part == "__pycache__" or part.startswith(".") for part in inside)
-        ):
-            digest.update(path.relative_to(root).as_posix().encode() + b"\0")
-            digest.update(path.read_bytes() + b"\0")
+    for parts in _source_files(root):
+        digest.update("/".join(parts).encode() + b"\0")
+        with open(os.path.join(root, *parts), "rb") as source:
+            digest.update(source.read() + b"\0")
     return digest.hexdigest()
+
+
+def _source_files(root: Path) -> list[tuple[str, ...]]:
+    """Paths (as parts) of the package's source files, in ``Path`` order, skipping caches and dot-names.
+
+    Why not ``rglob``: each write to the cache reads the package again (``_sources_changed``),
+    and pathlib's per-file objects were most of that read's time.
+    """
+    found: list[tuple[str, ...]] = []
+    for folder, subfolders, files in os.walk(root):
+        subfolders[:] = [name for name in subfolders if name != "__pycache__" and not name.startswith(".")]
+        relative = os.path.relpath(folder, root)
+        prefix = () if relative == os.curdir else tuple(relative.split(os.sep))
+        found.extend(
+            (*prefix, name)
+            for name in files
+            if not name.startswith(".") and os.path.splitext(name)[1] in SOURCE_SUFFIXES
+        )
+    return sorted(found)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -163,9 +177,10 @@ class DefinitionCache:
     def _prune(self) -> None:
         assert self.folder is not None
         entries = [path for path in self.folder.glob(f"*{SUFFIX}") if _ENTRY_NAME.match(path.name)]
-        entries.sort(key=_modified, reverse=True)
-        for stale in entries[MAX_ENTRIES:]:
-            stale.unlink(missing_ok=True)
+        if len(entries) > MAX_ENTRIES:  # the times are read only when some must go
+            entries.sort(key=_modified, reverse=True)
+            for stale in entries[MAX_ENTRIES:]:
+                stale.unlink(missing_ok=True)
         abandoned_before = time.time() - STALE_TEMPORARY_SECONDS
         for temporary in self.folder.glob(_TEMPORARY_GLOB):
             if _modified(temporary) < abandoned_before:
