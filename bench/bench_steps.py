@@ -1,7 +1,9 @@
 """The local run's two heaviest steps against the bare library calls they cannot avoid.
 
-One local run (``python -m pipeline_def.local run --quiet``, fresh process) gives each step's
-seconds in run.json. Then, in this process, on the very files that run read and wrote:
+Each round is one local run (``python -m pipeline_def.local run --quiet``, fresh process), whose
+run.json gives each step's seconds, followed at once, in this process, by the bare calls on the
+very files that run read and wrote; the ratio is taken round by round (paired, as the machine's
+speed drifts by a quarter between minutes) and the median of the rounds is reported:
 
 - FraudHyperParameterTuning against bare ``xgb.train``: the same trials (the definition's ranges,
   budget and seed, sampled by the emulator's own function), the same static hyperparameters and
@@ -16,7 +18,7 @@ Prints a Markdown section; writes no file. Issue 15's goal: each step within 1.2
 
 Usage::
 
-    .venv/bin/python -m bench.bench_steps [--rows 500000]
+    .venv/bin/python -m bench.bench_steps [--rows 500000] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -24,11 +26,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -111,25 +115,65 @@ def with_to_csv(frame: pd.DataFrame, path: Path) -> None:
     frame.to_csv(path, header=False, index=False)
 
 
-def report(rows: int, run: dict, tuning: float, data: float, data_to_csv: float) -> str:
-    seconds = {s["name"]: s["seconds"] for s in run["steps"]}
+@dataclass(frozen=True)
+class Round:
+    """One local run's step seconds and the bare calls timed right after it."""
+
+    tuning: float
+    bare_tuning: float
+    data: float
+    bare_data: float
+    bare_data_to_csv: float
+
+
+def one_round(rows: int, budget: int) -> Round:
+    with tempfile.TemporaryDirectory(prefix="bench-steps-") as tmp:
+        workdir = Path(tmp) / "run"
+        seconds = {s["name"]: s["seconds"] for s in local_run(rows, workdir)["steps"]}
+        return Round(
+            tuning=seconds[TUNING],
+            bare_tuning=bare_tuning(workdir, budget),
+            data=seconds[DATA],
+            bare_data=bare_data(workdir, with_the_steps_writer),
+            bare_data_to_csv=bare_data(workdir, with_to_csv),
+        )
+
+
+def _row(step: str, bare_calls: str, rounds: list[Round], step_of: str, bare_of: str) -> str:
+    steps = [getattr(r, step_of) for r in rounds]
+    bares = [getattr(r, bare_of) for r in rounds]
+    ratios = [a / b for a, b in zip(steps, bares, strict=True)]
+    each = ", ".join(f"{ratio:.2f}" for ratio in ratios)
+    return (
+        f"| {step} | {statistics.median(steps):.1f} | {bare_calls} | {statistics.median(bares):.1f} | "
+        f"{each} | **{statistics.median(ratios):.2f}x** |"
+    )
+
+
+def report(rows: int, rounds: list[Round]) -> str:
     lines = [
         "## The heaviest steps vs their bare library calls",
         "",
-        f"Command: `python -m bench.bench_steps --rows {rows}`  ",
+        f"Command: `python -m bench.bench_steps --rows {rows} --repeats {len(rounds)}`  ",
         f"Machine: `os.cpu_count()` = {os.cpu_count()}; xgboost {xgb.__version__}, pandas {pd.__version__}, "
         f"duckdb {duckdb.__version__}  ",
-        "One local run (fresh process) for the step times; the bare calls run afterwards on the same "
-        f"files, once. Goal (issue 15): each step within {GOAL}x.",
+        f"{len(rounds)} rounds, each a local run (fresh process) for the step times and the bare calls "
+        "right after it on the same files; the ratio is taken round by round, and the medians are "
+        f"shown. Goal (issue 15): each step within {GOAL}x.",
         "",
-        "| step | step (s) | bare library calls | bare (s) | step / bare |",
-        "| --- | ---: | --- | ---: | ---: |",
-        f"| {TUNING} | {seconds[TUNING]:.1f} | xgb.train per trial, one DMatrix per channel | {tuning:.1f} | "
-        f"{seconds[TUNING] / tuning:.2f}x |",
-        f"| {DATA} | {seconds[DATA]:.1f} | DuckDB reads both tables, the step's writer writes the splits "
-        f"| {data:.1f} | {seconds[DATA] / data:.2f}x |",
-        f"| {DATA} (reference) | {seconds[DATA]:.1f} | DuckDB reads both tables, to_csv writes the splits "
-        f"| {data_to_csv:.1f} | {seconds[DATA] / data_to_csv:.2f}x |",
+        "| step | step (s) | bare library calls | bare (s) | step / bare by round | median |",
+        "| --- | ---: | --- | ---: | --- | ---: |",
+        _row(TUNING, "xgb.train per trial, one DMatrix per channel", rounds, "tuning", "bare_tuning"),
+        _row(
+            DATA, "DuckDB reads both tables, the step's writer writes the splits", rounds, "data", "bare_data"
+        ),
+        _row(
+            f"{DATA} (reference)",
+            "DuckDB reads both tables, to_csv writes the splits",
+            rounds,
+            "data",
+            "bare_data_to_csv",
+        ),
     ]
     return "\n".join(lines)
 
@@ -137,14 +181,16 @@ def report(rows: int, run: dict, tuning: float, data: float, data_to_csv: float)
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=500_000)
+    parser.add_argument("--repeats", type=int, default=3, help="rounds (local run + bare calls)")
     args = parser.parse_args(argv)
+    if args.repeats < 1:
+        parser.error("--repeats must be 1 or more")
     budget = load_environment(read_context(), "dev").pipeline.max_tuning_jobs
-    with tempfile.TemporaryDirectory(prefix="bench-steps-") as tmp:
-        workdir = Path(tmp) / "run"
-        run = local_run(args.rows, workdir)
-        tuning = bare_tuning(workdir, budget)
-        data = bare_data(workdir, with_the_steps_writer)
-        print(report(args.rows, run, tuning, data, bare_data(workdir, with_to_csv)))
+    rounds = []
+    for number in range(1, args.repeats + 1):
+        rounds.append(one_round(args.rows, budget))
+        print(f"  round {number}/{args.repeats}: {rounds[-1]}", file=sys.stderr, flush=True)
+    print(report(args.rows, rounds))
     return 0
 
 

@@ -26,7 +26,7 @@ NEEDS_BENCH_DEPS = frozenset({"bench.bench_shap", "bench.bench_bias_job"})
 #: repository root, so it imports the project by its full names.
 FULL = {
     "bench.bench_local_run": ["--sizes", "5000", "50000", "500000", "--repeats", "3"],
-    "bench.bench_steps": ["--rows", "500000"],
+    "bench.bench_steps": ["--rows", "500000", "--repeats", "3"],
     "bench.bench_shap": ["--rows", "200", "--repeats", "3"],
     "bench.bench_bias_job": ["--sizes", "50000", "500000", "--repeats", "1"],
     "bench.bench_drift": ["--records", "1000000", "--repeats", "3"],
@@ -35,7 +35,7 @@ FULL = {
 }
 QUICK = {
     "bench.bench_local_run": ["--sizes", "2000", "10000", "--repeats", "3"],
-    "bench.bench_steps": ["--rows", "20000"],
+    "bench.bench_steps": ["--rows", "20000", "--repeats", "3"],
     "bench.bench_shap": ["--rows", "50", "--repeats", "3"],
     "bench.bench_bias_job": ["--sizes", "5000", "--repeats", "3"],
     "bench.bench_drift": ["--records", "100000", "--repeats", "3"],
