@@ -9,6 +9,9 @@ the other, and no test reads or fills the project's own cache.
 
 Under xdist, the tests of ``tests/infra/`` go to one worker as one unit, and the tests of any
 other module to one worker as a unit of their own (see :class:`CdkOnOneWorker`).
+
+The tests' ``tmp_path`` folders go to RAM (``/dev/shm``) where the machine has room there (see
+:func:`ram_backed_temporary_root`); ``PYTEST_DEBUG_TEMPROOT`` set by the user is left as it is.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from xdist.scheduler import LoadScopeScheduling
@@ -28,6 +32,29 @@ from pipeline_def.definition.cache import ENVIRONMENT_VARIABLE
 from pipeline_def.local.registry import LocalCloud
 
 _CACHE_OPTION = "_definition_cache_folder"
+_TEMPORARY_ROOT_OPTION = "_temporary_root"
+#: pytest's own variable for the folder under which ``tmp_path`` folders are made.
+TEMPORARY_ROOT_VARIABLE = "PYTEST_DEBUG_TEMPROOT"
+#: A session writes about 430 MB in some 40,000 files (synths, local runs, offline stores);
+#: pytest keeps the last session's (``tmp_path_retention_count``). Room asked for: 4 GiB.
+RAM_ROOT_FREE_BYTES = 4 * 2**30
+
+
+def ram_backed_temporary_root(candidate: Path = Path("/dev/shm")) -> Path | None:
+    """The tmpfs folder when it is there, writable, not ``noexec`` and has room; else None.
+
+    Why: on this project's two-core machines the suite ran 0.86x as long with its files in RAM
+    (127.5 s -> 109 s, paired over two runs each); the disk's file system costs showed as system
+    time. A machine without such a folder keeps pytest's default, the system's temporary folder.
+    """
+    try:
+        stats = os.statvfs(candidate)
+    except OSError:
+        return None
+    refused = os.ST_RDONLY | getattr(os, "ST_NOEXEC", 0)
+    if stats.f_flag & refused or not os.access(candidate, os.W_OK | os.X_OK):
+        return None
+    return candidate if stats.f_bavail * stats.f_frsize >= RAM_ROOT_FREE_BYTES else None
 
 
 def _leave_without_teardown() -> None:
@@ -49,14 +76,20 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    if hasattr(config, "workerinput"):  # an xdist worker: the controller set the variable
+    if hasattr(config, "workerinput"):  # an xdist worker: the controller set the variables
         return
     folder = tempfile.mkdtemp(prefix="pipeline-def-cache-")
     setattr(config, _CACHE_OPTION, (folder, os.environ.get(ENVIRONMENT_VARIABLE)))
     os.environ[ENVIRONMENT_VARIABLE] = folder
+    root = ram_backed_temporary_root()
+    if root is not None and TEMPORARY_ROOT_VARIABLE not in os.environ:  # a root of the user's stays
+        setattr(config, _TEMPORARY_ROOT_OPTION, True)
+        os.environ[TEMPORARY_ROOT_VARIABLE] = str(root)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    if getattr(config, _TEMPORARY_ROOT_OPTION, False):
+        os.environ.pop(TEMPORARY_ROOT_VARIABLE, None)
     made = getattr(config, _CACHE_OPTION, None)
     if made is None:
         return
