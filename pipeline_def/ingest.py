@@ -1,8 +1,7 @@
 """``python -m pipeline_def.ingest``: the stable entry point of :mod:`pipeline_def.data.ingest`."""
 
-import sys
-
 from pipeline_def.data.ingest.cli import main
+from pipeline_def.exit import exit_promptly
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_promptly(main())

@@ -1,8 +1,7 @@
 """``python -m pipeline_def.synthetic``: the stable entry point of :mod:`pipeline_def.data.synthetic`."""
 
-import sys
-
 from pipeline_def.data.synthetic import main
+from pipeline_def.exit import exit_promptly
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_promptly(main())
