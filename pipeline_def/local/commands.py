@@ -98,9 +98,6 @@ def run_command(args: argparse.Namespace, progress: Callable[[str], None]) -> in
             written = "it stopped before replacing the work directory; nothing was written"
         print(f"\nstopped by {stop.signal_name}; every job subprocess ended; {written}", file=sys.stderr)
         return 128 + stop.signum
-    except KeyboardInterrupt:  # before the run took over the signals: nothing was written
-        print("\nstopped by SIGINT before the run started; nothing was written", file=sys.stderr)
-        return 130
     except (
         ArgumentError,
         ConfigError,
