@@ -27,6 +27,11 @@ def exit_promptly(code: int | None) -> NoReturn:
     # The first two are what Py_FinalizeEx calls before its teardown (private, stable since 3.0).
     threading._shutdown()  # type: ignore[attr-defined]
     atexit._run_exitfuncs()
+    leave_now(code or 0)
+
+
+def leave_now(code: int) -> NoReturn:
+    """The last step of :func:`exit_promptly` alone, for a process whose exit handlers have run."""
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
-    os._exit(code or 0)
+    os._exit(code)

@@ -20,7 +20,6 @@ import atexit
 import gc
 import os
 import shutil
-import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,6 +28,7 @@ import pytest
 from xdist.scheduler import LoadScopeScheduling
 
 from pipeline_def.definition.cache import ENVIRONMENT_VARIABLE
+from pipeline_def.exit import leave_now
 from pipeline_def.local.registry import LocalCloud
 
 _CACHE_OPTION = "_definition_cache_folder"
@@ -65,9 +65,7 @@ def _leave_without_teardown() -> None:
     worker has sent its results and its session is finished; its standard streams are flushed
     here. ``gc.freeze`` would skip the same work, but DuckDB's bindings then report leaks.
     """
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)
+    leave_now(0)
 
 
 if os.environ.get("PYTEST_XDIST_WORKER"):

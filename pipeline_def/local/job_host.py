@@ -55,7 +55,7 @@ class JobHost:
 
     @classmethod
     def shared(cls) -> JobHost:
-        """This process's host, started at the first call (a run calls it first thing)."""
+        """This process's host, started at the first call (the command line makes it first thing)."""
         if cls._shared is None or cls._shared._process.poll() is not None:
             cls._shared = cls()
             atexit.register(cls._shared.close)
