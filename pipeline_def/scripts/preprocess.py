@@ -372,9 +372,7 @@ def validate_dataset(frame: pd.DataFrame) -> pd.DataFrame:
     labels = set(np.unique(frame[LABEL].to_numpy()).tolist())
     if not labels <= {0, 1}:
         raise DatasetError(f"label {LABEL!r} must be 0 or 1; found {sorted(labels)}")
-    out = frame.copy()
-    out[LABEL] = out[LABEL].astype("int64")
-    return out
+    return frame.assign(**{LABEL: frame[LABEL].astype("int64")})
 
 
 def stratified_split(

@@ -65,8 +65,14 @@ class Synthesized:
         )
 
     def template_path(self, kind: str) -> Path:
-        artifact = self.assembly.get_stack_artifact(getattr(self.stage, kind).artifact_id)
-        return Path(self.assembly.directory) / artifact.template_file
+        if kind not in self._template_paths:  # three jsii calls, asked for 1,800 times a session
+            artifact = self.assembly.get_stack_artifact(getattr(self.stage, kind).artifact_id)
+            self._template_paths[kind] = Path(self.assembly.directory) / artifact.template_file
+        return self._template_paths[kind]
+
+    @functools.cached_property
+    def _template_paths(self) -> dict[str, Path]:
+        return {}
 
 
 @functools.cache

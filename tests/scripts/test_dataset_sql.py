@@ -181,3 +181,17 @@ def test_local_glob_matching_no_files_is_a_query_error(tmp_path: Path) -> None:
 def test_local_catalog_with_a_bad_table_name_is_rejected(tmp_path: Path) -> None:
     with pytest.raises(preprocess.QueryError, match="table of"):
         DuckDBEngine({"db.claims'--": str(tmp_path / "x.parquet")}, error=preprocess.QueryError)
+
+
+def test_a_null_comes_out_as_athenas_result_csv_reads_it(engine: DuckDBEngine) -> None:
+    # Given a result with a NULL in an integer column and a repeated column name
+    query = (
+        "SELECT 1::BIGINT AS policy_id, NULL::BIGINT AS n, 1::BIGINT AS policy_id "
+        "UNION ALL SELECT 2, 3, 2 ORDER BY 1"
+    )
+    # When DuckDB runs it, and Athena's result file for it is read
+    local = engine.run(query)
+    athena = preprocess.read_result_csv(b'"policy_id","n","policy_id"\n"1",,"1"\n"2","3","2"\n')
+    # Then both give the same frame: float64 with NaN for the NULL, both names kept
+    pd.testing.assert_frame_equal(local, athena)
+    assert local["n"].dtype == "float64"
