@@ -12,6 +12,10 @@ other module to one worker as a unit of their own (see :class:`CdkOnOneWorker`).
 
 The tests' ``tmp_path`` folders go to RAM (``/dev/shm``) where the machine has room there (see
 :func:`ram_backed_temporary_root`); ``PYTEST_DEBUG_TEMPROOT`` set by the user is left as it is.
+
+The one run that waits on the wall clock, ingestion at the default 10 s timeout against a silent
+endpoint, starts with the session in the controller (:mod:`tests.data.silent_ingestion`): its
+wait passes while the workers run other tests.
 """
 
 from __future__ import annotations
@@ -30,8 +34,11 @@ from xdist.scheduler import LoadScopeScheduling
 from pipeline_def.definition.cache import ENVIRONMENT_VARIABLE
 from pipeline_def.exit import leave_now
 from pipeline_def.local.registry import LocalCloud
+from tests.data.silent_ingestion import RESULT_VARIABLE, SilentIngestion
 
 _CACHE_OPTION = "_definition_cache_folder"
+_SILENT_INGESTION_OPTION = "_silent_ingestion"
+SILENT_INGESTION_TEST = Path(__file__).parent / "data" / "test_ingest_robustness.py"
 _TEMPORARY_ROOT_OPTION = "_temporary_root"
 #: pytest's own variable for the folder under which ``tmp_path`` folders are made.
 TEMPORARY_ROOT_VARIABLE = "PYTEST_DEBUG_TEMPROOT"
@@ -83,11 +90,29 @@ def pytest_configure(config: pytest.Config) -> None:
     if root is not None and TEMPORARY_ROOT_VARIABLE not in os.environ:  # a root of the user's stays
         setattr(config, _TEMPORARY_ROOT_OPTION, True)
         os.environ[TEMPORARY_ROOT_VARIABLE] = str(root)
+    if config.getoption("numprocesses", default=None) and _selects(config, SILENT_INGESTION_TEST):
+        # xdist's workers run the tests: the wait starts now, in this otherwise idle process
+        silent = SilentIngestion(Path(tempfile.mkdtemp(prefix="silent-ingestion-"))).start()
+        setattr(config, _SILENT_INGESTION_OPTION, silent)
+        os.environ[RESULT_VARIABLE] = str(silent.result_path)
+
+
+def _selects(config: pytest.Config, test_file: Path) -> bool:
+    """Whether the session's paths (its arguments, else ``testpaths``) take in ``test_file``."""
+    folder = config.invocation_params.dir
+    arguments = config.args or [str(config.rootpath / path) for path in config.getini("testpaths")]
+    paths = [(folder / argument.split("::", 1)[0]).resolve() for argument in arguments]
+    return any(test_file == path or path in test_file.parents for path in paths)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     if getattr(config, _TEMPORARY_ROOT_OPTION, False):
         os.environ.pop(TEMPORARY_ROOT_VARIABLE, None)
+    silent = getattr(config, _SILENT_INGESTION_OPTION, None)
+    if silent is not None:
+        silent.stop()
+        shutil.rmtree(silent.folder, ignore_errors=True)
+        os.environ.pop(RESULT_VARIABLE, None)
     made = getattr(config, _CACHE_OPTION, None)
     if made is None:
         return

@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import io
 import re
-import socket
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -17,6 +13,7 @@ from botocore.exceptions import ReadTimeoutError
 from pipeline_def.data.ingest.cli import main
 from pipeline_def.data.ingest.runner import Ingester, Progress, RejectsPathError, RejectsWriter, RetryPolicy
 from pipeline_def.schema import CLAIMS
+from tests.data import silent_ingestion
 from tests.data.data_fixtures import FakeSink, client_error, frames, write_csvs
 
 GROUP = "fraud-mlops-dev-claims"
@@ -38,35 +35,6 @@ def run(argv: list[str], sink: object | None) -> tuple[int, str, str]:
 def args(folder: Path, *extra: str) -> list[str]:
     claims, customers = write_csvs(folder, rows=60)
     return ["--env", "dev", "--claims", str(claims), "--customers", str(customers), *extra]
-
-
-@contextmanager
-def silent_endpoint() -> Iterator[str]:
-    """A server on 127.0.0.1 that accepts every connection and never answers; closed afterwards."""
-    server = socket.create_server(("127.0.0.1", 0))
-    server.settimeout(0.2)
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                held.append(server.accept()[0])
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.getsockname()[1]}"
-    finally:
-        stop.set()
-        thread.join(timeout=5)
-        for connection in held:
-            connection.close()
-        server.close()
 
 
 # --------------------------------------------------------------------------- the rejects path
@@ -205,26 +173,17 @@ def test_the_heartbeat_says_how_long_the_endpoint_has_been_silent(tmp_path: Path
     assert "claims: 0/2 records; no answer for 0 s" in stream.getvalue()
 
 
-def test_an_endpoint_that_never_answers_fails_within_30_seconds(tmp_path: Path, monkeypatch) -> None:
+def test_an_endpoint_that_never_answers_fails_within_30_seconds(tmp_path: Path) -> None:
     # Given credentials that sign requests and an endpoint that accepts connections and stays silent
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
-    with silent_endpoint() as url:
-        # When ingesting with the default per-call timeout
-        started = time.monotonic()
-        code, out, err = run(
-            args(tmp_path, "--endpoint-url", url, "--rejects", str(tmp_path / "r.jsonl")), None
-        )
-        elapsed = time.monotonic() - started
+    # When `python -m pipeline_def.ingest` sends to it with the default per-call timeout (the run
+    # starts with the session, see tests/data/silent_ingestion.py)
+    run = silent_ingestion.result(tmp_path)
     # Then the run stops in time, says why, and counts every record as not sent
-    assert elapsed < 30
-    assert code == 1
-    assert "stopped: no answer within the per-call timeout" in err
-    assert "no answer for 5 s" in err  # the heartbeat, before the 10 s timeout
-    assert "total: ingested 0 of 120" in out
+    assert run.seconds < 30
+    assert run.code == 1
+    assert "stopped: no answer within the per-call timeout" in run.stderr
+    assert "no answer for 5 s" in run.stderr  # the heartbeat, before the 10 s timeout
+    assert f"total: ingested 0 of {2 * silent_ingestion.ROWS}" in run.stdout
 
 
 def test_the_timeout_is_bounded(tmp_path: Path) -> None:
