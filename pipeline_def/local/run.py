@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -113,6 +114,8 @@ class LocalRun:
     started_steps: dict[str, dict[str, Any]] = field(init=False, default_factory=dict)
     replacing_workdir: bool = field(init=False, default=False)
     replaced_workdir: bool = field(init=False, default=False)
+    first_step_ended: threading.Event = field(init=False, default_factory=threading.Event)
+    registry_unwanted: bool = field(init=False, default=False)
 
     def __post_init__(self) -> None:
         self.config = load_environment(read_context(), self.options.env)
@@ -204,6 +207,12 @@ class LocalRun:
         registry.lambdas = self.lambda_setup(created["topic_arn"])
         return registry
 
+    def make_registry_after_first_step(self, cloud: LocalCloud) -> LocalRegistry:
+        self.first_step_ended.wait()
+        if self.registry_unwanted:
+            raise ExecutionError("the run ended before the registry was made")
+        return self.make_registry(cloud)
+
     def execute(
         self, definition: dict, catalog: Path, registry: Callable[[], LocalRegistry]
     ) -> ExecutionResult:
@@ -240,8 +249,11 @@ class LocalRun:
             except Exception:
                 record["status"] = "Failed"
                 raise
-            record["status"] = "Succeeded"
-            return result
+            else:
+                record["status"] = "Succeeded"
+                return result
+            finally:
+                self.first_step_ended.set()
 
         return tracked
 
@@ -283,10 +295,17 @@ class LocalRun:
         self.deploy_scripts(digest)
         definition = self.definition(digest)
         with LocalCloud(self.settings.region) as cloud, ThreadPoolExecutor(max_workers=1) as background:
-            # The registry is first needed at RegisterModel: it is made while the first jobs run
-            # in the job host, when this process only waits for them.
-            made = background.submit(self.make_registry, cloud)
-            result = self.execute(definition, catalog, lambda: registry_of(made))
+            # The registry is first needed at RegisterModel: it is made while the tuning jobs run
+            # in the job host, when this process only waits for them. Not during the first step:
+            # its query uses both cores, and at 500k policies the registry took one from it.
+            made = background.submit(self.make_registry_after_first_step, cloud)
+            try:
+                result = self.execute(definition, catalog, lambda: registry_of(made))
+            except BaseException:
+                self.registry_unwanted = True  # stopped or broken: no registry to wait for
+                raise
+            finally:
+                self.first_step_ended.set()  # also when no step ran: the summary counts packages
             outcome, packages, setup_error = None, None, None
             package = result.properties.get(f"{names.STEP_REGISTER}-RegisterModel", {}).get("ModelPackageArn")
             if result.status == "Succeeded" and package:

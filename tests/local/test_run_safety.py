@@ -15,7 +15,7 @@ import pytest
 
 from pipeline_def.local import __main__ as cli
 from pipeline_def.local.jobs import PROJECT_ROOT
-from pipeline_def.local.run import _lock_path
+from pipeline_def.local.run import LocalRun, _lock_path
 from pipeline_def.local.stopping import descendants
 
 
@@ -393,3 +393,21 @@ def test_ctrl_c_in_a_command_outside_the_runs_own_handling_ends_the_job_host_wit
     assert helpers, "the job host had not started"
     time.sleep(0.5)
     assert [pid for pid in helpers if _alive(pid)] == []
+
+
+def test_the_registry_is_made_once_the_first_step_has_ended(tmp_path, monkeypatch):
+    # Given a record of the steps' states at the moment the local registry is made
+    seen: list[dict[str, str]] = []
+    make_registry = LocalRun.make_registry
+
+    def recording(self: LocalRun, cloud: object) -> object:
+        seen.append({name: step["status"] for name, step in self.started_steps.items()})
+        return make_registry(self, cloud)
+
+    monkeypatch.setattr(LocalRun, "make_registry", recording)
+    # When a run goes through
+    _run(tmp_path / "run", "--rows", "1000", "--param", "MinAuc=0.01", "--param", "MinRecall=0.01")
+    # Then the registry was made once, after FraudDataProcess had ended (its query has both cores)
+    assert len(seen) == 1
+    assert seen[0]["FraudDataProcess"] == "Succeeded"
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["status"] == "Succeeded"
