@@ -38,7 +38,7 @@ from tests.data.silent_ingestion import RESULT_VARIABLE, SilentIngestion
 
 _CACHE_OPTION = "_definition_cache_folder"
 _SILENT_INGESTION_OPTION = "_silent_ingestion"
-SILENT_INGESTION_TEST = Path(__file__).parent / "data" / "test_ingest_robustness.py"
+SILENT_INGESTION_TEST = Path(__file__).resolve().parent / "data" / "test_ingest_robustness.py"
 _TEMPORARY_ROOT_OPTION = "_temporary_root"
 #: pytest's own variable for the folder under which ``tmp_path`` folders are made.
 TEMPORARY_ROOT_VARIABLE = "PYTEST_DEBUG_TEMPROOT"
