@@ -86,11 +86,6 @@ class SilentIngestion:
         self._thread.start()
         return self
 
-    def wait(self, seconds: float) -> Result:
-        """The run's result, once it has ended (within ``seconds``)."""
-        self._thread.join(timeout=seconds)
-        return _read(self.result_path)
-
     def stop(self) -> None:
         """End the run if it is still waiting (it is this object's own child), then its endpoint."""
         self._stopping.set()
@@ -132,19 +127,20 @@ class SilentIngestion:
 def result(folder: Path, wait_seconds: float = 60.0) -> Result:
     """The run the controller started, or one started here when there is none."""
     path = os.environ.get(RESULT_VARIABLE)
-    if path is None:
-        ingestion = SilentIngestion(folder).start()
-        try:
-            return ingestion.wait(wait_seconds)
-        finally:
-            ingestion.stop()
+    if path is not None:
+        return _await(Path(path), wait_seconds)
+    ingestion = SilentIngestion(folder).start()
+    try:
+        return _await(ingestion.result_path, wait_seconds)
+    finally:
+        ingestion.stop()
+
+
+def _await(path: Path, wait_seconds: float) -> Result:
+    """The result file's content; a run that writes none in time (or died) fails the test here."""
     deadline = time.monotonic() + wait_seconds
-    while not Path(path).exists():
+    while not path.exists():
         if time.monotonic() > deadline:
             raise AssertionError(f"the silent-endpoint run wrote no result to {path} in {wait_seconds} s")
         time.sleep(0.05)
-    return _read(Path(path))
-
-
-def _read(path: Path) -> Result:
     return Result(**json.loads(path.read_text(encoding="utf-8")))
