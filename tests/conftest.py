@@ -8,7 +8,8 @@ workers start so they inherit it: a definition one worker rendered for a synth i
 the other, and no test reads or fills the project's own cache.
 
 Under xdist, the tests of ``tests/infra/`` go to one worker as one unit, and the tests of any
-other module to one worker as a unit of their own (see :class:`CdkOnOneWorker`).
+other module to one worker as a unit of their own; the long units are handed out first (see
+:mod:`tests.scheduling`).
 
 The tests' ``tmp_path`` folders go to RAM (``/dev/shm``) where the machine has room there (see
 :func:`ram_backed_temporary_root`); ``PYTEST_DEBUG_TEMPROOT`` set by the user is left as it is.
@@ -35,6 +36,7 @@ from pipeline_def.definition.cache import ENVIRONMENT_VARIABLE
 from pipeline_def.exit import leave_now
 from pipeline_def.local.registry import LocalCloud
 from tests.data.silent_ingestion import RESULT_VARIABLE, SilentIngestion
+from tests.scheduling import LongUnitsFirst, order_units
 
 _CACHE_OPTION = "_definition_cache_folder"
 _SILENT_INGESTION_OPTION = "_silent_ingestion"
@@ -145,24 +147,14 @@ def pytest_sessionfinish() -> None:
     gc.unfreeze()
 
 
-class CdkOnOneWorker(LoadScopeScheduling):
-    """Every test of ``tests/infra/`` in one unit of work; every other module a unit of its own.
-
-    Why: the first CDK test in a process starts jsii's Node.js runtime, loads cfn-lint's rules
-    and synthesizes the whole app for the session, several seconds of CPU that one worker then
-    pays instead of both. What ``--dist loadgroup`` would do, which pytest-xdist 3.8 cannot do
-    under pytest 9 (it renames the tests through an attribute pytest 9 no longer reads).
-    A module's tests stay together because its module-scoped fixtures (a local run, a trained
-    cluster, a moto world) were otherwise made once on each worker that drew one of its tests:
-    about 20 s of the suite's 230 s of test time. xdist hands out the units with most tests first.
-    """
-
-    INFRA = "tests/infra/"
-
-    def _split_scope(self, nodeid: str) -> str:
-        return self.INFRA if nodeid.startswith(self.INFRA) else nodeid.split("::", 1)[0]
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if hasattr(config, "workerinput"):  # an xdist worker: the controller reads this order
+        order_units(items)
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> LoadScopeScheduling | None:
     """Only in place of ``--dist load`` (what ``-n`` gives); any other mode asked for is xdist's."""
-    return CdkOnOneWorker(config, log) if config.getvalue("dist") == "load" else None
+    if config.getvalue("dist") != "load":
+        return None
+    config.option.loadscopereorder = False
+    return LongUnitsFirst(config, log)

@@ -27,6 +27,8 @@ from pipeline_def.definition.cache import (
 from pipeline_def.definition.render import render, scripts_digest
 from pipeline_def.definition.render_worker import Definitions, requests_for
 
+pytestmark = pytest.mark.long_module(4)
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 

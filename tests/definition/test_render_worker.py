@@ -15,6 +15,8 @@ from pipeline_def.definition.cache import DefinitionCache
 from pipeline_def.definition.render import package_digest, scripts_digest
 from pipeline_def.definition.render_worker import Definitions, Request, render_request, requests_for
 
+pytestmark = pytest.mark.long_module(7)
+
 #: These tests are about the worker: nothing may come from the definition cache.
 NO_CACHE = DefinitionCache.off()
 

@@ -19,6 +19,8 @@ from pipeline_def.local.retraining import RUN_FOLDER, STATE_FILE, retrain_locall
 from pipeline_def.local.run import RunOptions, WorkdirError, run, workdir_lock
 from pipeline_def.local.storage import LocalS3
 
+pytestmark = pytest.mark.long_module(9)
+
 ROWS = 2000
 REQUESTS = 2000
 

@@ -17,6 +17,8 @@ from pipeline_def.local import __main__ as cli
 from pipeline_def.local import run as local_run
 from pipeline_def.local.run import RunOptions, run
 
+pytestmark = pytest.mark.long_module(4)
+
 ROWS = 2000
 
 

@@ -16,6 +16,8 @@ from pipeline_def.local import __main__ as cli
 from pipeline_def.local.registry import LocalCloud, LocalRegistry
 from pipeline_def.local.run import LocalRun, RunOptions, run
 
+pytestmark = pytest.mark.long_module(8)
+
 
 def raw_files_without_two_customers(folder: Path, rows: int) -> tuple[Path, Path]:
     """Raw synthetic files; customers lose their event_time column and policies 1 and 2."""

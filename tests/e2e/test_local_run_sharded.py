@@ -22,6 +22,8 @@ from pipeline_def.config import load_environment, read_context
 from pipeline_def.local import run as local_run
 from pipeline_def.local.run import RunOptions, run
 
+pytestmark = pytest.mark.long_module(6)
+
 ROWS = 2000
 HOSTS = 2
 

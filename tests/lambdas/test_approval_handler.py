@@ -35,6 +35,8 @@ from tests.lambdas.lambda_support import (
     state_change_event,
 )
 
+pytestmark = pytest.mark.long_module(6)
+
 GOOD_EVALUATION = evaluation_report(auc=0.91, recall=0.72)
 GOOD_BIAS = bias_report()
 

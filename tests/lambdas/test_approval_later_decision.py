@@ -42,6 +42,8 @@ from tests.lambdas.lambda_support import (
     state_change_event,
 )
 
+pytestmark = pytest.mark.long_module(7)
+
 MOTO_USER = "fake-user-profile-name"
 METADATA = {"data_cutoff_time": "2026-10-31T23:59:59Z", "code_version": "3f9c2a1"}
 NOTE = "Reviewed by the fraud team: the AUC shortfall is within noise on this month's data."

@@ -31,6 +31,8 @@ from tests.lambdas.lambda_support import (
     state_change_event,
 )
 
+pytestmark = pytest.mark.long_module(5)
+
 SAGEMAKER_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 
 

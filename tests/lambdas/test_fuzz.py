@@ -41,6 +41,8 @@ from tests.lambdas.lambda_support import (
     load_event,
 )
 
+pytestmark = pytest.mark.long_module(11)
+
 SAMPLE = load_event(PENDING_EVENT)
 SAMPLE_GROUP = SAMPLE["detail"]["ModelPackageGroupName"]
 SAMPLE_ARN = SAMPLE["detail"]["ModelPackageArn"]

@@ -22,6 +22,8 @@ import pytest
 
 from lambdas import constants
 
+pytestmark = pytest.mark.long_module(6)
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LAMBDAS_DIR = REPO_ROOT / "lambdas"
 PROJECT_NODE = REPO_ROOT / "node_modules" / ".bin" / "node"

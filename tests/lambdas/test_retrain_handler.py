@@ -31,6 +31,8 @@ from tests.lambdas.lambda_support import (
     alarm_event,
 )
 
+pytestmark = pytest.mark.long_module(4)
+
 COOL_DOWN = timedelta(seconds=COOL_DOWN_SECONDS)
 
 

@@ -11,6 +11,8 @@ import xgboost as xgb
 
 from pipeline_def.local.distributed import Cluster, read_csv_files
 
+pytestmark = pytest.mark.long_module(4)
+
 #: More bins than training rows: every value is a cut, so the merged sketches of the hosts are the
 #: exact cuts of all the data and the distributed model must equal the one-process model. (With
 #: the default 256 bins, merged sketches pick slightly different cuts: a different, equally good model.)

@@ -22,6 +22,8 @@ from pipeline_def.local.offline_store import CATALOG_FILE, write_offline_store
 from pipeline_def.schema import CLAIMS, CUSTOMERS, SYSTEM_COLUMNS, FeatureGroupSchema
 from tests.data.data_fixtures import NOW, frames
 
+pytestmark = pytest.mark.long_module(4)
+
 SETTINGS = load_settings("dev")
 WRITE_TIME = datetime(2027, 1, 15, 8, 0, 0, tzinfo=UTC)  # == NOW
 LAYOUT = re.compile(

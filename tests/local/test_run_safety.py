@@ -18,6 +18,8 @@ from pipeline_def.local.jobs import PROJECT_ROOT
 from pipeline_def.local.run import LocalRun, _lock_path
 from pipeline_def.local.stopping import descendants
 
+pytestmark = pytest.mark.long_module(20)
+
 
 def _run(workdir: Path, *extra: str) -> int:
     return cli.main(["run", "--workdir", str(workdir), "--quiet", *extra])

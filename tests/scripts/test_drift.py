@@ -39,6 +39,8 @@ from tests.scripts.drift_fixtures import (
 )
 from tests.scripts.script_fixtures import run_standalone
 
+pytestmark = pytest.mark.long_module(10)
+
 REPEATS = 40
 LIVE_ROWS = 2_000
 
