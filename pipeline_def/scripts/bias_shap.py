@@ -710,13 +710,34 @@ def _read_model_bytes(model_path: Path) -> bytes:
     raise ModelLoadError(f"{model_path} holds no file named {MODEL_FILE_NAME!r}")
 
 
+#: The PROTO opcode that begins every pickle of protocol 2 or later, as old containers wrote them.
+_PICKLE_START = b"\x80"
+
+
 def _booster_from_bytes(raw: bytes, origin: Path) -> xgb.Booster:
-    """Load XGBoost's own format (JSON/UBJSON), falling back to pickle for old artifacts."""
+    """Load XGBoost's own format (JSON, UBJSON, binary), or a Booster pickled by an old container.
+
+    Bytes that begin as a pickle does are unpickled first: XGBoost reads a pickled Booster as
+    its legacy binary format before refusing it, which took 0.8 s for a 10-tree model. Either
+    way, the other format is still tried when the first fails.
+    """
+    loaders = {"native": _native_booster, "pickle": _unpickled_booster}
+    order = ("pickle", "native") if raw.startswith(_PICKLE_START) else ("native", "pickle")
+    errors: dict[str, Exception] = {}
+    for name in order:
+        try:
+            return loaders[name](raw, origin)
+        except (xgb.core.XGBoostError, *_UNPICKLE_ERRORS) as error:
+            errors[name] = error
+    raise ModelLoadError(
+        f"{origin}: not an XGBoost model ({_first_line(errors['native'])}) "
+        f"and not a pickled one ({errors['pickle']})"
+    ) from errors[order[-1]]
+
+
+def _native_booster(raw: bytes, origin: Path) -> xgb.Booster:
     booster = xgb.Booster()
-    try:
-        booster.load_model(bytearray(raw))
-    except xgb.core.XGBoostError as native_error:
-        return _unpickle_booster(raw, origin, _first_line(native_error))
+    booster.load_model(bytearray(raw))
     return booster
 
 
@@ -737,18 +758,13 @@ _UNPICKLE_ERRORS = (
 )
 
 
-def _unpickle_booster(raw: bytes, origin: Path, native_error: str) -> xgb.Booster:
+def _unpickled_booster(raw: bytes, origin: Path) -> xgb.Booster:
     """Unpickle a Booster, the format SageMaker's XGBoost containers up to 1.2 saved.
 
     Older model packages still hold such artifacts. The artifact comes from our own training
     step, never from a user, which is why unpickling it is acceptable here.
     """
-    try:
-        loaded = pickle.loads(raw)  # noqa: S301  # nosec B301 - our own training output, see docstring
-    except _UNPICKLE_ERRORS as pickle_error:
-        raise ModelLoadError(
-            f"{origin}: not an XGBoost model ({native_error}) and not a pickled one ({pickle_error})"
-        ) from pickle_error
+    loaded = pickle.loads(raw)  # noqa: S301  # nosec B301 - our own training output, see docstring
     if not isinstance(loaded, xgb.Booster):
         raise ModelLoadError(f"{origin}: the pickle holds a {type(loaded).__name__}, not an xgboost.Booster")
     return loaded

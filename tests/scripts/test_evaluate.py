@@ -280,6 +280,26 @@ def test_pickled_booster_from_older_containers_loads(tmp_path: Path) -> None:
     )
 
 
+def test_a_pickle_is_unpickled_before_xgboost_is_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    labels, features = classification_data(200, seed=1)
+    booster = train_booster(labels, features)
+    write_model_archive(tmp_path, pickle.dumps(booster))
+
+    def refuse_slowly(self: evaluate.xgboost.Booster, raw: bytearray) -> None:
+        raise AssertionError("XGBoost was asked to load a pickle")
+
+    monkeypatch.setattr(evaluate.xgboost.Booster, "load_model", refuse_slowly)
+    assert isinstance(evaluate.load_booster(tmp_path), evaluate.xgboost.Booster)
+
+
+def test_bytes_that_only_begin_as_a_pickle_are_an_error(tmp_path: Path) -> None:
+    write_model_archive(tmp_path, b"\x80\x04 neither a pickle nor a model")
+    with pytest.raises(evaluate.EvaluationError, match="neither an XGBoost model nor a pickle"):
+        evaluate.load_booster(tmp_path)
+
+
 def test_garbage_model_member_is_an_error(tmp_path: Path) -> None:
     write_model_archive(tmp_path, b"not a model at all")
     with pytest.raises(evaluate.EvaluationError, match="neither an XGBoost model nor a pickle"):

@@ -121,6 +121,25 @@ def test_falls_back_to_pickle_for_old_container_artifacts(
     assert _same_predictions(bias_shap.load_booster(model), booster, data)
 
 
+def test_a_pickle_is_unpickled_before_xgboost_is_asked(
+    booster: xgb.Booster, data: np.ndarray, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given XGBoost's loader, which reads a pickled Booster as its legacy binary format for about a second
+    def refuse_slowly(self: xgb.Booster, raw: bytearray) -> None:
+        raise AssertionError("XGBoost was asked to load a pickle")
+
+    monkeypatch.setattr(xgb.Booster, "load_model", refuse_slowly)
+    # When a pickled Booster is loaded, Then it is unpickled without that detour
+    model = _tarball(tmp_path / "model.tar.gz", "xgboost-model", pickle.dumps(booster))
+    assert _same_predictions(bias_shap.load_booster(model), booster, data)
+
+
+def test_bytes_that_only_begin_as_a_pickle_still_go_to_xgboost_and_fail_naming_both(tmp_path: Path) -> None:
+    (tmp_path / "xgboost-model").write_bytes(b"\x80\x04 neither a pickle nor a model")
+    with pytest.raises(bias_shap.ModelLoadError, match=r"not an XGBoost model \(.+\) and not a pickled one"):
+        bias_shap.load_booster(tmp_path)
+
+
 def test_a_tarball_without_xgboost_model_is_an_error(tmp_path: Path) -> None:
     model = _tarball(tmp_path / "model.tar.gz", "something-else", b"{}")
     with pytest.raises(bias_shap.ModelLoadError, match="holds no file named 'xgboost-model'"):
