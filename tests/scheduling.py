@@ -4,12 +4,18 @@ A unit of work is never split between workers: ``tests/infra/`` is one unit, any
 unit of its own. The workers' collection lists the units in the order they are to be handed out
 (:func:`order_units`, called from ``tests/conftest.py``), and :class:`LongUnitsFirst` hands them
 out in that order.
+
+Only the first worker collects ``tests/infra/`` (:func:`skips_cdk_tests`): collecting it
+imports CDK, cdk-nag, cfn-lint and the SageMaker SDK, 4 s of every worker's collection (6.4 s
+with it, 2.3 s without, ``--collect-only``), for tests that only one worker runs.
 """
 
 from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Iterable
+from typing import Any
 
 import pytest
 from xdist.scheduler import LoadScopeScheduling
@@ -19,6 +25,20 @@ INFRA_UNIT = "tests/infra/"
 #: ``pytestmark = pytest.mark.long_module(seconds)``: a module whose tests together take several
 #: seconds; ``seconds``, about what they take on two cores, ranks it among the others.
 LONG_MODULE = "long_module"
+
+
+#: The key of xdist's ``workerinput`` that tells a worker to leave ``tests/infra/`` out.
+SKIPS_CDK_TESTS = "skips_cdk_tests"
+
+
+def skips_cdk_tests(worker_id: str, worker_count: int) -> bool:
+    """Whether a worker leaves ``tests/infra/`` out of its collection: xdist's gw1 .. gw{n-1}.
+
+    gw0 collects it. A worker started in place of one that died (gw{n} and later) collects
+    everything, so the CDK unit still has a worker to run it.
+    """
+    number = int(worker_id.removeprefix("gw"))
+    return 0 < number < worker_count
 
 
 def unit_of(nodeid: str) -> str:
@@ -55,6 +75,10 @@ def order_units(items: list[pytest.Item]) -> None:
     items[:] = [item for _, item in ordered]
 
 
+def _fullest_first(pairs: Iterable[tuple[Any, Any]], size: dict[Any, int]) -> list[tuple[Any, Any]]:
+    return sorted(pairs, key=lambda pair: -size.get(pair[0], 0))
+
+
 class LongUnitsFirst(LoadScopeScheduling):
     """Every test of ``tests/infra/`` in one unit of work; every other module a unit of its own.
 
@@ -66,8 +90,40 @@ class LongUnitsFirst(LoadScopeScheduling):
     trained cluster, a moto world) were otherwise made once on each worker that drew one of its
     tests: about 20 s of the suite's 230 s of test time. The units are handed out in the order of
     the workers' collection, which :func:`order_units` sets (xdist's own reordering by number
-    of tests is turned off).
+    of tests is turned off), each to a worker that collected it.
     """
+
+    def __init__(self, config: pytest.Config, log: object | None = None) -> None:
+        super().__init__(config, log)
+        self._collected: dict[object, set[str]] = {}
 
     def _split_scope(self, nodeid: str) -> str:
         return unit_of(nodeid)
+
+    def add_node_collection(self, node: object, collection: list[str]) -> None:
+        super().add_node_collection(node, collection)  # type: ignore[arg-type]
+        self._collected[node] = set(collection)
+        # The fullest first: schedule() takes the first collection as the session's, and shuts
+        # the last nodes down when there are fewer units than nodes.
+        size = {n: len(c) for n, c in self.registered_collections.items()}
+        self.registered_collections = dict(_fullest_first(self.registered_collections.items(), size))
+        self.assigned_work = dict(_fullest_first(self.assigned_work.items(), size))
+
+    def _check_nodes_have_same_collection(self) -> bool:
+        """The same tests everywhere, but for ``tests/infra/`` on the workers that skip it."""
+        full = max(self.registered_collections.values(), key=len)
+        without_cdk = [nodeid for nodeid in full if unit_of(nodeid) != INFRA_UNIT]
+        if all(collection in (full, without_cdk) for collection in self.registered_collections.values()):
+            return True
+        return super()._check_nodes_have_same_collection()
+
+    def _assign_work_unit(self, node: object) -> None:
+        """The first unit waiting that this node collected; none if only the CDK unit waits."""
+        collected = self._collected[node]
+        runnable = next(
+            (scope for scope, unit in self.workqueue.items() if next(iter(unit)) in collected), None
+        )
+        if runnable is None:
+            return
+        self.workqueue.move_to_end(runnable, last=False)
+        super()._assign_work_unit(node)  # type: ignore[arg-type]

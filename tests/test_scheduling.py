@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 import pytest
 
-from tests.scheduling import INFRA_UNIT, LONG_MODULE, LongUnitsFirst, order_units, unit_of
+from tests.scheduling import INFRA_UNIT, LONG_MODULE, LongUnitsFirst, order_units, skips_cdk_tests, unit_of
 
 
 @dataclass
@@ -70,3 +71,100 @@ def test_equal_units_keep_their_collection_order_and_tests_keep_theirs() -> None
     expected = [items[4].nodeid, *(item.nodeid for item in items[:4])]
     order_units(items)  # type: ignore[arg-type]
     assert [item.nodeid for item in items] == expected
+
+
+# --- Only the first worker collects tests/infra/ ---------------------------------------------
+@dataclass(eq=False)
+class FakeNode:
+    """What the scheduler uses of an xdist worker: its id, the tests sent to it, its shutdown."""
+
+    id: str
+    sent: list[int] = field(default_factory=list)
+    shutting_down: bool = False
+
+    @property
+    def gateway(self) -> FakeNode:
+        return self
+
+    def send_runtest_some(self, indexes: list[int]) -> None:
+        self.sent += indexes
+
+    def shutdown(self) -> None:
+        self.shutting_down = True
+
+
+FULL = [
+    "tests/infra/test_app.py::test_a",
+    "tests/infra/test_iam.py::test_b",
+    "tests/e2e/test_run.py::test_c",
+    "tests/lambdas/test_fn.py::test_d",
+]
+WITHOUT_CDK = FULL[2:]
+
+
+class FakeConfig:
+    """What the scheduler reads of the controller's config, and where it reports a collection error."""
+
+    def __init__(self) -> None:
+        self.option = SimpleNamespace(tx=["2*popen"], loadscopereorder=False)
+        self.reports: list[pytest.CollectReport] = []
+        self.hook = SimpleNamespace(pytest_collectreport=lambda report: self.reports.append(report))
+
+    def getvalue(self, name: str) -> object:
+        return getattr(self.option, name)
+
+
+@pytest.fixture
+def config() -> FakeConfig:
+    return FakeConfig()
+
+
+@pytest.fixture
+def scheduler(config: FakeConfig) -> LongUnitsFirst:
+    """The scheduler of a session on two workers, as ``pytest_xdist_make_scheduler`` makes it."""
+    return LongUnitsFirst(config)  # type: ignore[arg-type]
+
+
+def scheduled(scheduler: LongUnitsFirst, collections: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The node ids each worker is sent first, the workers reporting in the given order."""
+    nodes = {worker: FakeNode(worker) for worker in collections}
+    for node in nodes.values():
+        scheduler.add_node(node)  # type: ignore[arg-type]
+    for worker, node in nodes.items():
+        scheduler.add_node_collection(node, collections[worker])
+    scheduler.schedule()
+    return {worker: [collections[worker][i] for i in node.sent] for worker, node in nodes.items()}
+
+
+def test_the_first_worker_collects_the_cdk_tests_and_the_others_do_not() -> None:
+    assert [skips_cdk_tests(f"gw{n}", 3) for n in range(3)] == [False, True, True]
+
+
+def test_a_worker_started_in_place_of_a_dead_one_collects_everything() -> None:
+    assert not skips_cdk_tests("gw3", 3)
+
+
+def test_the_cdk_unit_goes_to_the_worker_that_collected_it_whoever_reports_first(
+    scheduler: LongUnitsFirst,
+) -> None:
+    # Given gw1 without tests/infra/ reporting before gw0
+    sent = scheduled(scheduler, {"gw1": WITHOUT_CDK, "gw0": FULL})
+    # Then the collections count as the same, gw0 gets the CDK unit first, gw1 the next unit
+    assert sent["gw0"][:2] == FULL[:2]
+    assert sent["gw1"][0] == WITHOUT_CDK[0]
+    assert sorted(sent["gw0"] + sent["gw1"]) == sorted(FULL)
+
+
+def test_collections_that_differ_otherwise_are_refused(scheduler: LongUnitsFirst, config: FakeConfig) -> None:
+    for worker, collection in {"gw0": FULL, "gw1": WITHOUT_CDK[:1]}.items():
+        node = FakeNode(worker)
+        scheduler.add_node(node)  # type: ignore[arg-type]
+        scheduler.add_node_collection(node, collection)
+    assert not scheduler._check_nodes_have_same_collection()
+    (report,) = config.reports
+    assert "Different tests were collected between gw0 and gw1" in str(report.longrepr)
+
+
+def test_with_only_cdk_tests_the_worker_without_them_is_shut_down(scheduler: LongUnitsFirst) -> None:
+    sent = scheduled(scheduler, {"gw1": [], "gw0": FULL[:2]})
+    assert sent == {"gw1": [], "gw0": FULL[:2]}
