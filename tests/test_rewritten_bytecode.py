@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from _pytest.assertion import rewrite
 
-from tests.rewritten_bytecode import ROOT, IniOptions, sources_to_rewrite, write_rewritten
+from tests.rewritten_bytecode import ROOT, IniOptions, sources_to_rewrite, write_all, write_rewritten
 
 MODULE = """
 def test_sum():
@@ -60,3 +60,15 @@ def test_the_test_modules_and_conftests_are_rewritten_and_helpers_are_not() -> N
     assert {"tests/conftest.py", "tests/lambdas/conftest.py", "tests/test_scheduling.py"} <= names
     helpers = {"tests/scheduling.py", "tests/rewritten_bytecode.py", "tests/lambdas/lambda_support.py"}
     assert not names & helpers
+
+
+def test_a_module_that_does_not_parse_is_named_and_left_to_pytest(
+    tmp_path: Path, ini: IniOptions, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken, fine = tmp_path / "test_broken.py", tmp_path / "test_fine.py"
+    broken.write_text("def test_x(:\n")
+    fine.write_text(MODULE)
+    assert write_all([broken, fine], ini) == 1
+    assert f"{broken}:1: not rewritten (invalid syntax); pytest reports it" in capsys.readouterr().err
+    assert not cached(broken).exists()
+    assert rewrite._read_pyc(fine, cached(fine)) is not None
