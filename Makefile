@@ -37,13 +37,12 @@ setup: $(STAMP) $(NODE_STAMP)  ## Create or update .venv and node_modules
 
 # Each process of a run or a test session otherwise compiles every project module again when
 # PYTHONDONTWRITEBYTECODE is set: about 2 s of each pytest worker's collection. compileall only
-# compiles what changed since its last pass. pytest's rewriting of the test modules' asserts is
-# written the same way (tests/rewritten_bytecode.py): another 1.6 to 2.1 s of each worker's.
+# compiles what changed since its last pass. `make test` writes pytest's rewriting of the test
+# modules' asserts the same way (tests/rewritten_bytecode.py): another 1.6 to 2.1 s of each worker's.
 # A file that does not compile is not an error here: ruff and pytest then name it, with its line.
 bytecode: $(STAMP)
 	@$(BIN)/python -m compileall -q -j 0 pipeline_def infra lambdas tests app.py \
 	  || echo "make bytecode: the files above were left uncompiled; the lint and the tests report them"
-	@$(BIN)/python tests/rewritten_bytecode.py
 
 chromium:  # the report test renders the page in headless Chromium (Debian's package)
 	@command -v chromium >/dev/null || { \
@@ -84,6 +83,7 @@ test: setup bytecode chromium  ## Every test (lint and import contracts included
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache
+	@$(BIN)/python tests/rewritten_bytecode.py
 	rc=0; $(BIN)/python -m pytest -q -n 2 || rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: that is a failure here"; exit 1; fi; exit $$rc
 

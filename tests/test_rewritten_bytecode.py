@@ -1,4 +1,4 @@
-"""``make bytecode`` writes the test modules' rewritten bytecode exactly as pytest would."""
+"""``make test`` writes the test modules' rewritten bytecode exactly as pytest would."""
 
 from __future__ import annotations
 
