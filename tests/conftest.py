@@ -26,26 +26,24 @@ import gc
 import os
 import shutil
 import tempfile
-from collections.abc import Generator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from xdist.scheduler import LoadScopeScheduling
 
 from pipeline_def.definition.cache import ENVIRONMENT_VARIABLE
 from pipeline_def.exit import leave_now
 from pipeline_def.local.registry import LocalCloud
 from tests.data.silent_ingestion import RESULT_VARIABLE, SilentIngestion
-from tests.scheduling import SKIPS_CDK_TESTS, LongUnitsFirst, order_units, skips_cdk_tests
+
+#: How xdist's workers share the tests (units, longest first, tests/infra/ on one worker).
+pytest_plugins = ("tests.scheduling",)
 
 _CACHE_OPTION = "_definition_cache_folder"
 _SILENT_INGESTION_OPTION = "_silent_ingestion"
 SILENT_INGESTION_TEST = Path(__file__).resolve().parent / "data" / "test_ingest_robustness.py"
 _TEMPORARY_ROOT_OPTION = "_temporary_root"
 _GC_THRESHOLDS = pytest.StashKey[tuple[int, ...]]()
-_MOST_COLLECTED = pytest.StashKey[int]()
-INFRA_FOLDER = Path(__file__).resolve().parent / "infra"
 #: pytest's own variable for the folder under which ``tmp_path`` folders are made.
 TEMPORARY_ROOT_VARIABLE = "PYTEST_DEBUG_TEMPROOT"
 #: A session writes about 430 MB in some 40,000 files (synths, local runs, offline stores);
@@ -165,52 +163,3 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     thresholds = session.config.stash.get(_GC_THRESHOLDS, None)
     if thresholds is not None:
         gc.set_threshold(*thresholds)
-
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_configure_node(node: Any) -> None:
-    """Tell each worker whether to collect ``tests/infra/``, when this file's scheduler is used."""
-    if node.config.getvalue("dist") == "load":
-        workerinput = node.workerinput
-        workerinput[SKIPS_CDK_TESTS] = skips_cdk_tests(workerinput["workerid"], workerinput["workercount"])
-
-
-def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
-    """``tests/infra/`` only where it can run: see :func:`tests.scheduling.skips_cdk_tests`."""
-    skips = getattr(config, "workerinput", {}).get(SKIPS_CDK_TESTS, False)
-    if skips and collection_path.resolve() == INFRA_FOLDER:
-        return True
-    return None
-
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
-    config = node.config
-    config.stash[_MOST_COLLECTED] = max(config.stash.get(_MOST_COLLECTED, 0), len(ids))
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtestloop(session: pytest.Session) -> Generator[None, object, object]:
-    """The session's count of tests is the fullest worker's, not the last to report.
-
-    xdist takes the count of whichever worker finished collecting last; a worker without
-    ``tests/infra/`` can have none when only CDK tests are selected, and the session would then
-    end as "no tests collected" (exit 5) after running them.
-    """
-    try:
-        return (yield)
-    finally:
-        session.testscollected = max(session.testscollected, session.config.stash.get(_MOST_COLLECTED, 0))
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if hasattr(config, "workerinput"):  # an xdist worker: the controller reads this order
-        order_units(items)
-
-
-def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> LoadScopeScheduling | None:
-    """Only in place of ``--dist load`` (what ``-n`` gives); any other mode asked for is xdist's."""
-    if config.getvalue("dist") != "load":
-        return None
-    config.option.loadscopereorder = False
-    return LongUnitsFirst(config, log)

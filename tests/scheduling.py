@@ -1,9 +1,9 @@
 """How the suite's tests are shared between xdist's workers: in units, the longest handed out first.
 
-A unit of work is never split between workers: ``tests/infra/`` is one unit, any other module a
-unit of its own. The workers' collection lists the units in the order they are to be handed out
-(:func:`order_units`, called from ``tests/conftest.py``), and :class:`LongUnitsFirst` hands them
-out in that order.
+A pytest plugin (``pytest_plugins`` in tests/conftest.py). A unit of work is never split between
+workers: ``tests/infra/`` is one unit, any other module a unit of its own. The workers'
+collection lists the units in the order they are to be handed out (:func:`order_units`), and
+:class:`LongUnitsFirst` hands them out in that order.
 
 Only the first worker collects ``tests/infra/`` (:func:`skips_cdk_tests`): collecting it
 imports CDK, cdk-nag, cfn-lint and the SageMaker SDK, 4 s of every worker's collection (6.4 s
@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Generator, Iterable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,8 +28,10 @@ INFRA_UNIT = "tests/infra/"
 LONG_MODULE = "long_module"
 
 
-#: The key of xdist's ``workerinput`` that tells a worker to leave ``tests/infra/`` out.
+#: The folder of that unit, and the key of xdist's ``workerinput`` that tells a worker to leave it out.
+INFRA_FOLDER = Path(__file__).resolve().parent / "infra"
 SKIPS_CDK_TESTS = "skips_cdk_tests"
+_MOST_COLLECTED = pytest.StashKey[int]()
 
 
 def skips_cdk_tests(worker_id: str, worker_count: int) -> bool:
@@ -127,3 +130,53 @@ class LongUnitsFirst(LoadScopeScheduling):
             return
         self.workqueue.move_to_end(runnable, last=False)
         super()._assign_work_unit(node)  # type: ignore[arg-type]
+
+
+# --- the hooks (registered by tests/conftest.py) ---------------------------------------------
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """Tell each worker whether to collect ``tests/infra/``, when this file's scheduler is used."""
+    if node.config.getvalue("dist") == "load":
+        workerinput = node.workerinput
+        workerinput[SKIPS_CDK_TESTS] = skips_cdk_tests(workerinput["workerid"], workerinput["workercount"])
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """``tests/infra/`` only where it can run: see :func:`tests.scheduling.skips_cdk_tests`."""
+    skips = getattr(config, "workerinput", {}).get(SKIPS_CDK_TESTS, False)
+    if skips and collection_path.resolve() == INFRA_FOLDER:
+        return True
+    return None
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
+    config = node.config
+    config.stash[_MOST_COLLECTED] = max(config.stash.get(_MOST_COLLECTED, 0), len(ids))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtestloop(session: pytest.Session) -> Generator[None, object, object]:
+    """The session's count of tests is the fullest worker's, not the last to report.
+
+    xdist takes the count of whichever worker finished collecting last; a worker without
+    ``tests/infra/`` can have none when only CDK tests are selected, and the session would then
+    end as "no tests collected" (exit 5) after running them.
+    """
+    try:
+        return (yield)
+    finally:
+        session.testscollected = max(session.testscollected, session.config.stash.get(_MOST_COLLECTED, 0))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if hasattr(config, "workerinput"):  # an xdist worker: the controller reads this order
+        order_units(items)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> LoadScopeScheduling | None:
+    """Only in place of ``--dist load`` (what ``-n`` gives); any other mode asked for is xdist's."""
+    if config.getvalue("dist") != "load":
+        return None
+    config.option.loadscopereorder = False
+    return LongUnitsFirst(config, log)
