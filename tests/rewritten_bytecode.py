@@ -27,6 +27,8 @@ from _pytest.assertion import rewrite
 ROOT = Path(__file__).resolve().parents[1]
 #: pytest's default ``python_files``, which pyproject.toml keeps, and the conftest files.
 PATTERNS = ("test_*.py", "*_test.py", "conftest.py")
+#: The strings pytest's boolean ini options take as true.
+TRUE_STRINGS = frozenset({"y", "yes", "t", "true", "on", "1"})
 
 
 class IniOptions:
@@ -36,8 +38,10 @@ class IniOptions:
         tool = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("tool", {})
         self.options = tool.get("pytest", {}).get("ini_options", {})
 
-    def getini(self, name: str) -> object:
-        return self.options.get(name, False)
+    def getini(self, name: str) -> bool:
+        """As pytest reads a boolean option: TOML's true/false, or a string such as "true" or "0"."""
+        value = self.options.get(name, False)
+        return value.strip().lower() in TRUE_STRINGS if isinstance(value, str) else bool(value)
 
 
 def sources_to_rewrite(folder: Path) -> Iterator[Path]:
@@ -52,7 +56,7 @@ def write_rewritten(source: Path, ini: IniOptions) -> bool:
     if rewrite._read_pyc(source, cache) is not None:
         return False
     source_hash, code = rewrite._rewrite_test(source, ini)  # type: ignore[arg-type]
-    cache.parent.mkdir(exist_ok=True)
+    cache.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=cache.parent, prefix=f".{cache.name}.")
     try:
         with os.fdopen(handle, "wb") as stream:
@@ -65,13 +69,15 @@ def write_rewritten(source: Path, ini: IniOptions) -> bool:
 
 
 def write_all(sources: Iterable[Path], ini: IniOptions) -> int:
-    """Write what is missing or stale; a module that does not parse is left to pytest to report."""
+    """Write what is missing or stale; what cannot be written is left to pytest, which rewrites it."""
     written = 0
     for source in sources:
         try:
             written += write_rewritten(source, ini)
         except SyntaxError as err:
             print(f"{source}:{err.lineno}: not rewritten ({err.msg}); pytest reports it", file=sys.stderr)
+        except OSError as err:  # a read-only checkout, a full disk: pytest rewrites it, as it would
+            print(f"{source}: not rewritten ({err})", file=sys.stderr)
     return written
 
 

@@ -13,6 +13,7 @@ with it, 2.3 s without, ``--collect-only``), for tests that only one worker runs
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Generator, Iterable
 from pathlib import Path
@@ -38,10 +39,11 @@ def skips_cdk_tests(worker_id: str, worker_count: int) -> bool:
     """Whether a worker leaves ``tests/infra/`` out of its collection: xdist's gw1 .. gw{n-1}.
 
     gw0 collects it. A worker started in place of one that died (gw{n} and later) collects
-    everything, so the CDK unit still has a worker to run it.
+    everything, so the CDK unit still has a worker to run it, and so does a worker named
+    otherwise (``--tx popen//id=...``).
     """
-    number = int(worker_id.removeprefix("gw"))
-    return 0 < number < worker_count
+    match = re.fullmatch(r"gw(\d+)", worker_id)
+    return match is not None and 0 < int(match.group(1)) < worker_count
 
 
 def unit_of(nodeid: str) -> str:
@@ -135,8 +137,13 @@ class LongUnitsFirst(LoadScopeScheduling):
 # --- the hooks (registered by tests/conftest.py) ---------------------------------------------
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
-    """Tell each worker whether to collect ``tests/infra/``, when this file's scheduler is used."""
-    if node.config.getvalue("dist") == "load":
+    """Tell each worker whether to collect ``tests/infra/``, when this file's scheduler is used.
+
+    Not with ``--lf``: pytest keeps a worker's whole collection when none of the last failures
+    is in it, so a worker without ``tests/infra/`` would run everything else beside the CDK
+    failures being rerun.
+    """
+    if node.config.getvalue("dist") == "load" and not node.config.getoption("lf", False):
         workerinput = node.workerinput
         workerinput[SKIPS_CDK_TESTS] = skips_cdk_tests(workerinput["workerid"], workerinput["workercount"])
 

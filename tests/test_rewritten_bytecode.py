@@ -72,3 +72,28 @@ def test_a_module_that_does_not_parse_is_named_and_left_to_pytest(
     assert f"{broken}:1: not rewritten (invalid syntax); pytest reports it" in capsys.readouterr().err
     assert not cached(broken).exists()
     assert rewrite._read_pyc(fine, cached(fine)) is not None
+
+
+def test_a_module_whose_cache_cannot_be_written_is_named_and_the_others_are_written(
+    tmp_path: Path, ini: IniOptions, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a folder whose __pycache__ is a file, and another folder that is fine
+    (tmp_path / "blocked").mkdir()
+    (tmp_path / "blocked" / "__pycache__").write_text("not a folder")
+    blocked, fine = tmp_path / "blocked" / "test_one.py", tmp_path / "test_two.py"
+    for source in (blocked, fine):
+        source.write_text(MODULE)
+    # When both are written, Then the first is named and left to pytest, the second written
+    assert write_all([blocked, fine], ini) == 1
+    assert f"{blocked}: not rewritten" in capsys.readouterr().err
+    assert rewrite._read_pyc(fine, cached(fine)) is not None
+
+
+@pytest.mark.parametrize(("value", "enabled"), [(True, True), ("true", True), ("0", False), (False, False)])
+def test_the_assertion_pass_hook_option_is_read_as_pytest_reads_it(
+    tmp_path: Path, value: object, enabled: bool
+) -> None:
+    pyproject = tmp_path / "pyproject.toml"
+    written = "true" if value is True else "false" if value is False else f'"{value}"'
+    pyproject.write_text(f"[tool.pytest.ini_options]\nenable_assertion_pass_hook = {written}\n")
+    assert IniOptions(pyproject).getini("enable_assertion_pass_hook") is enabled

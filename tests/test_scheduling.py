@@ -7,7 +7,16 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.scheduling import INFRA_UNIT, LONG_MODULE, LongUnitsFirst, order_units, skips_cdk_tests, unit_of
+from tests import scheduling
+from tests.scheduling import (
+    INFRA_UNIT,
+    LONG_MODULE,
+    SKIPS_CDK_TESTS,
+    LongUnitsFirst,
+    order_units,
+    skips_cdk_tests,
+    unit_of,
+)
 
 
 @dataclass
@@ -105,13 +114,16 @@ WITHOUT_CDK = FULL[2:]
 class FakeConfig:
     """What the scheduler reads of the controller's config, and where it reports a collection error."""
 
-    def __init__(self) -> None:
-        self.option = SimpleNamespace(tx=["2*popen"], loadscopereorder=False)
+    def __init__(self, *, lf: bool = False) -> None:
+        self.option = SimpleNamespace(tx=["2*popen"], loadscopereorder=False, dist="load", lf=lf)
         self.reports: list[pytest.CollectReport] = []
         self.hook = SimpleNamespace(pytest_collectreport=lambda report: self.reports.append(report))
 
     def getvalue(self, name: str) -> object:
         return getattr(self.option, name)
+
+    def getoption(self, name: str, default: object = None) -> object:
+        return getattr(self.option, name, default)
 
 
 @pytest.fixture
@@ -142,6 +154,23 @@ def test_the_first_worker_collects_the_cdk_tests_and_the_others_do_not() -> None
 
 def test_a_worker_started_in_place_of_a_dead_one_collects_everything() -> None:
     assert not skips_cdk_tests("gw3", 3)
+
+
+def test_a_worker_named_otherwise_collects_everything() -> None:
+    assert not skips_cdk_tests("popen-a", 2)
+
+
+@pytest.mark.parametrize(("rerunning_failures", "skips"), [(False, True), (True, False)])
+def test_rerunning_the_last_failures_collects_everything_on_every_worker(
+    rerunning_failures: bool, skips: bool
+) -> None:
+    # Given gw1 of two, in a session with or without --lf
+    config = FakeConfig(lf=rerunning_failures)
+    node = SimpleNamespace(config=config, workerinput={"workerid": "gw1", "workercount": 2})
+    # When the controller configures it
+    scheduling.pytest_configure_node(node)
+    # Then it leaves tests/infra/ out only when the session does not rerun failures
+    assert bool(node.workerinput.get(SKIPS_CDK_TESTS)) is skips
 
 
 def test_the_cdk_unit_goes_to_the_worker_that_collected_it_whoever_reports_first(

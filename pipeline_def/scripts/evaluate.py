@@ -111,7 +111,15 @@ def _model_bytes(archive: Path) -> bytes:
 
 #: The PROTO opcode that begins every pickle of protocol 2 or later, as old containers wrote them.
 _PICKLE_START = b"\x80"
-_UNPICKLE_ERRORS = (pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError)
+_UNPICKLE_ERRORS = (
+    pickle.UnpicklingError,
+    EOFError,
+    AttributeError,
+    ImportError,
+    ValueError,
+    TypeError,
+    IndexError,
+)
 
 
 def load_booster(model_dir: Path) -> xgboost.Booster:
@@ -134,7 +142,7 @@ def load_booster(model_dir: Path) -> xgboost.Booster:
         try:
             loaded = loaders[name](data)
         except (xgboost.core.XGBoostError, *_UNPICKLE_ERRORS) as err:
-            LOG.info("Not a %s XGBoost model (%s)", name, str(err).splitlines()[0] if str(err) else err)
+            LOG.info("%s load failed (%s)", name, str(err).splitlines()[0] if str(err) else err)
             errors[name] = err
             continue
         if not isinstance(loaded, xgboost.Booster):
