@@ -726,16 +726,21 @@ def _booster_from_bytes(raw: bytes, origin: Path) -> xgb.Booster:
     errors: dict[str, Exception] = {}
     for name in order:
         try:
-            return loaders[name](raw, origin)
+            loaded = loaders[name](raw)
         except (xgb.core.XGBoostError, *_UNPICKLE_ERRORS) as error:
             errors[name] = error
+            continue
+        if not isinstance(loaded, xgb.Booster):
+            kind = type(loaded).__name__
+            raise ModelLoadError(f"{origin}: the pickle holds a {kind}, not an xgboost.Booster")
+        return loaded
     raise ModelLoadError(
         f"{origin}: not an XGBoost model ({_first_line(errors['native'])}) "
         f"and not a pickled one ({errors['pickle']})"
     ) from errors[order[-1]]
 
 
-def _native_booster(raw: bytes, origin: Path) -> xgb.Booster:
+def _native_booster(raw: bytes) -> xgb.Booster:
     booster = xgb.Booster()
     booster.load_model(bytearray(raw))
     return booster
@@ -758,16 +763,13 @@ _UNPICKLE_ERRORS = (
 )
 
 
-def _unpickled_booster(raw: bytes, origin: Path) -> xgb.Booster:
+def _unpickled_booster(raw: bytes) -> object:
     """Unpickle a Booster, the format SageMaker's XGBoost containers up to 1.2 saved.
 
     Older model packages still hold such artifacts. The artifact comes from our own training
     step, never from a user, which is why unpickling it is acceptable here.
     """
-    loaded = pickle.loads(raw)  # noqa: S301  # nosec B301 - our own training output, see docstring
-    if not isinstance(loaded, xgb.Booster):
-        raise ModelLoadError(f"{origin}: the pickle holds a {type(loaded).__name__}, not an xgboost.Booster")
-    return loaded
+    return pickle.loads(raw)  # noqa: S301  # nosec B301 - our own training output, see docstring
 
 
 def load_booster(model_path: str | Path) -> xgb.Booster:

@@ -472,3 +472,9 @@ def test_a_split_written_in_parts_reads_as_the_whole_in_name_order(tmp_path: Pat
     labels_whole, features_whole = evaluate.read_split(whole, "test")
     np.testing.assert_array_equal(labels_parts, labels_whole)
     np.testing.assert_array_equal(features_parts, features_whole)
+
+
+def test_a_pickle_of_something_else_is_an_error_naming_what_it_holds(tmp_path: Path) -> None:
+    write_model_archive(tmp_path, pickle.dumps({"not": "a model"}))
+    with pytest.raises(evaluate.EvaluationError, match="the pickled xgboost-model is a dict, not a Booster"):
+        evaluate.load_booster(tmp_path)

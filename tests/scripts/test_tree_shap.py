@@ -155,3 +155,9 @@ def test_a_file_that_is_no_model_is_an_error(tmp_path: Path) -> None:
 def test_a_feature_count_mismatch_is_an_error(booster: xgb.Booster) -> None:
     with pytest.raises(ValueError, match="the model expects 6 features, the dataset has 5"):
         bias_shap.check_feature_names(booster, NAMES[:5])
+
+
+def test_a_pickle_of_something_else_is_an_error_naming_what_it_holds(tmp_path: Path) -> None:
+    (tmp_path / "xgboost-model").write_bytes(pickle.dumps({"not": "a model"}))
+    with pytest.raises(bias_shap.ModelLoadError, match=r"the pickle holds a dict, not an xgboost\.Booster"):
+        bias_shap.load_booster(tmp_path)
