@@ -49,6 +49,7 @@ import boto3
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 LOG = logging.getLogger("preprocess")
@@ -424,30 +425,62 @@ def check_test_positives(labels: np.ndarray, test: np.ndarray, minimum: int) -> 
 
 #: Rows formatted at a time: their text, as numpy strings, stays within tens of megabytes.
 CSV_BATCH_ROWS = 16_384
+#: From here up, numpy's text of a float64 whole number is in exponent form (``1e+16``).
+_WHOLE_NUMBER_LIMIT = 1e16
 
 
-def write_csv(frame: pd.DataFrame, path: Path, *, header: bool) -> None:
-    """Write ``frame`` byte for byte as ``frame.to_csv(path, header=header, index=False)`` would.
+def write_csv(frame: pd.DataFrame, path: Path, *, header: bool, rows: np.ndarray | None = None) -> None:
+    """Write ``frame`` (or its ``rows``, positions in that order) byte for byte as ``to_csv`` would.
 
     Each value's text is the one pandas writes, numpy's ``astype(str)`` (``1.0``, ``0.05``,
     ``1e-05``); pyarrow then writes the rows, instead of pandas' row writer, which was half of
-    this step's time at 500k policies (2x faster in all). The values are numbers
-    (:func:`validate_dataset`), so no field needs quoting; a ``quoting_style`` pyarrow lacks
-    fails here rather than quoting silently. The header, when asked for, is written as pandas'
-    (the ``csv`` module's minimal quoting).
+    this step's time at 500k policies. numpy formats one value at a time, holding the GIL, so the
+    integer columns and the float columns of whole numbers (one-hot features, counts) get the same
+    text from Arrow's integer formatting (:func:`column_text`): 4x faster in all at 500k.
+    The values are numbers (:func:`validate_dataset`), so no field needs quoting; a
+    ``quoting_style`` pyarrow lacks fails here rather than quoting silently. The header, when
+    asked for, is written as pandas' (the ``csv`` module's minimal quoting). ``rows`` spares a
+    copy of the frame per split: each batch takes its rows from the columns.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     names = [f"c{index}" for index in range(frame.shape[1])]
     schema = pa.schema([(name, pa.string()) for name in names])
     options = pa_csv.WriteOptions(include_header=False, quoting_style="none")
     columns = [frame.iloc[:, index].to_numpy() for index in range(frame.shape[1])]
+    count = len(frame) if rows is None else len(rows)
     with path.open("wb") as sink:
         if header:
             sink.write(header_line(frame))
         with pa_csv.CSVWriter(sink, schema, write_options=options) as writer:
-            for start in range(0, len(frame), CSV_BATCH_ROWS):
-                texts = [pa.array(column[start : start + CSV_BATCH_ROWS].astype(str)) for column in columns]
+            for start in range(0, count, CSV_BATCH_ROWS):
+                stop = start + CSV_BATCH_ROWS
+                batch = slice(start, stop) if rows is None else rows[start:stop]
+                texts = [column_text(column[batch]) for column in columns]
                 writer.write_table(pa.Table.from_arrays(texts, schema=schema))
+
+
+def column_text(values: np.ndarray) -> pa.Array:
+    """numpy's ``str`` of each value, as an Arrow string array.
+
+    Arrow writes an integer's digits as numpy does, 10x faster. A float64 whole number below
+    1e16 in magnitude is, in numpy's text, those digits and ``.0``; a batch holding anything
+    else (a fraction, ``-0.0``, ``inf``, NaN) is formatted by numpy, value by value.
+    """
+    if values.dtype.kind in "iu":
+        return pa.array(values).cast(pa.string())
+    if values.dtype == np.float64 and _whole_numbers(values):
+        digits = pa.array(values.astype(np.int64)).cast(pa.string())
+        return pc.binary_join_element_wise(digits, ".0", "")
+    return pa.array(values.astype(str))
+
+
+def _whole_numbers(values: np.ndarray) -> bool:
+    """Every value a whole number numpy writes as ``<digits>.0``: under 1e16, and no ``-0.0``."""
+    with np.errstate(invalid="ignore"):  # NaN and inf compare False: numpy formats those
+        small = np.abs(values) < _WHOLE_NUMBER_LIMIT
+    if not small.all() or not np.array_equal(values, np.trunc(values)):
+        return False
+    return not np.signbit(values[values == 0]).any()
 
 
 def header_line(frame: pd.DataFrame) -> bytes:
@@ -477,15 +510,15 @@ def check_parts(splits: dict[str, np.ndarray], parts: dict[str, int]) -> None:
             )
 
 
-def write_split(rows: pd.DataFrame, folder: Path, name: str, parts: int) -> list[str]:
-    """One file, or ``parts`` files of consecutive rows; returns their names."""
+def write_split(frame: pd.DataFrame, rows: np.ndarray, folder: Path, name: str, parts: int) -> list[str]:
+    """``frame``'s ``rows`` as one file, or ``parts`` files of consecutive rows; returns their names."""
     if parts == 1:
-        write_csv(rows, folder / f"{name}.csv", header=False)
+        write_csv(frame, folder / f"{name}.csv", header=False, rows=rows)
         return [f"{name}.csv"]
     files = []
-    for index, chunk in enumerate(np.array_split(np.arange(len(rows)), parts)):
+    for index, chunk in enumerate(np.array_split(rows, parts)):
         files.append(f"{name}-part-{index:05d}.csv")
-        write_csv(rows.iloc[chunk], folder / files[-1], header=False)
+        write_csv(frame, folder / files[-1], header=False, rows=chunk)
     return files
 
 
@@ -498,13 +531,14 @@ def write_outputs(
 ) -> dict[str, Any]:
     """Write the split CSVs (in ``parts`` files each), the headered test copy and ``dataset.json``."""
     summary = {}
+    labels = frame[LABEL].to_numpy()
     for name in SPLITS:
-        part = frame.iloc[splits[name]]
-        files = write_split(part, output_dir / name, name, (parts or {}).get(name, 1))
+        rows = splits[name]
+        files = write_split(frame, rows, output_dir / name, name, (parts or {}).get(name, 1))
         summary[name] = {
-            "rows": len(part),
-            "fraud_rate": float(part[LABEL].mean()),
-            "positives": int(part[LABEL].sum()),
+            "rows": len(rows),
+            "fraud_rate": float(labels[rows].mean()),
+            "positives": int(labels[rows].sum()),
             "files": files,
         }
     test_files = [output_dir / "test" / file for file in summary["test"]["files"]]

@@ -535,25 +535,78 @@ _NUMBERS = st.one_of(
     st.floats(allow_nan=False, allow_infinity=False),
     st.sampled_from([0.0, -0.0, 1.0, 1e-05, 1e-4, 0.1, 1e15, 1e16, 123456789.0, 2.0**53, 5e-324]),
 )
+#: Whole numbers, which Arrow formats (one-hot features, counts), and the ones numpy must format
+#: itself: -0.0, 1e16 and up, infinities.
+_WHOLE_NUMBERS = st.one_of(
+    st.integers(min_value=-(2**53), max_value=2**53).map(float),
+    st.sampled_from([0.0, 1.0, -1.0, 9999999999999998.0, -9999999999999998.0, 1e16, -1e16, 1e300]),
+    st.sampled_from([-0.0, float("inf"), float("-inf")]),
+)
 
 
 @settings(max_examples=60, deadline=None)
 @given(
     floats=st.lists(_NUMBERS, min_size=1, max_size=40),
+    whole=st.lists(_WHOLE_NUMBERS, min_size=1, max_size=40),
     integers=st.lists(st.integers(min_value=-(2**63), max_value=2**63 - 1), min_size=1, max_size=40),
     header=st.booleans(),
 )
 def test_csv_text_is_pandas_to_csv_byte_for_byte(
-    tmp_path_factory: pytest.TempPathFactory, floats: list[float], integers: list[int], header: bool
+    tmp_path_factory: pytest.TempPathFactory,
+    floats: list[float],
+    whole: list[float],
+    integers: list[int],
+    header: bool,
 ) -> None:
-    rows = min(len(floats), len(integers))
+    rows = min(len(floats), len(whole), len(integers))
     frame = pd.DataFrame(
-        {LABEL: np.array(integers[:rows], dtype="int64"), "x": np.array(floats[:rows], dtype="float64")}
+        {
+            LABEL: np.array(integers[:rows], dtype="int64"),
+            "x": np.array(floats[:rows], dtype="float64"),
+            "one_hot": np.array(whole[:rows], dtype="float64"),
+            "small": np.array(integers[:rows], dtype="int64") % 250,
+        }
     )
     folder = tmp_path_factory.mktemp("csv")
     frame.to_csv(folder / "pandas.csv", header=header, index=False)
     preprocess.write_csv(frame, folder / "script.csv", header=header)
     assert (folder / "script.csv").read_bytes() == (folder / "pandas.csv").read_bytes()
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [0.0, 1.0, 1.0, 0.0],
+        [3.0, -0.0, 2.0],
+        [1.0, 1e16, 2.0],
+        [1.0, 0.5, 2.0],
+        [1.0, float("nan"), 2.0],
+        [1.0, float("inf"), 2.0],
+        [9999999999999998.0, -9999999999999998.0],
+    ],
+    ids=["one-hot", "negative zero", "1e16", "a fraction", "nan", "inf", "largest below 1e16"],
+)
+def test_a_float_batch_reads_as_numpy_writes_it_whichever_path_formats_it(values: list[float]) -> None:
+    array = np.array(values, dtype="float64")
+    assert preprocess.column_text(array).to_pylist() == array.astype(str).tolist()
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int32", "int64", "uint8", "uint64", "float32", "bool"])
+def test_other_dtypes_keep_numpys_text(dtype: str) -> None:
+    array = np.array([0, 3, 3, 0, 3]).astype(dtype)
+    assert preprocess.column_text(array).to_pylist() == array.astype(str).tolist()
+
+
+def test_rows_are_written_in_the_order_given(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(preprocess, "CSV_BATCH_ROWS", 4)
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame(
+        {LABEL: rng.integers(0, 2, 30), "a": rng.normal(size=30), "b": rng.integers(0, 2, 30) * 1.0}
+    )
+    rows = np.array([29, 0, 3, 3, 17, 8, 9, 10, 11, 2, 1])
+    frame.iloc[rows].to_csv(tmp_path / "pandas.csv", header=True, index=False)
+    preprocess.write_csv(frame, tmp_path / "script.csv", header=True, rows=rows)
+    assert (tmp_path / "script.csv").read_bytes() == (tmp_path / "pandas.csv").read_bytes()
 
 
 def test_csv_text_spans_batches_in_row_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
