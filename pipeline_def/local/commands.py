@@ -1,7 +1,8 @@
 """The local commands that run jobs: ``run``, ``land`` and ``monitor`` (see ``__main__``).
 
 Imported only when one of them is asked for: they load the SageMaker SDK, pandas, xgboost and
-moto, which ``summary`` does without.
+moto, which ``summary`` does without. ``land`` and ``monitor`` import their own modules when
+called: the retrain function's models, for one, cost ``run`` 0.13 s of imports it never uses.
 """
 
 from __future__ import annotations
@@ -17,9 +18,6 @@ from pipeline_def.data.validation import ValidationError, parse_event_time_optio
 from pipeline_def.definition.checks import DefinitionError
 from pipeline_def.local.executor import ParameterError
 from pipeline_def.local.expressions import ExecutionError
-from pipeline_def.local.landing import LandingOptions, land, landing_lines
-from pipeline_def.local.monitor import MonitorError, MonitorOptions, monitor, monitor_lines
-from pipeline_def.local.retraining import retrain_locally
 from pipeline_def.local.run import (
     ArgumentError,
     InputDataError,
@@ -32,6 +30,8 @@ from pipeline_def.local.summary import print_summary
 
 
 def land_command(args: argparse.Namespace, progress: Callable[[str], None]) -> int:
+    from pipeline_def.local.landing import LandingOptions, land, landing_lines
+
     options = LandingOptions(file=args.file, group=args.group, workdir=args.workdir, env=args.env)
     try:
         summary = land(options, progress)
@@ -43,6 +43,9 @@ def land_command(args: argparse.Namespace, progress: Callable[[str], None]) -> i
 
 
 def monitor_command(args: argparse.Namespace, progress: Callable[[str], None]) -> int:
+    from pipeline_def.local.monitor import MonitorError, MonitorOptions, monitor, monitor_lines
+    from pipeline_def.local.retraining import retrain_locally
+
     options = MonitorOptions(
         workdir=args.workdir,
         env=args.env,
