@@ -99,7 +99,8 @@ def bare_data(workdir: Path, read: Reader, write: Writer) -> float:
     catalog = json.loads((store / "glue_catalog.json").read_text(encoding="utf-8"))
     outputs = workdir / "jobs" / DATA / "processing" / "output"
     splits = {
-        name: pd.read_csv(_split_file(outputs, name), header=None) for name in ("train", "validation", "test")
+        name: pd.concat([pd.read_csv(f, header=None) for f in _split_files(outputs, name)], ignore_index=True)
+        for name in ("train", "validation", "test")
     }
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
@@ -134,8 +135,12 @@ def plain_reads(connection: duckdb.DuckDBPyConnection, catalog: dict[str, str], 
     return [connection.sql(f"SELECT * FROM {table}").to_arrow_table().to_pandas() for table in tables]  # noqa: S608
 
 
-def _split_file(outputs: Path, name: str) -> Path:
-    return next((outputs / name).glob("*.csv"))
+def _split_files(outputs: Path, name: str) -> list[Path]:
+    """Every part file of a split, in name order (the split's row order); one unless it is sharded."""
+    files = sorted((outputs / name).glob("*.csv"))
+    if not files:
+        raise FileNotFoundError(f"no CSV files of the {name} split under {outputs / name}")
+    return files
 
 
 def with_the_steps_writer(frame: pd.DataFrame, path: Path) -> None:
@@ -176,7 +181,9 @@ def fresh_process(kind: str, workdir: Path, budget: int) -> float:
     """
     command = [sys.executable, "-m", "bench.bench_steps", "--bare", kind, "--workdir", str(workdir)]
     command += ["--budget", str(budget)]
-    finished = subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True)
+    finished = subprocess.run(command, cwd=ROOT, check=False, capture_output=True, text=True)
+    if finished.returncode != 0:
+        raise RuntimeError(f"bare {kind} on {workdir} exited with {finished.returncode}:\n{finished.stderr}")
     return float(finished.stdout.strip().splitlines()[-1])
 
 
