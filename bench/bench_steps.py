@@ -42,8 +42,10 @@ import pandas as pd
 import xgboost as xgb
 
 from pipeline_def.config import load_environment, read_context
+from pipeline_def.local.athena import DuckDBEngine
 from pipeline_def.local.distributed import read_csv_files
 from pipeline_def.local.jobs import early_stopping, index_seed, sample_ranges, train_params
+from pipeline_def.local.offline_store import CATALOG_FILE
 from pipeline_def.scripts import preprocess
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -89,14 +91,17 @@ def bare_tuning(workdir: Path, budget: int) -> float:
     return time.perf_counter() - started
 
 
-Reader = Callable[[duckdb.DuckDBPyConnection, dict[str, str], Path], object]
+Reader = Callable[[DuckDBEngine, Path], object]
 Writer = Callable[[pd.DataFrame, Path], None]
 
 
 def bare_data(workdir: Path, read: Reader, write: Writer) -> float:
-    """DuckDB's views over the offline store, ``read`` into pandas, ``write`` writing the three splits."""
-    store = workdir / "s3" / "local-offline-store"
-    catalog = json.loads((store / "glue_catalog.json").read_text(encoding="utf-8"))
+    """Athena's local stand-in over the offline store, ``read`` into pandas, ``write`` the three splits.
+
+    The engine is what the step is handed: DuckDB views of the catalog, results through Arrow into
+    pandas. It is the step's query route, not the step's own work.
+    """
+    catalog = workdir / "s3" / "local-offline-store" / CATALOG_FILE
     outputs = workdir / "jobs" / DATA / "processing" / "output"
     splits = {
         name: pd.concat([pd.read_csv(f, header=None) for f in _split_files(outputs, name)], ignore_index=True)
@@ -104,35 +109,22 @@ def bare_data(workdir: Path, read: Reader, write: Writer) -> float:
     }
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
-        connection = duckdb.connect()
-        for qualified, glob in sorted(catalog.items()):
-            database, _, table = qualified.partition(".")
-            literal = glob.replace("'", "''")
-            connection.execute(f'CREATE SCHEMA IF NOT EXISTS "{database}"')
-            connection.execute(
-                f'CREATE VIEW "{database}"."{table}" AS '  # noqa: S608 (the run's own catalog)
-                f"SELECT * FROM read_parquet('{literal}', hive_partitioning = false)"
-            )
-        read(connection, catalog, outputs)
+        read(DuckDBEngine.from_catalog_file(catalog), outputs)
         for name, frame in splits.items():
             write(frame, Path(tmp) / f"{name}.csv")
         return time.perf_counter() - started
 
 
-def the_steps_query(connection: duckdb.DuckDBPyConnection, catalog: dict[str, str], outputs: Path) -> object:
-    """The SQL the step ran, as it recorded it, through Arrow into pandas (the local engine's route)."""
-    query = json.loads((outputs / "metadata" / "dataset.json").read_text(encoding="utf-8"))["query"]
-    table = connection.sql(query).to_arrow_table()
-    # Unique names first, as the engine does: the result repeats event_time and the system columns.
-    return table.rename_columns([f"c{index}" for index in range(table.num_columns)]).to_pandas(
-        split_blocks=True
-    )
+def the_steps_query(engine: DuckDBEngine, outputs: Path) -> object:
+    """The SQL the step ran, as it recorded it in dataset.json."""
+    recorded = json.loads((outputs / "metadata" / "dataset.json").read_text(encoding="utf-8"))
+    return engine.run(recorded["query"])
 
 
-def plain_reads(connection: duckdb.DuckDBPyConnection, catalog: dict[str, str], outputs: Path) -> object:
+def plain_reads(engine: DuckDBEngine, outputs: Path) -> object:
     """Both tables as they are: no point-in-time window, join or sort."""
-    tables = ['"{}"."{}"'.format(*qualified.split(".")) for qualified in sorted(catalog)]
-    return [connection.sql(f"SELECT * FROM {table}").to_arrow_table().to_pandas() for table in tables]  # noqa: S608
+    tables = ['"{}"."{}"'.format(*qualified.split(".")) for qualified in engine.views]
+    return [engine.run(f"SELECT * FROM {table}") for table in tables]  # noqa: S608 (the run's own catalog)
 
 
 def _split_files(outputs: Path, name: str) -> list[Path]:
