@@ -29,6 +29,7 @@ import math
 import pickle
 import sys
 import tarfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -170,33 +171,101 @@ def predict(booster: xgboost.Booster, features: np.ndarray) -> np.ndarray:
     expected = booster.num_features()
     if features.shape[1] != expected:
         raise EvaluationError(f"the model expects {expected} features, the CSV has {features.shape[1]}")
-    return np.asarray(booster.predict(xgboost.DMatrix(features)), dtype=np.float64)
+    scores = np.asarray(booster.predict(xgboost.DMatrix(features)), dtype=np.float64)
+    if not np.isfinite(scores).all():
+        raise EvaluationError("the model predicted a NaN or infinite score; nothing can be ranked by it")
+    return scores
 
 
 # --------------------------------------------------------------------------- metrics
 
 
+@dataclass(frozen=True)
+class ScoreCounts:
+    """Distinct scores, highest first, with how many positives and negatives hold each.
+
+    Every metric here (AUC, the precision-recall steps, the cut, the counts above a threshold)
+    depends on the rows only through these counts. A bootstrap resample changes the counts, never
+    the distinct scores it can hold, so it is counted into the test set's groups, sorted once,
+    rather than sorted again for each of its 200 draws (3.3 of 3.6 s at 75,000 test rows).
+    """
+
+    scores: np.ndarray
+    positives: np.ndarray
+    negatives: np.ndarray
+
+    @classmethod
+    def grouped(cls, labels: np.ndarray, scores: np.ndarray) -> tuple[ScoreCounts, np.ndarray]:
+        """The counts, and each row's group (its index into ``scores``)."""
+        order = np.argsort(-scores, kind="mergesort")
+        sorted_scores = scores[order]
+        first_of_group = np.r_[True, np.diff(sorted_scores) != 0][: len(scores)]
+        group = np.empty(len(scores), dtype=np.int64)
+        group[order] = np.cumsum(first_of_group) - 1
+        distinct = sorted_scores[first_of_group]
+        counts = cls(
+            distinct,
+            np.bincount(group[labels == 1], minlength=len(distinct)),
+            np.bincount(group[labels == 0], minlength=len(distinct)),
+        )
+        return counts, group
+
+    @classmethod
+    def of(cls, labels: np.ndarray, scores: np.ndarray) -> ScoreCounts:
+        return cls.grouped(labels, scores)[0]
+
+    def recounted(self, positives: np.ndarray, negatives: np.ndarray) -> ScoreCounts:
+        """Other counts over these groups; groups left empty are dropped, as if never seen."""
+        held = (positives + negatives) > 0
+        return ScoreCounts(self.scores[held], positives[held], negatives[held])
+
+    @property
+    def total_positives(self) -> int:
+        return int(self.positives.sum())
+
+    @property
+    def total_negatives(self) -> int:
+        return int(self.negatives.sum())
+
+    def cumulative(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Distinct scores with the TP and FP counts when flagging every score >= each one."""
+        return self.scores, np.cumsum(self.positives), np.cumsum(self.negatives)
+
+    def above(self, threshold: float) -> dict[str, int]:
+        """The confusion counts of ``score > threshold``."""
+        flagged = self.scores > threshold
+        tp, fp = int(self.positives[flagged].sum()), int(self.negatives[flagged].sum())
+        return {"tn": self.total_negatives - fp, "fp": fp, "fn": self.total_positives - tp, "tp": tp}
+
+    def auc(self) -> float:
+        """ROC AUC by the Mann-Whitney rank formula; tied scores get their average rank (count 1/2).
+
+        Ranks are half-integers and their sum stays far below 2**52, so the float sum is exact in
+        any order: the same value as summing rank by rank over the rows.
+        """
+        positives, negatives = self.total_positives, self.total_negatives
+        if positives == 0 or negatives == 0:
+            raise EvaluationError("AUC needs at least one positive and one negative example")
+        counts = (self.positives + self.negatives)[::-1]  # lowest score first: rank 1
+        starts = np.cumsum(counts) - counts  # 0-based rank of each distinct score's first row
+        average_rank = starts + (counts + 1) / 2.0  # 1-based average rank within the tie group
+        rank_sum = float(np.sum(average_rank * self.positives[::-1]))
+        return (rank_sum - positives * (positives + 1) / 2.0) / (positives * negatives)
+
+    def average_precision(self) -> float:
+        """Area under the step-wise precision-recall curve: sum of precision x recall increments."""
+        _, true_positives, false_positives = self.cumulative()
+        precision = true_positives / (true_positives + false_positives)
+        recall = true_positives / max(self.total_positives, 1)
+        return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
+
+
 def auc(labels: np.ndarray, scores: np.ndarray) -> float:
-    """ROC AUC by the Mann-Whitney rank formula; tied scores get their average rank (count 1/2)."""
-    positives = int(np.sum(labels == 1))
-    negatives = len(labels) - positives
-    if positives == 0 or negatives == 0:
-        raise EvaluationError("AUC needs at least one positive and one negative example")
-    _, inverse, counts = np.unique(scores, return_inverse=True, return_counts=True)
-    starts = np.cumsum(counts) - counts  # 0-based rank of each distinct score's first element
-    average_rank = starts + (counts + 1) / 2.0  # 1-based average rank within the tie group
-    rank_sum = float(np.sum(average_rank[inverse.ravel()][labels == 1]))
-    return (rank_sum - positives * (positives + 1) / 2.0) / (positives * negatives)
+    return ScoreCounts.of(labels, scores).auc()
 
 
-def _cumulative_counts(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Distinct scores (descending) with TP and FP counts when flagging every score >= each one."""
-    order = np.argsort(-scores, kind="mergesort")
-    sorted_scores, sorted_labels = scores[order], labels[order]
-    last_of_group = np.r_[np.flatnonzero(np.diff(sorted_scores) != 0), len(sorted_scores) - 1]
-    true_positives = np.cumsum(sorted_labels == 1)[last_of_group]
-    false_positives = np.cumsum(sorted_labels == 0)[last_of_group]
-    return sorted_scores[last_of_group], true_positives, false_positives
+def average_precision(labels: np.ndarray, scores: np.ndarray) -> float:
+    return ScoreCounts.of(labels, scores).average_precision()
 
 
 def f_beta(true_positives: Any, false_positives: Any, false_negatives: Any, beta: float) -> Any:
@@ -215,7 +284,7 @@ def choose_threshold(labels: np.ndarray, scores: np.ndarray, beta: float) -> flo
     ``>`` (Clarify) or ``>=``. Ties on F-beta go to the HIGHEST threshold: the same F-beta with
     fewer claims sent to review.
     """
-    distinct, true_positives, false_positives = _cumulative_counts(labels, scores)
+    distinct, true_positives, false_positives = ScoreCounts.of(labels, scores).cumulative()
     if len(distinct) < 2:
         raise EvaluationError("every validation score is identical; no threshold separates anything")
     positives = int(np.sum(labels == 1))
@@ -227,41 +296,28 @@ def choose_threshold(labels: np.ndarray, scores: np.ndarray, beta: float) -> flo
     return float((distinct[best] + distinct[best + 1]) / 2.0)
 
 
-def average_precision(labels: np.ndarray, scores: np.ndarray) -> float:
-    """Area under the step-wise precision-recall curve: sum of precision x recall increments."""
-    _, true_positives, false_positives = _cumulative_counts(labels, scores)
-    precision = true_positives / (true_positives + false_positives)
-    recall = true_positives / max(int(np.sum(labels == 1)), 1)
-    return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
-
-
 def _ratio(numerator: float, denominator: float) -> float:
     """A rate that is 0 when its denominator is empty (e.g. precision when nothing is flagged)."""
     return float(numerator) / float(denominator) if denominator else 0.0
 
 
-def confusion(labels: np.ndarray, predicted: np.ndarray) -> dict[str, int]:
-    return {
-        "tn": int(np.sum((labels == 0) & (predicted == 0))),
-        "fp": int(np.sum((labels == 0) & (predicted == 1))),
-        "fn": int(np.sum((labels == 1) & (predicted == 0))),
-        "tp": int(np.sum((labels == 1) & (predicted == 1))),
-    }
-
-
 def point_metrics(labels: np.ndarray, scores: np.ndarray, threshold: float) -> dict[str, float]:
     """Every metric of :data:`POINT_METRICS` at ``score > threshold``."""
-    c = confusion(labels, (scores > threshold).astype(np.int64))
+    return metrics_at(ScoreCounts.of(labels, scores), threshold)
+
+
+def metrics_at(counts: ScoreCounts, threshold: float) -> dict[str, float]:
+    c = counts.above(threshold)
     tp, fp, fn, tn = c["tp"], c["fp"], c["fn"], c["tn"]
     return {
-        "accuracy": _ratio(tp + tn, len(labels)),
-        "auc": auc(labels, scores),
+        "accuracy": _ratio(tp + tn, tp + fp + fn + tn),
+        "auc": counts.auc(),
         "f0_5": float(f_beta(tp, fp, fn, 0.5)),
         "f1": float(f_beta(tp, fp, fn, 1.0)),
         "f2": float(f_beta(tp, fp, fn, 2.0)),
         "false_negative_rate": _ratio(fn, tp + fn),
         "false_positive_rate": _ratio(fp, fp + tn),
-        "pr_auc": average_precision(labels, scores),
+        "pr_auc": counts.average_precision(),
         "precision": _ratio(tp, tp + fp),
         "recall": _ratio(tp, tp + fn),
         "true_negative_rate": _ratio(tn, fp + tn),
@@ -275,14 +331,23 @@ def bootstrap_draws(
     """Each point metric over stratified bootstrap resamples of the test set.
 
     Resampling within each class keeps both classes in every resample, so no resample has an
-    undefined AUC; ``RandomState(seed)`` makes the result identical run to run.
+    undefined AUC; ``RandomState(seed)`` makes the result identical run to run. A resample is
+    counted into the test set's score groups (:class:`ScoreCounts`): the same metrics as
+    :func:`point_metrics` of the resampled rows, bit for bit.
     """
     rng = np.random.RandomState(seed)
     positives, negatives = np.flatnonzero(labels == 1), np.flatnonzero(labels == 0)
+    counts, group = ScoreCounts.grouped(labels, scores)
+    size = len(counts.scores)
     draws: dict[str, list[float]] = {name: [] for name in POINT_METRICS}
     for _ in range(resamples):
-        rows = np.r_[rng.choice(positives, len(positives)), rng.choice(negatives, len(negatives))]
-        for name, value in point_metrics(labels[rows], scores[rows], threshold).items():
+        drawn_positives = rng.choice(positives, len(positives))
+        drawn_negatives = rng.choice(negatives, len(negatives))
+        resample = counts.recounted(
+            np.bincount(group[drawn_positives], minlength=size),
+            np.bincount(group[drawn_negatives], minlength=size),
+        )
+        for name, value in metrics_at(resample, threshold).items():
             draws[name].append(value)
     return {name: np.asarray(values, dtype=np.float64) for name, values in draws.items()}
 
@@ -368,7 +433,7 @@ def curve_points(count: int, limit: int = MAX_CURVE_POINTS) -> np.ndarray:
 
 def curves(labels: np.ndarray, scores: np.ndarray) -> dict[str, dict[str, list[float]]]:
     """ROC from (0, 0) to (1, 1) and precision-recall from recall 0 (precision 1), downsampled."""
-    _, true_positives, false_positives = _cumulative_counts(labels, scores)
+    _, true_positives, false_positives = ScoreCounts.of(labels, scores).cumulative()
     positives, negatives = int(np.sum(labels == 1)), int(np.sum(labels == 0))
     tpr = np.r_[0.0, true_positives / positives]
     fpr = np.r_[0.0, false_positives / negatives]
@@ -401,9 +466,10 @@ def build_report(
     """The ``evaluation.json`` document from (labels, scores) of the validation and test splits."""
     threshold = choose_threshold(validation[0], validation[1], beta)
     labels, scores = test
-    values = point_metrics(labels, scores, threshold)
+    counts = ScoreCounts.of(labels, scores)
+    values = metrics_at(counts, threshold)
     draws = bootstrap_draws(labels, scores, threshold, resamples, seed)
-    c = confusion(labels, (scores > threshold).astype(np.int64))
+    c = counts.above(threshold)
     bounds = intervals(c, values, draws)
     metrics: dict[str, Any] = {
         name: {

@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline_def.scripts import evaluate
 from tests.scripts.script_fixtures import (
@@ -179,6 +181,99 @@ def test_bootstrap_spread_is_reproducible() -> None:
     first = _bootstrap_std()
     # Then both spreads are equal
     assert first == _bootstrap_std()
+
+
+def _brute_force_metrics(labels: np.ndarray, scores: np.ndarray, threshold: float) -> dict[str, float]:
+    """The point metrics from their definitions, row by row: the oracle for the counted ones."""
+    flagged = scores > threshold
+    tp, fp = int(np.sum(flagged & (labels == 1))), int(np.sum(flagged & (labels == 0)))
+    fn, tn = int(np.sum(~flagged & (labels == 1))), int(np.sum(~flagged & (labels == 0)))
+    precision_at, recall_gain = [], []
+    for cut in sorted(set(scores.tolist()), reverse=True):  # every distinct score as a cut, highest first
+        at_or_above = scores >= cut
+        hits = int(np.sum(at_or_above & (labels == 1)))
+        precision_at.append(hits / int(np.sum(at_or_above)))
+        recall_gain.append(hits / int(np.sum(labels == 1)))
+
+    def f(beta: float) -> float:
+        denominator = (1 + beta**2) * tp + beta**2 * fn + fp
+        return (1 + beta**2) * tp / denominator if denominator else 0.0
+
+    return {
+        "accuracy": (tp + tn) / len(labels),
+        "auc": _brute_force_auc(labels, scores),
+        "f0_5": f(0.5),
+        "f1": f(1.0),
+        "f2": f(2.0),
+        "false_negative_rate": fn / (tp + fn),
+        "false_positive_rate": fp / (fp + tn),
+        "pr_auc": float(np.sum(np.diff(np.r_[0.0, recall_gain]) * np.array(precision_at))),
+        "precision": tp / (tp + fp) if tp + fp else 0.0,
+        "recall": tp / (tp + fn),
+        "true_negative_rate": tn / (fp + tn),
+        "true_positive_rate": tp / (tp + fn),
+    }
+
+
+#: Scores from a few levels: most rows share their score with others, as a shallow model's do.
+tied_rows = st.lists(
+    st.tuples(st.integers(0, 1), st.sampled_from([0.0, 0.05, 0.1, 0.5, 0.9, 0.95, 1.0])),
+    min_size=2,
+    max_size=60,
+).filter(lambda rows: {label for label, _ in rows} == {0, 1})
+
+
+@settings(max_examples=150, deadline=None)
+@given(rows=tied_rows, threshold=st.sampled_from([0.0, 0.07, 0.5, 0.92, 1.0]))
+def test_point_metrics_equal_their_definitions(rows: list[tuple[int, float]], threshold: float) -> None:
+    labels, scores = np.array([r[0] for r in rows]), np.array([r[1] for r in rows])
+    expected = _brute_force_metrics(labels, scores, threshold)
+    assert evaluate.point_metrics(labels, scores, threshold) == pytest.approx(expected, abs=1e-12)
+
+
+@settings(max_examples=100, deadline=None)
+@given(rows=tied_rows, seed=st.integers(0, 2**32 - 1))
+def test_each_bootstrap_draw_is_the_metrics_of_its_resampled_rows_bit_for_bit(
+    rows: list[tuple[int, float]], seed: int
+) -> None:
+    # Given rows with many tied scores, and the resamples the seed draws (positives, then negatives)
+    labels, scores = np.array([r[0] for r in rows]), np.array([r[1] for r in rows])
+    rng = np.random.RandomState(seed)
+    positives, negatives = np.flatnonzero(labels == 1), np.flatnonzero(labels == 0)
+    resampled = []
+    for _ in range(5):
+        drawn = np.r_[rng.choice(positives, len(positives)), rng.choice(negatives, len(negatives))]
+        resampled.append(evaluate.point_metrics(labels[drawn], scores[drawn], 0.5))
+    # When bootstrapped with that seed (counted into the full set's score groups, never re-sorted)
+    draws = evaluate.bootstrap_draws(labels, scores, 0.5, resamples=5, seed=seed)
+    # Then every draw is exactly the metric of its resample, computed from the resampled rows
+    for name, values in draws.items():
+        assert values.tolist() == [metrics[name] for metrics in resampled], name
+
+
+def test_auc_of_no_rows_is_an_error_not_nan() -> None:
+    with pytest.raises(evaluate.EvaluationError, match="positive and one negative"):
+        evaluate.auc(np.array([], dtype=int), np.array([], dtype=float))
+
+
+class _BoosterPredicting:
+    """A model that predicts the given scores, whatever the features."""
+
+    def __init__(self, scores: list[float]) -> None:
+        self.scores = np.array(scores)
+
+    def num_features(self) -> int:
+        return 2
+
+    def predict(self, _matrix: object) -> np.ndarray:
+        return self.scores
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf])
+def test_a_model_predicting_a_non_finite_score_is_an_error(bad: float) -> None:
+    booster = _BoosterPredicting([0.1, bad, 0.7])
+    with pytest.raises(evaluate.EvaluationError, match="NaN or infinite score"):
+        evaluate.predict(booster, np.zeros((3, 2)))  # type: ignore[arg-type]
 
 
 # --------------------------------------------------------------------------- intervals
