@@ -1,4 +1,4 @@
-"""The local run's two heaviest steps against the bare library calls they cannot avoid.
+"""The local run's heaviest steps against the bare library calls they cannot avoid.
 
 Each round is one local run (``python -m pipeline_def.local run --quiet``, fresh process), whose
 run.json gives each step's seconds, followed at once by the bare calls, each in a fresh process, on the
@@ -15,6 +15,10 @@ speed drifts by a quarter between minutes) and the median of the rounds is repor
   and the job's start in a fork. Two references, timed in the same round: plain reads of both
   tables instead of the point-in-time SQL (what that SQL costs: its window, join and sort), and
   ``DataFrame.to_csv`` instead of the step's writer.
+- FraudEvalBestModel against the library route to the same numbers: pandas reads both splits,
+  xgboost predicts them, and ``sklearn.metrics`` computes the test metrics and each of the 200
+  stratified bootstrap resamples (the step's default), its AUC checked against the step's. A
+  reference row times the reads and predictions alone: what the statistics add.
 
 Prints a Markdown section; writes no file. Issue 15's goal: each step within 1.2x.
 
@@ -27,17 +31,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import xgboost as xgb
 
@@ -50,7 +57,9 @@ from pipeline_def.scripts import preprocess
 
 ROOT = Path(__file__).resolve().parent.parent
 GOAL = 1.2
-TUNING, DATA = "FraudHyperParameterTuning", "FraudDataProcess"
+TUNING, DATA, EVALUATION = "FraudHyperParameterTuning", "FraudDataProcess", "FraudEvalBestModel"
+#: The evaluation step's bootstrap: its default resamples and seed (evaluate.py's options).
+RESAMPLES, SEED = 200, 42
 
 
 def local_run(rows: int, workdir: Path) -> dict:
@@ -143,6 +152,62 @@ def with_to_csv(frame: pd.DataFrame, path: Path) -> None:
     frame.to_csv(path, header=False, index=False)
 
 
+def _predicted_splits(job: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Labels and scores of both splits: the model read from its archive, each split from its CSVs."""
+    with tarfile.open(job / "model" / "model.tar.gz") as archive:
+        member = archive.extractfile("xgboost-model")
+        if member is None:
+            raise FileNotFoundError(f"no xgboost-model file in {job / 'model' / 'model.tar.gz'}")
+        booster = xgb.Booster()
+        booster.load_model(bytearray(member.read()))
+    splits = {}
+    for name in ("validation", "test"):
+        frame = pd.concat([pd.read_csv(f, header=None) for f in _split_files(job, name)], ignore_index=True)
+        labels = frame.iloc[:, 0].to_numpy(dtype=np.int64)
+        splits[name] = (labels, booster.predict(xgb.DMatrix(frame.iloc[:, 1:].to_numpy(dtype=np.float64))))
+    return splits
+
+
+def _stratified_resamples(labels: np.ndarray, count: int, seed: int) -> Iterator[np.ndarray]:
+    rng = np.random.RandomState(seed)
+    positives, negatives = np.flatnonzero(labels == 1), np.flatnonzero(labels == 0)
+    for _ in range(count):
+        yield np.r_[rng.choice(positives, len(positives)), rng.choice(negatives, len(negatives))]
+
+
+def bare_evaluation(workdir: Path, _budget: int, *, with_metrics: bool = True) -> float:
+    """Reads and predictions, then (``with_metrics``) every metric through sklearn, resample by resample.
+
+    sklearn is imported here: only this bare measurement needs it (from .bench-deps).
+    """
+    from sklearn.metrics import (
+        average_precision_score,
+        confusion_matrix,
+        precision_recall_curve,
+        roc_auc_score,
+    )
+
+    job = workdir / "jobs" / EVALUATION / "processing"
+    started = time.perf_counter()
+    splits = _predicted_splits(job)
+    if not with_metrics:
+        return time.perf_counter() - started
+    precision, recall, cuts = precision_recall_curve(*splits["validation"])
+    f2 = 5 * precision * recall / np.maximum(4 * precision + recall, np.finfo(float).tiny)
+    threshold = float(cuts[int(np.argmax(f2[:-1]))])
+    labels, scores = splits["test"]
+    for rows in [np.arange(len(labels)), *_stratified_resamples(labels, RESAMPLES, SEED)]:
+        roc_auc_score(labels[rows], scores[rows])
+        average_precision_score(labels[rows], scores[rows])
+        confusion_matrix(labels[rows], scores[rows] > threshold, labels=[0, 1])
+    seconds = time.perf_counter() - started
+    reported = json.loads((job / "evaluation" / "evaluation.json").read_text(encoding="utf-8"))
+    step_auc = reported["binary_classification_metrics"]["auc"]["value"]
+    if not math.isclose(roc_auc_score(labels, scores), step_auc, abs_tol=1e-9):
+        raise RuntimeError(f"sklearn's test AUC differs from the step's {step_auc}: not the same evaluation")
+    return seconds
+
+
 @dataclass(frozen=True)
 class Round:
     """One local run's step seconds and the bare calls timed right after it."""
@@ -153,6 +218,9 @@ class Round:
     bare_data: float
     bare_data_plain_reads: float
     bare_data_to_csv: float
+    evaluation: float
+    bare_evaluation: float
+    bare_evaluation_predictions: float
 
 
 #: The bare calls, each timed in a fresh process by ``--bare KIND``.
@@ -161,6 +229,8 @@ BARE: dict[str, Callable[[Path, int], float]] = {
     "data": lambda workdir, _: bare_data(workdir, the_steps_query, with_the_steps_writer),
     "data-plain-reads": lambda workdir, _: bare_data(workdir, plain_reads, with_the_steps_writer),
     "data-to-csv": lambda workdir, _: bare_data(workdir, the_steps_query, with_to_csv),
+    "evaluation": bare_evaluation,
+    "evaluation-predictions": lambda workdir, budget: bare_evaluation(workdir, budget, with_metrics=False),
 }
 
 
@@ -190,6 +260,9 @@ def one_round(rows: int, budget: int) -> Round:
             bare_data=fresh_process("data", workdir, budget),
             bare_data_plain_reads=fresh_process("data-plain-reads", workdir, budget),
             bare_data_to_csv=fresh_process("data-to-csv", workdir, budget),
+            evaluation=seconds[EVALUATION],
+            bare_evaluation=fresh_process("evaluation", workdir, budget),
+            bare_evaluation_predictions=fresh_process("evaluation-predictions", workdir, budget),
         )
 
 
@@ -199,7 +272,7 @@ def _row(step: str, bare_calls: str, rounds: list[Round], step_of: str, bare_of:
     ratios = [a / b for a, b in zip(steps, bares, strict=True)]
     each = ", ".join(f"{ratio:.2f}" for ratio in ratios)
     return (
-        f"| {step} | {statistics.median(steps):.1f} | {bare_calls} | {statistics.median(bares):.1f} | "
+        f"| {step} | {statistics.median(steps):.2f} | {bare_calls} | {statistics.median(bares):.2f} | "
         f"{each} | **{statistics.median(ratios):.2f}x** |"
     )
 
@@ -210,7 +283,7 @@ def report(rows: int, rounds: list[Round]) -> str:
         "",
         f"Command: `python -m bench.bench_steps --rows {rows} --repeats {len(rounds)}`  ",
         f"Machine: `os.cpu_count()` = {os.cpu_count()}; xgboost {xgb.__version__}, pandas {pd.__version__}, "
-        f"duckdb {duckdb.__version__}  ",
+        f"duckdb {duckdb.__version__}, scikit-learn {_sklearn_version()}  ",
         f"{len(rounds)} rounds, each a local run (fresh process) for the step times and the bare calls "
         "right after it on the same files, each in a fresh process after its imports, as the step's "
         "job runs; the ratio is taken round by round, and the medians are "
@@ -240,8 +313,28 @@ def report(rows: int, rounds: list[Round]) -> str:
             "data",
             "bare_data_to_csv",
         ),
+        _row(
+            EVALUATION,
+            f"pandas reads both splits, xgboost predicts, sklearn.metrics on test and {RESAMPLES} resamples",
+            rounds,
+            "evaluation",
+            "bare_evaluation",
+        ),
+        _row(
+            f"{EVALUATION} (reference)",
+            "pandas reads both splits, xgboost predicts (no metrics)",
+            rounds,
+            "evaluation",
+            "bare_evaluation_predictions",
+        ),
     ]
     return "\n".join(lines)
+
+
+def _sklearn_version() -> str:
+    import sklearn
+
+    return sklearn.__version__
 
 
 def main(argv: list[str] | None = None) -> int:

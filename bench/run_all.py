@@ -19,9 +19,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-#: The packages only the SHAP benchmarks import (bench/requirements.txt), kept out of .venv.
+#: The packages only the SHAP and step benchmarks import (bench/requirements.txt), kept out of .venv.
 BENCH_DEPS = BENCH.parent / ".bench-deps"
-NEEDS_BENCH_DEPS = frozenset({"bench.bench_shap", "bench.bench_bias_job"})
+NEEDS_BENCH_DEPS = frozenset({"bench.bench_shap", "bench.bench_bias_job", "bench.bench_steps"})
 #: Each benchmark runs as a module of this package (``python -m bench.<name>``) from the
 #: repository root, so it imports the project by its full names.
 FULL = {
