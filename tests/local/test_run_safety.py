@@ -397,7 +397,7 @@ def test_ctrl_c_in_a_command_outside_the_runs_own_handling_ends_the_job_host_wit
     assert [pid for pid in helpers if _alive(pid)] == []
 
 
-def test_the_registry_is_made_once_the_first_step_has_ended(tmp_path, monkeypatch):
+def test_the_registry_is_made_once_tuning_has_ended(tmp_path, monkeypatch):
     # Given a record of the steps' states at the moment the local registry is made
     seen: list[dict[str, str]] = []
     make_registry = LocalRun.make_registry
@@ -409,7 +409,7 @@ def test_the_registry_is_made_once_the_first_step_has_ended(tmp_path, monkeypatc
     monkeypatch.setattr(LocalRun, "make_registry", recording)
     # When a run goes through
     _run(tmp_path / "run", "--rows", "1000", "--param", "MinAuc=0.01", "--param", "MinRecall=0.01")
-    # Then the registry was made once, after FraudDataProcess had ended (its query has both cores)
+    # Then the registry was made once, after the tuning step had ended (it trains on both cores)
     assert len(seen) == 1
-    assert seen[0]["FraudDataProcess"] == "Succeeded"
+    assert seen[0]["FraudHyperParameterTuning"] == "Succeeded"
     assert json.loads((tmp_path / "run" / "run.json").read_text())["status"] == "Succeeded"
