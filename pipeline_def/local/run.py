@@ -249,12 +249,10 @@ class LocalRun:
             except Exception:
                 record["status"] = "Failed"
                 raise
-            else:
-                record["status"] = "Succeeded"
-                return result
-            finally:
-                if kind == "Tuning":
-                    self.training_ended.set()
+            record["status"] = "Succeeded"
+            if kind == "Tuning":
+                self.training_ended.set()
+            return result
 
         return tracked
 
@@ -302,8 +300,13 @@ class LocalRun:
             # both cores (at 5k policies, making the registry beside it cost 0.4 of the run's
             # 4 s), and the first step's query uses both cores too.
             made = background.submit(self.make_registry_after_training, cloud)
+
+            def registry_now() -> LocalRegistry:
+                self.training_ended.set()  # a step needs it before any tuning ended: make it now
+                return registry_of(made)
+
             try:
-                result = self.execute(definition, catalog, lambda: registry_of(made))
+                result = self.execute(definition, catalog, registry_now)
             except BaseException:
                 self.registry_unwanted = True  # stopped or broken: no registry to wait for
                 raise

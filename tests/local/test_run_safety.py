@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -395,6 +396,25 @@ def test_ctrl_c_in_a_command_outside_the_runs_own_handling_ends_the_job_host_wit
     assert helpers, "the job host had not started"
     time.sleep(0.5)
     assert [pid for pid in helpers if _alive(pid)] == []
+
+
+def test_a_step_that_needs_the_registry_before_tuning_has_ended_gets_it(tmp_path, monkeypatch):
+    # Given a definition whose RegisterModel asks for the registry before any tuning step ended
+    execute = LocalRun.execute
+    made: list[object] = []
+
+    def registering_first(self: LocalRun, definition: dict, catalog: Path, registry) -> object:
+        asking = threading.Thread(target=lambda: made.append(registry()), daemon=True)
+        asking.start()
+        asking.join(timeout=30)
+        return execute(self, definition, catalog, registry)
+
+    monkeypatch.setattr(LocalRun, "execute", registering_first)
+    # When the run goes through
+    code = _run(tmp_path / "run", "--rows", "1000", "--param", "MinAuc=0.01", "--param", "MinRecall=0.01")
+    # Then the registry was made for it at once, instead of waiting for a tuning step forever
+    assert len(made) == 1
+    assert code == 0
 
 
 def test_the_registry_is_made_once_tuning_has_ended(tmp_path, monkeypatch):
