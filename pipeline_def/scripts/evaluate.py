@@ -167,13 +167,15 @@ def _unpickled_booster(data: bytes) -> object:
     return pickle.loads(data)  # noqa: S301 (artifact of this pipeline's own training job)
 
 
-def predict(booster: xgboost.Booster, features: np.ndarray) -> np.ndarray:
+def predict(booster: xgboost.Booster, features: np.ndarray, split: str = "the") -> np.ndarray:
     expected = booster.num_features()
     if features.shape[1] != expected:
         raise EvaluationError(f"the model expects {expected} features, the CSV has {features.shape[1]}")
     scores = np.asarray(booster.predict(xgboost.DMatrix(features)), dtype=np.float64)
     if not np.isfinite(scores).all():
-        raise EvaluationError("the model predicted a NaN or infinite score; nothing can be ranked by it")
+        raise EvaluationError(
+            f"the model predicted a NaN or infinite score for {split} split; nothing can be ranked by it"
+        )
     return scores
 
 
@@ -199,7 +201,8 @@ class ScoreCounts:
         """The counts, and each row's group (its index into ``scores``)."""
         order = np.argsort(-scores, kind="mergesort")
         sorted_scores = scores[order]
-        first_of_group = np.r_[True, np.diff(sorted_scores) != 0][: len(scores)]
+        # Compared, not subtracted: inf - inf is NaN, which would split equal infinities apart.
+        first_of_group = np.r_[True, sorted_scores[1:] != sorted_scores[:-1]][: len(scores)]
         group = np.empty(len(scores), dtype=np.int64)
         group[order] = np.cumsum(first_of_group) - 1
         distinct = sorted_scores[first_of_group]
@@ -556,8 +559,8 @@ def main(argv: list[str] | None = None) -> int:
         validation_labels, validation_features = read_split(args.validation_dir, "validation")
         test_labels, test_features = read_split(args.test_dir, "test")
         report = build_report(
-            (validation_labels, predict(booster, validation_features)),
-            (test_labels, predict(booster, test_features)),
+            (validation_labels, predict(booster, validation_features, "the validation")),
+            (test_labels, predict(booster, test_features, "the test")),
             beta=args.beta,
             resamples=args.bootstrap,
             seed=args.seed,
