@@ -164,7 +164,8 @@ def _predicted_splits(job: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     for name in ("validation", "test"):
         frame = pd.concat([pd.read_csv(f, header=None) for f in _split_files(job, name)], ignore_index=True)
         labels = frame.iloc[:, 0].to_numpy(dtype=np.int64)
-        splits[name] = (labels, booster.predict(xgb.DMatrix(frame.iloc[:, 1:].to_numpy(dtype=np.float64))))
+        scores = booster.predict(xgb.DMatrix(frame.iloc[:, 1:].to_numpy(dtype=np.float64)))
+        splits[name] = (labels, scores.astype(np.float64))  # as the step widens them
     return splits
 
 
@@ -192,20 +193,37 @@ def bare_evaluation(workdir: Path, _budget: int, *, with_metrics: bool = True) -
     splits = _predicted_splits(job)
     if not with_metrics:
         return time.perf_counter() - started
+    # The step's rule: the F2-best cut between consecutive distinct validation scores, the highest
+    # on a tie, at their midpoint. sklearn's cuts ascend and flag ``score >= cut``.
     precision, recall, cuts = precision_recall_curve(*splits["validation"])
-    f2 = 5 * precision * recall / np.maximum(4 * precision + recall, np.finfo(float).tiny)
-    threshold = float(cuts[int(np.argmax(f2[:-1]))])
+    f2 = (5 * precision * recall / np.maximum(4 * precision + recall, np.finfo(float).tiny))[1 : len(cuts)]
+    best = 1 + int(np.flatnonzero(f2 >= f2.max() - 1e-12)[-1])
+    threshold = float((cuts[best - 1] + cuts[best]) / 2.0)
     labels, scores = splits["test"]
     for rows in [np.arange(len(labels)), *_stratified_resamples(labels, RESAMPLES, SEED)]:
         roc_auc_score(labels[rows], scores[rows])
         average_precision_score(labels[rows], scores[rows])
         confusion_matrix(labels[rows], scores[rows] > threshold, labels=[0, 1])
     seconds = time.perf_counter() - started
-    reported = json.loads((job / "evaluation" / "evaluation.json").read_text(encoding="utf-8"))
-    step_auc = reported["binary_classification_metrics"]["auc"]["value"]
-    if not math.isclose(roc_auc_score(labels, scores), step_auc, abs_tol=1e-9):
-        raise RuntimeError(f"sklearn's test AUC differs from the step's {step_auc}: not the same evaluation")
+    flagged = scores > threshold
+    _check_same_evaluation(job, threshold, roc_auc_score(labels, scores), confusion_matrix(labels, flagged))
     return seconds
+
+
+def _check_same_evaluation(job: Path, threshold: float, auc: float, confusion: np.ndarray) -> None:
+    """The library route must reach the step's numbers, or its time compares different work."""
+    reported = json.loads((job / "evaluation" / "evaluation.json").read_text(encoding="utf-8"))
+    metrics = reported["binary_classification_metrics"]
+    matrix = metrics["confusion_matrix"]
+    expected = [[matrix["0"]["0"], matrix["0"]["1"]], [matrix["1"]["0"], matrix["1"]["1"]]]
+    checks = {
+        "threshold": math.isclose(threshold, reported["decision_threshold"]["value"], abs_tol=1e-12),
+        "AUC": math.isclose(auc, metrics["auc"]["value"], abs_tol=1e-9),
+        "confusion matrix": confusion.tolist() == expected,
+    }
+    differing = [name for name, same in checks.items() if not same]
+    if differing:
+        raise RuntimeError(f"the sklearn route's {', '.join(differing)} differ from {job}'s evaluation.json")
 
 
 @dataclass(frozen=True)
