@@ -213,6 +213,11 @@ class LocalRun:
             raise ExecutionError("the run ended before the registry was made")
         return self.make_registry(cloud)
 
+    def registry_when_needed(self, made: Future[LocalRegistry]) -> LocalRegistry:
+        """The registry for a step that needs it: made at once if no tuning step has ended yet."""
+        self.training_ended.set()
+        return registry_of(made)
+
     def execute(
         self, definition: dict, catalog: Path, registry: Callable[[], LocalRegistry]
     ) -> ExecutionResult:
@@ -300,13 +305,8 @@ class LocalRun:
             # both cores (at 5k policies, making the registry beside it cost 0.4 of the run's
             # 4 s), and the first step's query uses both cores too.
             made = background.submit(self.make_registry_after_training, cloud)
-
-            def registry_now() -> LocalRegistry:
-                self.training_ended.set()  # a step needs it before any tuning ended: make it now
-                return registry_of(made)
-
             try:
-                result = self.execute(definition, catalog, registry_now)
+                result = self.execute(definition, catalog, lambda: self.registry_when_needed(made))
             except BaseException:
                 self.registry_unwanted = True  # stopped or broken: no registry to wait for
                 raise

@@ -8,15 +8,15 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from pipeline_def.local import __main__ as cli
 from pipeline_def.local.jobs import PROJECT_ROOT
-from pipeline_def.local.run import LocalRun, _lock_path
+from pipeline_def.local.run import LocalRun, RunOptions, _lock_path
 from pipeline_def.local.stopping import descendants
 
 pytestmark = pytest.mark.long_module(20)
@@ -399,22 +399,19 @@ def test_ctrl_c_in_a_command_outside_the_runs_own_handling_ends_the_job_host_wit
 
 
 def test_a_step_that_needs_the_registry_before_tuning_has_ended_gets_it(tmp_path, monkeypatch):
-    # Given a definition whose RegisterModel asks for the registry before any tuning step ended
-    execute = LocalRun.execute
-    made: list[object] = []
-
-    def registering_first(self: LocalRun, definition: dict, catalog: Path, registry) -> object:
-        asking = threading.Thread(target=lambda: made.append(registry()), daemon=True)
-        asking.start()
-        asking.join(timeout=30)
-        return execute(self, definition, catalog, registry)
-
-    monkeypatch.setattr(LocalRun, "execute", registering_first)
-    # When the run goes through
-    code = _run(tmp_path / "run", "--rows", "1000", "--param", "MinAuc=0.01", "--param", "MinRecall=0.01")
-    # Then the registry was made for it at once, instead of waiting for a tuning step forever
-    assert len(made) == 1
-    assert code == 0
+    # Given a run whose registry is waiting for a tuning step to end
+    monkeypatch.setattr(LocalRun, "make_registry", lambda self, cloud: f"registry on {cloud}")
+    run = LocalRun(RunOptions(workdir=tmp_path / "run"), progress=print)
+    with ThreadPoolExecutor(max_workers=2) as threads:
+        made = threads.submit(run.make_registry_after_training, "moto")
+        # When a step (RegisterModel without tuning before it) asks for the registry
+        asked = threads.submit(run.registry_when_needed, made)
+        try:
+            registry = asked.result(timeout=10)
+        finally:
+            run.training_ended.set()  # ends both threads even if the ask was left waiting
+    # Then it was made for that step at once, instead of waiting for tuning forever
+    assert registry == "registry on moto"
 
 
 def test_the_registry_is_made_once_tuning_has_ended(tmp_path, monkeypatch):
