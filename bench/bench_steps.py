@@ -36,7 +36,6 @@ import os
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -53,7 +52,7 @@ from pipeline_def.local.athena import DuckDBEngine
 from pipeline_def.local.distributed import read_csv_files
 from pipeline_def.local.jobs import early_stopping, index_seed, sample_ranges, train_params
 from pipeline_def.local.offline_store import CATALOG_FILE
-from pipeline_def.scripts import preprocess
+from pipeline_def.scripts import evaluate, preprocess
 
 ROOT = Path(__file__).resolve().parent.parent
 GOAL = 1.2
@@ -153,13 +152,8 @@ def with_to_csv(frame: pd.DataFrame, path: Path) -> None:
 
 
 def _predicted_splits(job: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Labels and scores of both splits: the model read from its archive, each split from its CSVs."""
-    with tarfile.open(job / "model" / "model.tar.gz") as archive:
-        member = archive.extractfile("xgboost-model")
-        if member is None:
-            raise FileNotFoundError(f"no xgboost-model file in {job / 'model' / 'model.tar.gz'}")
-        booster = xgb.Booster()
-        booster.load_model(bytearray(member.read()))
+    """Labels and scores of both splits: the model read by the step's loader, each split from its CSVs."""
+    booster = evaluate.load_booster(job / "model")
     splits = {}
     for name in ("validation", "test"):
         frame = pd.concat([pd.read_csv(f, header=None) for f in _split_files(job, name)], ignore_index=True)
