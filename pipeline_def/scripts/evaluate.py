@@ -263,14 +263,6 @@ class ScoreCounts:
         return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
 
 
-def auc(labels: np.ndarray, scores: np.ndarray) -> float:
-    return ScoreCounts.of(labels, scores).auc()
-
-
-def average_precision(labels: np.ndarray, scores: np.ndarray) -> float:
-    return ScoreCounts.of(labels, scores).average_precision()
-
-
 def f_beta(true_positives: Any, false_positives: Any, false_negatives: Any, beta: float) -> Any:
     """F-beta from counts (scalars or arrays); 0 where nothing is predicted or present."""
     weight = 1.0 + beta * beta
@@ -304,12 +296,8 @@ def _ratio(numerator: float, denominator: float) -> float:
     return float(numerator) / float(denominator) if denominator else 0.0
 
 
-def point_metrics(labels: np.ndarray, scores: np.ndarray, threshold: float) -> dict[str, float]:
-    """Every metric of :data:`POINT_METRICS` at ``score > threshold``."""
-    return metrics_at(ScoreCounts.of(labels, scores), threshold)
-
-
 def metrics_at(counts: ScoreCounts, threshold: float) -> dict[str, float]:
+    """Every metric of :data:`POINT_METRICS` at ``score > threshold``."""
     c = counts.above(threshold)
     tp, fp, fn, tn = c["tp"], c["fp"], c["fn"], c["tn"]
     return {
@@ -336,7 +324,7 @@ def bootstrap_draws(
     Resampling within each class keeps both classes in every resample, so no resample has an
     undefined AUC; ``RandomState(seed)`` makes the result identical run to run. A resample is
     counted into the test set's score groups (:class:`ScoreCounts`): the same metrics as
-    :func:`point_metrics` of the resampled rows, bit for bit.
+    :func:`metrics_at` of the resampled rows' own counts, bit for bit.
     """
     rng = np.random.RandomState(seed)
     positives, negatives = np.flatnonzero(labels == 1), np.flatnonzero(labels == 0)
@@ -434,10 +422,10 @@ def curve_points(count: int, limit: int = MAX_CURVE_POINTS) -> np.ndarray:
     return np.unique(np.round(np.linspace(0, count - 1, limit)).astype(np.int64))
 
 
-def curves(labels: np.ndarray, scores: np.ndarray) -> dict[str, dict[str, list[float]]]:
+def curves(counts: ScoreCounts) -> dict[str, dict[str, list[float]]]:
     """ROC from (0, 0) to (1, 1) and precision-recall from recall 0 (precision 1), downsampled."""
-    _, true_positives, false_positives = ScoreCounts.of(labels, scores).cumulative()
-    positives, negatives = int(np.sum(labels == 1)), int(np.sum(labels == 0))
+    _, true_positives, false_positives = counts.cumulative()
+    positives, negatives = counts.total_positives, counts.total_negatives
     tpr = np.r_[0.0, true_positives / positives]
     fpr = np.r_[0.0, false_positives / negatives]
     precision = np.r_[1.0, true_positives / (true_positives + false_positives)]
@@ -483,7 +471,7 @@ def build_report(
         for name in POINT_METRICS
     }
     metrics["confusion_matrix"] = {"0": {"0": c["tn"], "1": c["fp"]}, "1": {"0": c["fn"], "1": c["tp"]}}
-    metrics.update(curves(labels, scores))
+    metrics.update(curves(counts))
     report = {
         "binary_classification_metrics": metrics,
         "decision_threshold": {

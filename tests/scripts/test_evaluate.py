@@ -34,6 +34,14 @@ def _brute_force_auc(labels: np.ndarray, scores: np.ndarray) -> float:
     return wins / (len(positive) * len(negative))
 
 
+def _auc(labels: np.ndarray, scores: np.ndarray) -> float:
+    return evaluate.ScoreCounts.of(labels, scores).auc()
+
+
+def _point_metrics(labels: np.ndarray, scores: np.ndarray, threshold: float) -> dict[str, float]:
+    return evaluate.metrics_at(evaluate.ScoreCounts.of(labels, scores), threshold)
+
+
 # --------------------------------------------------------------------------- AUC
 
 
@@ -42,20 +50,21 @@ def test_auc_equals_pairwise_count_with_ties(seed: int) -> None:
     rng = np.random.RandomState(seed)
     labels = (rng.rand(120) < 0.3).astype(int)
     scores = np.round(rng.rand(120) * 0.5 + 0.3 * labels, 1)  # one decimal: many ties
-    assert evaluate.auc(labels, scores) == pytest.approx(_brute_force_auc(labels, scores), abs=1e-12)
+    assert _auc(labels, scores) == pytest.approx(_brute_force_auc(labels, scores), abs=1e-12)
 
 
 def test_auc_of_constant_scores_is_one_half() -> None:
-    assert evaluate.auc(np.array([0, 1, 0, 1]), np.full(4, 0.3)) == 0.5
+    assert _auc(np.array([0, 1, 0, 1]), np.full(4, 0.3)) == 0.5
 
 
 def test_auc_with_a_single_class_is_an_error_not_nan() -> None:
     with pytest.raises(evaluate.EvaluationError, match="positive and one negative"):
-        evaluate.auc(np.zeros(5, dtype=int), np.linspace(0, 1, 5))
+        _auc(np.zeros(5, dtype=int), np.linspace(0, 1, 5))
 
 
 def test_average_precision_of_a_perfect_ranking_is_one() -> None:
-    assert evaluate.average_precision(np.array([0, 0, 1, 1]), np.array([0.1, 0.2, 0.8, 0.9])) == 1.0
+    counts = evaluate.ScoreCounts.of(np.array([0, 0, 1, 1]), np.array([0.1, 0.2, 0.8, 0.9]))
+    assert counts.average_precision() == 1.0
 
 
 # --------------------------------------------------------------------------- threshold
@@ -228,7 +237,7 @@ tied_rows = st.lists(
 def test_point_metrics_equal_their_definitions(rows: list[tuple[int, float]], threshold: float) -> None:
     labels, scores = np.array([r[0] for r in rows]), np.array([r[1] for r in rows])
     expected = _brute_force_metrics(labels, scores, threshold)
-    assert evaluate.point_metrics(labels, scores, threshold) == pytest.approx(expected, abs=1e-12)
+    assert _point_metrics(labels, scores, threshold) == pytest.approx(expected, abs=1e-12)
 
 
 #: Enough rows and score levels for numpy's pairwise sums (blocks of 8) to round differently
@@ -252,7 +261,7 @@ def test_each_bootstrap_draw_is_the_metrics_of_its_resampled_rows_bit_for_bit(
     resampled = []
     for _ in range(5):
         drawn = np.r_[rng.choice(positives, len(positives)), rng.choice(negatives, len(negatives))]
-        resampled.append(evaluate.point_metrics(labels[drawn], scores[drawn], 0.5))
+        resampled.append(_point_metrics(labels[drawn], scores[drawn], 0.5))
     # When bootstrapped with that seed (counted into the full set's score groups, never re-sorted)
     draws = evaluate.bootstrap_draws(labels, scores, 0.5, resamples=5, seed=seed)
     # Then every draw is exactly the metric of its resample, computed from the resampled rows
@@ -262,7 +271,7 @@ def test_each_bootstrap_draw_is_the_metrics_of_its_resampled_rows_bit_for_bit(
 
 def test_auc_of_no_rows_is_an_error_not_nan() -> None:
     with pytest.raises(evaluate.EvaluationError, match="positive and one negative"):
-        evaluate.auc(np.array([], dtype=int), np.array([], dtype=float))
+        _auc(np.array([], dtype=int), np.array([], dtype=float))
 
 
 class _BoosterPredicting:
@@ -287,7 +296,7 @@ def test_a_model_predicting_a_non_finite_score_is_an_error_naming_the_split(bad:
 
 def test_equal_infinite_scores_are_one_tie() -> None:
     labels, scores = np.array([0, 1, 0, 1]), np.array([math.inf, math.inf, 0.3, 0.7])
-    assert evaluate.auc(labels, scores) == _brute_force_auc(labels, scores) == 0.625
+    assert _auc(labels, scores) == _brute_force_auc(labels, scores) == 0.625
 
 
 # --------------------------------------------------------------------------- intervals
